@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+
+namespace Fleet.Durable;
+
+/// <summary>Durable runtime logs; event IDs 3000–3999.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3000, EventName = "WorkerStarted", Level = LogLevel.Information, Message = "Durable worker started for hub {HubName} ({Orchestrators} orchestrators, {Activities} activities; up to {MaxOrchestrations} episodes and {MaxActivities} activities at once)")]
+    public static partial void WorkerStarted(this ILogger logger, string hubName, int orchestrators, int activities, int maxOrchestrations, int maxActivities);
+
+    [LoggerMessage(EventId = 3001, EventName = "WorkerStopping", Level = LogLevel.Information, Message = "Durable worker for hub {HubName} stopping: waiting for {Episodes} episodes and {Activities} activities in flight")]
+    public static partial void WorkerStopping(this ILogger logger, string hubName, int episodes, int activities);
+
+    [LoggerMessage(EventId = 3002, EventName = "WorkerStopped", Level = LogLevel.Information, Message = "Durable worker for hub {HubName} stopped; {Released} activities still running were released for a later attempt")]
+    public static partial void WorkerStopped(this ILogger logger, string hubName, int released);
+
+    [LoggerMessage(EventId = 3003, EventName = "DispatchLoopFailed", Level = LogLevel.Error, Message = "Fetching {Kind} work from hub {HubName} failed; retrying")]
+    public static partial void DispatchLoopFailed(this ILogger logger, Exception exception, string kind, string hubName);
+
+    [LoggerMessage(EventId = 3100, EventName = "OrchestrationCompleted", Level = LogLevel.Debug, Message = "Orchestration {Name} ({InstanceId}) finished as {Status}")]
+    public static partial void OrchestrationFinished(this ILogger logger, string name, string instanceId, string status);
+
+    [LoggerMessage(EventId = 3101, EventName = "OrchestrationFailed", Level = LogLevel.Warning, Message = "Orchestration {Name} ({InstanceId}) failed: {ErrorType}: {ErrorMessage}")]
+    public static partial void OrchestrationFailed(this ILogger logger, string name, string instanceId, string errorType, string errorMessage);
+
+    [LoggerMessage(EventId = 3102, EventName = "StaleEpisode", Level = LogLevel.Information, Message = "Episode of {InstanceId} was not committed because the instance changed meanwhile (another host or a restart); it will be reloaded")]
+    public static partial void StaleEpisode(this ILogger logger, string instanceId);
+
+    [LoggerMessage(EventId = 3103, EventName = "EpisodeFailed", Level = LogLevel.Warning, Message = "Processing messages for {InstanceId} failed (attempt {Attempt} of {Limit}); they will be retried")]
+    public static partial void EpisodeFailed(this ILogger logger, Exception exception, string instanceId, int attempt, int limit);
+
+    [LoggerMessage(EventId = 3104, EventName = "PoisonOrchestration", Level = LogLevel.Error, Message = "Messages for {InstanceId} failed {Attempts} times; the instance is failed as poisoned: {Reason}")]
+    public static partial void PoisonOrchestration(this ILogger logger, string instanceId, int attempts, string reason);
+
+    [LoggerMessage(EventId = 3105, EventName = "OrchestratorNotRegistered", Level = LogLevel.Error, Message = "No orchestrator named {Name} is registered; instance {InstanceId} fails")]
+    public static partial void OrchestratorNotRegistered(this ILogger logger, string name, string instanceId);
+
+    [LoggerMessage(EventId = 3200, EventName = "ActivityFailed", Level = LogLevel.Debug, Message = "Activity {Name} for {InstanceId} (#{TaskId}) failed: {ErrorType}: {ErrorMessage}")]
+    public static partial void ActivityFailed(this ILogger logger, string name, string instanceId, int taskId, string errorType, string errorMessage);
+
+    [LoggerMessage(EventId = 3201, EventName = "ActivityCompleteFailed", Level = LogLevel.Warning, Message = "Recording the result of activity {Name} for {InstanceId} failed (attempt {Attempt} of {Limit}); it will run again")]
+    public static partial void ActivityCompleteFailed(this ILogger logger, Exception exception, string name, string instanceId, int attempt, int limit);
+
+    [LoggerMessage(EventId = 3202, EventName = "PoisonActivity", Level = LogLevel.Error, Message = "Activity {Name} for {InstanceId} (#{TaskId}) was attempted {Attempts} times without completing; the call fails as poisoned")]
+    public static partial void PoisonActivity(this ILogger logger, string name, string instanceId, int taskId, int attempts);
+
+    [LoggerMessage(EventId = 3203, EventName = "ActivityLockLost", Level = LogLevel.Warning, Message = "Lock on activity {Name} for {InstanceId} (#{TaskId}) was lost while it ran; it may run again elsewhere")]
+    public static partial void ActivityLockLost(this ILogger logger, string name, string instanceId, int taskId);
+
+    [LoggerMessage(EventId = 3300, EventName = "StoreOpened", Level = LogLevel.Information, Message = "SQLite store opened at {Path} for hub {HubName} (journal WAL, synchronous {Synchronous})")]
+    public static partial void StoreOpened(this ILogger logger, string path, string hubName, string synchronous);
+
+    [LoggerMessage(EventId = 3301, EventName = "StoreRecovered", Level = LogLevel.Information, Message = "Hub {HubName} owned by this process; recovered {Instances} instances with pending messages and {Activities} pending activities")]
+    public static partial void StoreRecovered(this ILogger logger, string hubName, int instances, int activities);
+
+    [LoggerMessage(EventId = 3302, EventName = "WriteBatchFailed", Level = LogLevel.Warning, Message = "A write batch of {Count} operations failed; retrying them one at a time")]
+    public static partial void WriteBatchFailed(this ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 3303, EventName = "LockExpired", Level = LogLevel.Warning, Message = "Lock on {Kind} {Id} in hub {HubName} expired; the work is handed out again")]
+    public static partial void LockExpired(this ILogger logger, string kind, string id, string hubName);
+
+    [LoggerMessage(EventId = 3305, EventName = "PollFailed", Level = LogLevel.Warning, Message = "Polling hub {HubName} failed")]
+    public static partial void PollFailed(this ILogger logger, Exception exception, string hubName);
+}

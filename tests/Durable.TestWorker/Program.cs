@@ -1,0 +1,130 @@
+using System.CommandLine;
+using Fleet.Durable;
+using Fleet.Durable.Client;
+using Fleet.Durable.TestWorker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// A worker process for crash and multi-host tests: runs a durable worker against the store named by the arguments,
+// optionally schedules N deterministic orchestrations (idempotently, so a restarted process can run the same command),
+// prints progress lines and, with --exit-when-done, exits once every scheduled instance has finished.
+var store = new Option<string>("--store") { Description = "Store kind: sqlite.", DefaultValueFactory = _ => "sqlite" };
+var database = new Option<string>("--db") { Description = "SQLite database path.", Required = true };
+var hub = new Option<string>("--hub") { Description = "Task hub name.", DefaultValueFactory = _ => "crash" };
+var schedule = new Option<int>("--schedule") { Description = "Schedule instances <prefix>0..N-1 unless they exist.", DefaultValueFactory = _ => 0 };
+var prefix = new Option<string>("--prefix") { Description = "Instance ID prefix.", DefaultValueFactory = _ => "crash-" };
+var expect = new Option<int>("--expect") { Description = "How many instances with the prefix to wait for.", DefaultValueFactory = _ => 0 };
+var exitWhenDone = new Option<bool>("--exit-when-done") { Description = "Exit 0 once the expected instances have finished." };
+var timerMs = new Option<int>("--timer-ms") { Description = "Durable timer inside each orchestration.", DefaultValueFactory = _ => 200 };
+var attemptLimit = new Option<int>("--attempt-limit") { Description = "DurableTask:MessageAttemptLimit.", DefaultValueFactory = _ => 10 };
+var poison = new Option<string?>("--poison") { Description = "Schedule one instance '<prefix>poison' that crashes the process: 'activity' or 'orchestrator'." };
+
+var root = new RootCommand("Fleet durable test worker") { store, database, hub, schedule, prefix, expect, exitWhenDone, timerMs, attemptLimit, poison };
+root.SetAction(async (parse, cancellationToken) =>
+{
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.ClearProviders();
+    builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+    var storeKind = parse.GetValue(store)!;
+    builder.Services.AddDurableTask(b =>
+    {
+        b.AddTasks(r => TestOrchestrations.Register(r, TimeSpan.FromMilliseconds(parse.GetValue(timerMs))));
+        b.Configure(o =>
+        {
+            o.HubName = parse.GetValue(hub)!;
+            o.MessageAttemptLimit = parse.GetValue(attemptLimit);
+            o.PollingInterval = TimeSpan.FromMilliseconds(250);
+        });
+        switch (storeKind)
+        {
+            case "sqlite":
+                b.UseSqlite(parse.GetValue(database)!);
+                break;
+            default:
+                throw new ArgumentException($"Unknown store '{storeKind}'.");
+        }
+    });
+
+    using var host = builder.Build();
+    await host.StartAsync(cancellationToken);
+    var client = host.Services.GetRequiredService<DurableTaskClient>();
+    var idPrefix = parse.GetValue(prefix)!;
+    var count = parse.GetValue(schedule);
+    for (var n = 0; n < count; n += 50)
+    {
+        await Task.WhenAll(Enumerable.Range(n, Math.Min(50, count - n)).Select(i => ScheduleOnceAsync(client, TestOrchestrations.Chain, i, $"{idPrefix}{i}", cancellationToken)));
+    }
+
+    switch (parse.GetValue(poison))
+    {
+        case "activity":
+            await ScheduleOnceAsync(client, TestOrchestrations.Poison, "boom", $"{idPrefix}poison", cancellationToken);
+            break;
+        case "orchestrator":
+            await ScheduleOnceAsync(client, TestOrchestrations.PoisonOrchestrator, "boom", $"{idPrefix}poison", cancellationToken);
+            break;
+        case null:
+            break;
+        default:
+            throw new ArgumentException("--poison takes 'activity' or 'orchestrator'.");
+    }
+
+    Console.WriteLine("READY");
+    var expected = parse.GetValue(expect);
+    while (!cancellationToken.IsCancellationRequested)
+    {
+        var finished = 0;
+        await foreach (var instance in client.GetAllInstancesAsync(new OrchestrationQuery(
+            InstanceIdPrefix: idPrefix,
+            Statuses: [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated],
+            PageSize: 1000)))
+        {
+            if (instance.ParentInstanceId is null)
+            {
+                finished++;
+            }
+        }
+
+        Console.WriteLine($"PROGRESS {finished}");
+        if (parse.GetValue(exitWhenDone) && expected > 0 && finished >= expected)
+        {
+            Console.WriteLine("DONE");
+            break;
+        }
+
+        try
+        {
+            await Task.Delay(200, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            break;
+        }
+    }
+
+    await host.StopAsync(CancellationToken.None);
+    return 0;
+});
+
+return await root.Parse(args).InvokeAsync();
+
+// Schedules an instance unless one with the ID exists in any state: a restarted run must neither restart finished
+// instances (a start with a finished instance's ID replaces it) nor fail on running ones.
+static async Task ScheduleOnceAsync(DurableTaskClient client, string name, object input, string instanceId, CancellationToken cancellationToken)
+{
+    if (await client.GetInstanceAsync(instanceId, cancellation: cancellationToken) is not null)
+    {
+        return;
+    }
+
+    try
+    {
+        await client.ScheduleNewOrchestrationInstanceAsync(name, input, new StartOrchestrationOptions(instanceId), cancellationToken);
+    }
+    catch (OrchestrationAlreadyExistsException)
+    {
+        // Another worker scheduled it meanwhile.
+    }
+}

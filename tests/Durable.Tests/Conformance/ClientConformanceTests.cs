@@ -1,0 +1,383 @@
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
+
+namespace Fleet.Durable.Tests.Conformance;
+
+/// <summary>The client API against a store.</summary>
+public abstract class ClientConformanceTests : ConformanceTestBase
+{
+    [Fact]
+    public async Task Second_start_of_an_unfinished_instance_is_refused_and_a_finished_one_is_replaced()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<string, string>("Echo", async (ctx, s) => await ctx.WaitForExternalEvent<string>("Go") + s));
+
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "1", new StartOrchestrationOptions("fixed"));
+        await host.Client.WaitForInstanceStartAsync("fixed", Wait.Token());
+        var refused = await Assert.ThrowsAsync<OrchestrationAlreadyExistsException>(() =>
+            host.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "2", new StartOrchestrationOptions("fixed")));
+        Assert.Equal("fixed", refused.InstanceId);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, refused.Status);
+
+        await host.Client.RaiseEventAsync("fixed", "Go", "a");
+        Assert.Equal("a1", (await Wait.CompletionAsync(host.Client, "fixed")).ReadOutputAs<string>());
+
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("fixed", await host.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "3", new StartOrchestrationOptions("fixed")));
+        var restarted = await host.Client.WaitForInstanceStartAsync("fixed", true, Wait.Token());
+        Assert.Equal("3", restarted.ReadInputAs<string>());
+        Assert.Equal(host.Time.GetUtcNow(), restarted.CreatedAt);
+        Assert.Null(restarted.SerializedOutput);
+        await host.Client.RaiseEventAsync("fixed", "Go", "b");
+        Assert.Equal("b3", (await Wait.CompletionAsync(host.Client, "fixed")).ReadOutputAs<string>());
+        Assert.Single((await host.Client.GetOrchestrationHistoryAsync("fixed")).OfType<ExecutionStartedEvent>());
+    }
+
+    [Fact]
+    public async Task Scheduled_start_stays_pending_until_the_fake_time()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Later", (ctx, _) =>
+            Task.FromResult(ctx.CurrentUtcDateTime.ToString("O"))));
+
+        var startAt = host.Time.GetUtcNow().AddHours(2);
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Later", null, new StartOrchestrationOptions("later", startAt));
+        await Task.Delay(150);
+        Assert.Equal(OrchestrationRuntimeStatus.Pending, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
+        await Assert.ThrowsAsync<OrchestrationAlreadyExistsException>(() =>
+            host.Client.ScheduleNewOrchestrationInstanceAsync("Later", null, new StartOrchestrationOptions("later")));
+        using var shortWait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Client.WaitForInstanceStartAsync(id, shortWait.Token));
+
+        host.Time.Advance(TimeSpan.FromHours(2));
+
+        var done = await Wait.CompletionAsync(host.Client, id);
+        Assert.Equal(startAt.UtcDateTime.ToString("O"), done.ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Get_and_wait_report_missing_instances()
+    {
+        var host = await StartAsync(_ => { });
+
+        Assert.Null(await host.Client.GetInstanceAsync("missing"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.WaitForInstanceCompletionAsync("missing", Wait.Token()));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.GetOrchestrationHistoryAsync("missing"));
+
+        // Signals to missing instances are silently dropped.
+        await host.Client.RaiseEventAsync("missing", "x", 1);
+        await host.Client.TerminateInstanceAsync("missing", "why");
+        await host.Client.SuspendInstanceAsync("missing");
+        await host.Client.ResumeInstanceAsync("missing");
+        Assert.Null(await host.Client.GetInstanceAsync("missing"));
+    }
+
+    [Fact]
+    public async Task History_is_returned_in_order_with_sequence_ids()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, int>("Two", async (ctx, _) => await ctx.CallActivityAsync<int>("One") + await ctx.CallActivityAsync<int>("One"))
+            .AddActivityFunc<object?, int>("One", (_, _) => 1));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Two");
+        await Wait.CompletionAsync(host.Client, id);
+        var history = await host.Client.GetOrchestrationHistoryAsync(id);
+
+        Assert.Equal(
+            [
+                HistoryEventType.OrchestratorStarted, HistoryEventType.ExecutionStarted, HistoryEventType.TaskScheduled,
+                HistoryEventType.OrchestratorStarted, HistoryEventType.TaskCompleted, HistoryEventType.TaskScheduled,
+                HistoryEventType.OrchestratorStarted, HistoryEventType.TaskCompleted, HistoryEventType.ExecutionCompleted,
+            ],
+            history.Select(e => e.EventType));
+        Assert.Equal([0, 1], history.OfType<TaskScheduledEvent>().Select(e => e.EventId));
+        Assert.Equal([0, 1], history.OfType<TaskCompletedEvent>().Select(e => e.TaskScheduledId));
+        Assert.Equal("2", history.OfType<ExecutionCompletedEvent>().Single().Result);
+    }
+
+    [Fact]
+    public async Task Terminate_while_an_activity_runs_discards_its_later_result()
+    {
+        using var entered = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var finished = 0;
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Slow", async (ctx, _) => await ctx.CallActivityAsync<string>("Block"))
+            .AddActivityFunc<object?, string>("Block", async (_, _) =>
+            {
+                entered.Release();
+                await release.WaitAsync(Wait.Token());
+                Interlocked.Increment(ref finished);
+                return "late";
+            }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Slow");
+        Assert.True(await entered.WaitAsync(Wait.Default));
+        await host.Client.TerminateInstanceAsync(id, new TerminateInstanceOptions(Output: "stopped by operator"));
+        var terminated = await Wait.CompletionAsync(host.Client, id);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, terminated.RuntimeStatus);
+        Assert.Equal("stopped by operator", terminated.ReadOutputAs<string>());
+
+        release.Release();
+        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref finished) == 1), "the activity finished");
+        await Task.Delay(150);
+        var after = await host.Client.GetInstanceAsync(id, true);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, after!.RuntimeStatus);
+        Assert.Equal("stopped by operator", after.ReadOutputAs<string>());
+        var history = await host.Client.GetOrchestrationHistoryAsync(id);
+        Assert.DoesNotContain(history, e => e is TaskCompletedEvent);
+        Assert.IsType<ExecutionTerminatedEvent>(history[^1]);
+
+        // Terminating a finished instance does nothing.
+        await host.Client.TerminateInstanceAsync(id, "again");
+        await Task.Delay(100);
+        Assert.Equal("stopped by operator", (await host.Client.GetInstanceAsync(id, true))!.ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Recursive_terminate_reaches_sub_orchestrations_and_plain_terminate_does_not()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<string, string>("Parent", async (ctx, name) =>
+                await ctx.CallSubOrchestratorAsync<string>("Child", null, new SubOrchestrationOptions(instanceId: $"{name}-child")))
+            .AddOrchestratorFunc<object?, string>("Child", async (ctx, _) =>
+                await ctx.CallSubOrchestratorAsync<string>("Grandchild", null, new SubOrchestrationOptions(instanceId: $"{ctx.InstanceId}-grand")))
+            .AddOrchestratorFunc<object?, string>("Grandchild", async (ctx, _) => await ctx.WaitForExternalEvent<string>("never")));
+
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", "r", new StartOrchestrationOptions("r"));
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", "p", new StartOrchestrationOptions("p"));
+        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync("r-child-grand"))?.RuntimeStatus == OrchestrationRuntimeStatus.Running, "r-child-grand runs");
+        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync("p-child-grand"))?.RuntimeStatus == OrchestrationRuntimeStatus.Running, "p-child-grand runs");
+
+        await host.Client.TerminateInstanceAsync("r", new TerminateInstanceOptions("bye", Recursive: true));
+        await host.Client.TerminateInstanceAsync("p", new TerminateInstanceOptions("bye"));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r-child")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r-child-grand")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "p")).RuntimeStatus);
+        await Task.Delay(150);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync("p-child"))!.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync("p-child-grand"))!.RuntimeStatus);
+    }
+
+    [Fact]
+    public async Task Suspend_holds_events_and_activity_results_until_resume()
+    {
+        using var release = new SemaphoreSlim(0);
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Pausable", async (ctx, _) =>
+            {
+                var work = await ctx.CallActivityAsync<string>("Work");
+                var ev = await ctx.WaitForExternalEvent<string>("Go");
+                return work + ev;
+            })
+            .AddActivityFunc<object?, string>("Work", async (_, _) =>
+            {
+                await release.WaitAsync(Wait.Token());
+                return "w";
+            }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Pausable");
+        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.SuspendInstanceAsync(id, "maintenance");
+        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
+
+        release.Release();
+        await host.Client.RaiseEventAsync(id, "Go", "!");
+        await Wait.UntilAsync(async () => (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<EventRaisedEvent>().Any(), "the event is recorded");
+        await Task.Delay(150);
+        Assert.Equal(OrchestrationRuntimeStatus.Suspended, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
+
+        await host.Client.ResumeInstanceAsync(id, "done");
+
+        var done = await Wait.CompletionAsync(host.Client, id);
+        Assert.Equal("w!", done.ReadOutputAs<string>());
+        var types = (await host.Client.GetOrchestrationHistoryAsync(id)).Select(e => e.EventType).ToList();
+        Assert.True(types.IndexOf(HistoryEventType.ExecutionSuspended) < types.IndexOf(HistoryEventType.EventRaised));
+        Assert.True(types.IndexOf(HistoryEventType.EventRaised) < types.IndexOf(HistoryEventType.ExecutionResumed));
+    }
+
+    [Fact]
+    public async Task Suspended_instance_can_be_terminated()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Wait", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go")));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait");
+        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.SuspendInstanceAsync(id);
+        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
+        await host.Client.TerminateInstanceAsync(id, "stop");
+
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, id)).RuntimeStatus);
+    }
+
+    [Fact]
+    public async Task Terminate_before_a_scheduled_start_terminates_the_pending_instance()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Later", (_, _) => Task.FromResult("ran")));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Later", null, new StartOrchestrationOptions(StartAt: host.Time.GetUtcNow().AddHours(1)));
+        await host.Client.TerminateInstanceAsync(id, "cancelled");
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, id)).RuntimeStatus);
+
+        host.Time.Advance(TimeSpan.FromHours(2));
+        await Task.Delay(150);
+        var after = await host.Client.GetInstanceAsync(id, true);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, after!.RuntimeStatus);
+        Assert.Equal("cancelled", after.ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Purge_removes_only_finished_instances_and_recursively_their_children()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Parent", async (ctx, _) =>
+                await ctx.CallSubOrchestratorAsync<string>("Child", null, new SubOrchestrationOptions(instanceId: $"{ctx.InstanceId}-child")))
+            .AddOrchestratorFunc<object?, string>("Child", (_, _) => Task.FromResult("c"))
+            .AddOrchestratorFunc<object?, string>("Wait", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go")));
+
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait", null, new StartOrchestrationOptions("running"));
+        await host.Client.WaitForInstanceStartAsync("running", Wait.Token());
+        Assert.Equal(0, (await host.Client.PurgeInstanceAsync("running")).PurgedInstanceCount);
+        Assert.Equal(0, (await host.Client.PurgeInstanceAsync("missing")).PurgedInstanceCount);
+
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", null, new StartOrchestrationOptions("flat"));
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", null, new StartOrchestrationOptions("tree"));
+        await Wait.CompletionAsync(host.Client, "flat");
+        await Wait.CompletionAsync(host.Client, "tree");
+
+        var flat = await host.Client.PurgeInstanceAsync("flat");
+        Assert.Equal(1, flat.PurgedInstanceCount);
+        Assert.True(flat.IsComplete);
+        Assert.Null(await host.Client.GetInstanceAsync("flat"));
+        Assert.NotNull(await host.Client.GetInstanceAsync("flat-child"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.GetOrchestrationHistoryAsync("flat"));
+
+        Assert.Equal(2, (await host.Client.PurgeInstanceAsync("tree", new PurgeInstanceOptions(Recursive: true))).PurgedInstanceCount);
+        Assert.Null(await host.Client.GetInstanceAsync("tree-child"));
+        Assert.NotNull(await host.Client.GetInstanceAsync("running"));
+    }
+
+    [Fact]
+    public async Task Query_and_purge_page_through_ten_thousand_instances()
+    {
+        const int total = 10_000;
+        var host = await StartAsync(r => r.AddOrchestratorFunc<int, int>("Id", (_, n) => Task.FromResult(n)));
+
+        // Two batches with distinct creation times, ids in two prefixes.
+        for (var batch = 0; batch < 2; batch++)
+        {
+            for (var start = batch * total / 2; start < (batch + 1) * total / 2; start += 500)
+            {
+                await Task.WhenAll(Enumerable.Range(start, 500).Select(i =>
+                    host.Client.ScheduleNewOrchestrationInstanceAsync("Id", i, new StartOrchestrationOptions($"{(i % 2 == 0 ? "even" : "odd")}-{i:D5}"))));
+            }
+
+            host.Time.Advance(TimeSpan.FromMinutes(10));
+        }
+
+        var midpoint = host.Time.GetUtcNow().AddMinutes(-15);
+        await Wait.UntilAsync(
+            async () => await CountAsync(host.Client, new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Completed], PageSize: 1000)) == total,
+            "all instances completed",
+            TimeSpan.FromSeconds(90));
+
+        // Paging with continuation tokens returns every instance exactly once, in creation then id order.
+        var seen = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            await using var pagesEnumerator = host.Client.GetAllInstancesAsync(new OrchestrationQuery(PageSize: 700, ContinuationToken: token)).AsPages().GetAsyncEnumerator();
+            Assert.True(await pagesEnumerator.MoveNextAsync());
+            var page = pagesEnumerator.Current;
+            Assert.True(page.Values.Count <= 700);
+            seen.AddRange(page.Values.Select(m => m.InstanceId));
+            token = page.ContinuationToken;
+            pages++;
+        }
+        while (token is not null);
+        Assert.Equal(total, seen.Count);
+        Assert.Equal(total, seen.Distinct().Count());
+        Assert.Equal(15, pages);
+
+        Assert.Equal(total / 2, await CountAsync(host.Client, new OrchestrationQuery(InstanceIdPrefix: "even-", PageSize: 1000)));
+        Assert.Equal(total / 2, await CountAsync(host.Client, new OrchestrationQuery(CreatedTo: midpoint, PageSize: 1000)));
+        Assert.Equal(total / 2, await CountAsync(host.Client, new OrchestrationQuery(CreatedFrom: midpoint, PageSize: 1000)));
+        Assert.Equal(0, await CountAsync(host.Client, new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Running])));
+        Assert.Equal(0, await CountAsync(host.Client, new OrchestrationQuery(TaskHubNames: ["another-hub"])));
+        var withPayload = await host.Client.GetAllInstancesAsync(new OrchestrationQuery(InstanceIdPrefix: "odd-00001", FetchInputsAndOutputs: true)).SingleAsync();
+        Assert.Equal(1, withPayload.ReadOutputAs<int>());
+        var withoutPayload = await host.Client.GetAllInstancesAsync(new OrchestrationQuery(InstanceIdPrefix: "odd-00001")).SingleAsync();
+        Assert.Null(withoutPayload.SerializedOutput);
+
+        // A purge stopped by its timeout reports itself incomplete and can be repeated.
+        var partial = await host.Client.PurgeAllInstancesAsync(new PurgeInstancesFilter(CreatedTo: midpoint) { Timeout = TimeSpan.Zero });
+        Assert.False(partial.IsComplete);
+        Assert.True(partial.PurgedInstanceCount is > 0 and < total / 2);
+        var rest = await host.Client.PurgeAllInstancesAsync(new PurgeInstancesFilter(CreatedTo: midpoint));
+        Assert.True(rest.IsComplete);
+        Assert.Equal(total / 2, partial.PurgedInstanceCount + rest.PurgedInstanceCount);
+        Assert.Equal(total / 2, await CountAsync(host.Client, new OrchestrationQuery(PageSize: 1000)));
+        var running = await host.Client.PurgeAllInstancesAsync(new PurgeInstancesFilter(Statuses: [OrchestrationRuntimeStatus.Running]));
+        Assert.Equal(0, running.PurgedInstanceCount);
+        Assert.Equal(total / 2, (await host.Client.PurgeAllInstancesAsync(new PurgeInstancesFilter(Statuses: [OrchestrationRuntimeStatus.Completed]))).PurgedInstanceCount);
+        Assert.Equal(0, await CountAsync(host.Client, new OrchestrationQuery()));
+    }
+
+    [Fact]
+    public async Task Oversize_payloads_get_a_clear_error_everywhere()
+    {
+        const int limit = 4096;
+        var big = new string('x', limit + 1);
+        var host = await StartAsync(
+            r => r
+                .AddOrchestratorFunc<string, string>("Big", async (ctx, kind) =>
+                {
+                    try
+                    {
+                        return kind switch
+                        {
+                            "activity-input" => await ctx.CallActivityAsync<string>("Echo", new string('y', limit + 1)),
+                            "activity-output" => await ctx.CallActivityAsync<string>("Huge", limit),
+                            _ => new string('z', limit + 1),
+                        };
+                    }
+                    catch (PayloadTooLargeException ex)
+                    {
+                        return $"caught {ex.SizeBytes}>{ex.LimitBytes}";
+                    }
+                    catch (TaskFailedException ex) when (ex.FailureDetails.IsCausedBy<PayloadTooLargeException>())
+                    {
+                        return "activity failed: " + ex.FailureDetails.ErrorMessage;
+                    }
+                })
+                .AddActivityFunc<string, string>("Echo", (_, s) => s)
+                .AddActivityFunc<int, string>("Huge", (_, n) => new string('h', n + 1)),
+            o => o.MaxPayloadBytes = limit);
+
+        var input = await Assert.ThrowsAsync<PayloadTooLargeException>(() => host.Client.ScheduleNewOrchestrationInstanceAsync("Big", big));
+        Assert.Contains("MaxPayloadBytes", input.Message, StringComparison.Ordinal);
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Big", "orchestration-output");
+        await Assert.ThrowsAsync<PayloadTooLargeException>(() => host.Client.RaiseEventAsync(id, "e", big));
+
+        var inputOfActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("Big", "activity-input");
+        Assert.Equal($"caught {limit + 3}>{limit}", (await Wait.CompletionAsync(host.Client, inputOfActivity)).ReadOutputAs<string>());
+        var outputOfActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("Big", "activity-output");
+        Assert.StartsWith("activity failed: The output of activity 'Huge'", (await Wait.CompletionAsync(host.Client, outputOfActivity)).ReadOutputAs<string>());
+        var failed = await Wait.CompletionAsync(host.Client, id);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.True(failed.FailureDetails!.IsCausedBy<PayloadTooLargeException>());
+    }
+
+    private static async Task<int> CountAsync(DurableTaskClient client, OrchestrationQuery query)
+    {
+        var count = 0;
+        await foreach (var _ in client.GetAllInstancesAsync(query))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}

@@ -1,0 +1,634 @@
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
+
+namespace Fleet.Durable.Tests.Conformance;
+
+/// <summary>The orchestration programming model, end to end through a store, with a fake clock.</summary>
+public abstract class OrchestrationConformanceTests : ConformanceTestBase
+{
+    [Fact]
+    public async Task Sequence_of_activities_completes_with_output_and_metadata()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<string, string>("Hello", async (ctx, name) =>
+            {
+                var a = await ctx.CallActivityAsync<string>("Greet", name + "1");
+                var b = await ctx.CallActivityAsync<string>("Greet", name + "2");
+                var c = await ctx.CallActivityAsync<string>("Greet", name + "3");
+                return string.Join(",", a, b, c);
+            })
+            .AddActivityFunc<string, string>("Greet", (ctx, input) => $"hi {input} from {ctx.Name} for {ctx.InstanceId}"));
+
+        var before = host.Time.GetUtcNow();
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Hello", "x");
+        var done = await Wait.CompletionAsync(host.Client, id);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal($"hi x1 from Greet for {id},hi x2 from Greet for {id},hi x3 from Greet for {id}", done.ReadOutputAs<string>());
+        Assert.Equal("x", done.ReadInputAs<string>());
+        Assert.Equal("Hello", done.Name);
+        Assert.Equal(id, done.InstanceId);
+        Assert.True(done.IsCompleted);
+        Assert.False(done.IsRunning);
+        Assert.Equal(before, done.CreatedAt);
+        Assert.True(done.LastUpdatedAt >= done.CreatedAt);
+        Assert.Null(done.FailureDetails);
+    }
+
+    [Fact]
+    public async Task Class_based_delegate_and_factory_registrations_all_run()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestrator<SumOrchestrator>()
+            .AddActivity<DoubleActivity>()
+            .AddActivity("Triple", _ => new TripleActivity())
+            .AddOrchestrator("ByFactory", _ => new SumOrchestrator()));
+
+        var byType = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(SumOrchestrator), 5);
+        var byFactory = await host.Client.ScheduleNewOrchestrationInstanceAsync("ByFactory", 7);
+
+        Assert.Equal(5 * 2 + 5 * 3, (await Wait.CompletionAsync(host.Client, byType)).ReadOutputAs<int>());
+        Assert.Equal(7 * 2 + 7 * 3, (await Wait.CompletionAsync(host.Client, byFactory)).ReadOutputAs<int>());
+    }
+
+    [Fact]
+    public async Task Timer_fires_at_the_fake_time_and_not_before()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Sleep", async (ctx, _) =>
+        {
+            var start = ctx.CurrentUtcDateTime;
+            await ctx.CreateTimer(TimeSpan.FromHours(1), CancellationToken.None);
+            var afterRelative = ctx.CurrentUtcDateTime;
+            await ctx.CreateTimer(afterRelative.AddMinutes(30), CancellationToken.None);
+            return $"{(afterRelative - start).TotalMinutes}|{(ctx.CurrentUtcDateTime - start).TotalMinutes}";
+        }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Sleep");
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
+        var timer = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TimerCreatedEvent>().Single();
+        Assert.Equal(host.Time.GetUtcNow().UtcDateTime.AddHours(1), timer.FireAt);
+
+        host.Time.Advance(TimeSpan.FromMinutes(59));
+        await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
+        Assert.DoesNotContain(await host.Client.GetOrchestrationHistoryAsync(id), e => e is TimerFiredEvent);
+
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
+        host.Time.Advance(TimeSpan.FromMinutes(29));
+        await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+
+        var done = await Wait.CompletionAsync(host.Client, id);
+        Assert.Equal("60|90", done.ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Events_raised_before_the_wait_are_buffered_and_delivered_in_order()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Collect", async (ctx, _) =>
+        {
+            await ctx.CreateTimer(TimeSpan.FromMinutes(5), CancellationToken.None);
+            var first = await ctx.WaitForExternalEvent<string>("Approval");
+            var second = await ctx.WaitForExternalEvent<string>("APPROVAL");
+            var other = await ctx.WaitForExternalEvent<int>("Count");
+            return $"{first}-{second}-{other}";
+        }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Collect");
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
+        await host.Client.RaiseEventAsync(id, "approval", "a");
+        await host.Client.RaiseEventAsync(id, "Count", 3);
+        await host.Client.RaiseEventAsync(id, "Approval", "b");
+        await WaitForHistoryAsync(host, id, h => h.OfType<EventRaisedEvent>().Count() == 3);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
+
+        host.Time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.Equal("a-b-3", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Event_raised_while_waiting_completes_the_wait()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, int>("Wait", async (ctx, _) =>
+            await ctx.WaitForExternalEvent<int>("Go") + 1));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait");
+        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.RaiseEventAsync(id, "Go", 41);
+
+        Assert.Equal(42, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+    }
+
+    [Fact]
+    public async Task Wait_for_event_with_timeout_times_out_at_the_fake_time()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Approve", async (ctx, _) =>
+        {
+            try
+            {
+                return await ctx.WaitForExternalEvent<string>("Approval", TimeSpan.FromDays(2));
+            }
+            catch (TaskCanceledException)
+            {
+                return "timed out at " + ctx.CurrentUtcDateTime.ToString("O");
+            }
+        }));
+
+        var start = host.Time.GetUtcNow().UtcDateTime;
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Approve");
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
+        host.Time.Advance(TimeSpan.FromDays(2) - TimeSpan.FromSeconds(1));
+        await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("timed out at " + start.AddDays(2).ToString("O"), (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Wait_for_event_with_timeout_returns_the_event_when_it_arrives_first()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Approve", async (ctx, _) =>
+            await ctx.WaitForExternalEvent<string>("Approval", TimeSpan.FromDays(2))));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Approve");
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
+        await host.Client.RaiseEventAsync(id, "Approval", "yes");
+
+        Assert.Equal("yes", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+
+        // The cancelled timer firing later changes nothing.
+        host.Time.Advance(TimeSpan.FromDays(3));
+        await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Completed);
+    }
+
+    [Fact]
+    public async Task SendEvent_reaches_another_instance_and_is_dropped_for_a_missing_one()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<string, string>("Sender", (ctx, target) =>
+            {
+                ctx.SendEvent("no-such-instance", "Ping", "lost");
+                ctx.SendEvent(target, "Ping", "pong");
+                return Task.FromResult("sent");
+            })
+            .AddOrchestratorFunc<object?, string>("Receiver", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Ping")));
+
+        var receiver = await host.Client.ScheduleNewOrchestrationInstanceAsync("Receiver", null, new StartOrchestrationOptions("receiver"));
+        await host.Client.WaitForInstanceStartAsync(receiver, Wait.Token());
+        var sender = await host.Client.ScheduleNewOrchestrationInstanceAsync("Sender", receiver);
+
+        Assert.Equal("sent", (await Wait.CompletionAsync(host.Client, sender)).ReadOutputAs<string>());
+        Assert.Equal("pong", (await Wait.CompletionAsync(host.Client, receiver)).ReadOutputAs<string>());
+        Assert.Null(await host.Client.GetInstanceAsync("no-such-instance"));
+        var sent = (await host.Client.GetOrchestrationHistoryAsync(sender)).OfType<EventSentEvent>().ToList();
+        Assert.Equal(["no-such-instance", "receiver"], sent.Select(e => e.InstanceId));
+    }
+
+    [Fact]
+    public async Task Retry_policy_retries_with_backoff_on_durable_timers()
+    {
+        var calls = 0;
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Retry", async (ctx, _) =>
+                await ctx.CallActivityAsync<string>("Flaky", null, TaskOptions.FromRetryPolicy(
+                    new RetryPolicy(4, TimeSpan.FromSeconds(10), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)))))
+            .AddActivityFunc<object?, string>("Flaky", (_, _) =>
+                Interlocked.Increment(ref calls) < 4 ? throw new InvalidOperationException("not yet") : "ok"));
+
+        var start = host.Time.GetUtcNow().UtcDateTime;
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry");
+        var expectedDelays = new[] { 10, 20, 30 }; // 10, 10*2, min(10*4, 30)
+        var elapsed = 0;
+        for (var attempt = 0; attempt < expectedDelays.Length; attempt++)
+        {
+            await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == attempt + 1);
+            var timer = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TimerCreatedEvent>().Last();
+            elapsed += expectedDelays[attempt];
+            Assert.Equal(start.AddSeconds(elapsed), timer.FireAt);
+            host.Time.Advance(TimeSpan.FromSeconds(expectedDelays[attempt]));
+        }
+
+        Assert.Equal("ok", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal(4, calls);
+    }
+
+    [Fact]
+    public async Task Retry_stops_when_attempts_are_exhausted_or_the_failure_is_not_handled()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<string, string>("Retry", async (ctx, kind) =>
+            {
+                var policy = new RetryPolicy(2, TimeSpan.FromSeconds(1))
+                {
+                    HandleFailure = f => !f.IsCausedBy<ArgumentException>(),
+                };
+                try
+                {
+                    await ctx.CallActivityAsync<string>("Fail", kind, new TaskOptions(policy));
+                    return "unexpected";
+                }
+                catch (TaskFailedException ex)
+                {
+                    return $"{ex.FailureDetails.ErrorType}|{ctx.CurrentUtcDateTime:HH:mm:ss}";
+                }
+            })
+            .AddActivityFunc<string, string>("Fail", (_, kind) => (string)(kind == "argument"
+                ? throw new ArgumentException("bad")
+                : throw new InvalidOperationException("broken"))));
+
+        var notHandled = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry", "argument");
+        Assert.Equal("System.ArgumentException|00:00:00", (await Wait.CompletionAsync(host.Client, notHandled)).ReadOutputAs<string>());
+
+        var exhausted = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry", "invalid");
+        await WaitForHistoryAsync(host, exhausted, h => h.OfType<TimerCreatedEvent>().Any());
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("System.InvalidOperationException|00:00:01", (await Wait.CompletionAsync(host.Client, exhausted)).ReadOutputAs<string>());
+        var history = await host.Client.GetOrchestrationHistoryAsync(exhausted);
+        Assert.Equal(2, history.OfType<TaskScheduledEvent>().Count());
+    }
+
+    [Fact]
+    public async Task Retry_handler_decides_and_can_wait()
+    {
+        var calls = 0;
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, int>("Handled", async (ctx, _) =>
+                await ctx.CallActivityAsync<int>("Flaky", null, TaskOptions.FromRetryHandler(async retry =>
+                {
+                    await retry.OrchestrationContext.CreateTimer(TimeSpan.FromMinutes(retry.LastAttemptNumber), CancellationToken.None);
+                    return retry.LastAttemptNumber < 3 && retry.LastFailure.IsCausedBy<TimeoutException>();
+                })))
+            .AddActivityFunc<object?, int>("Flaky", (_, _) => Interlocked.Increment(ref calls) < 3 ? throw new TimeoutException() : (int)calls));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Handled");
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
+        host.Time.Advance(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(3, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+    }
+
+    [Fact]
+    public async Task Activity_failure_surfaces_as_TaskFailedException_with_details()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Catch", async (ctx, _) =>
+            {
+                try
+                {
+                    await ctx.CallActivityAsync("Throw");
+                    return "no";
+                }
+                catch (TaskFailedException ex)
+                {
+                    return $"{ex.TaskName}|{ex.FailureDetails.IsCausedBy<InvalidOperationException>()}|{ex.FailureDetails.IsCausedBy<Exception>()}|{ex.FailureDetails.IsCausedBy<ArgumentException>()}|{ex.FailureDetails.ErrorMessage}|{ex.FailureDetails.InnerFailure?.ErrorMessage}";
+                }
+            })
+            .AddOrchestratorFunc<object?, string>("Uncaught", async (ctx, _) => await ctx.CallActivityAsync<string>("Throw"))
+            .AddActivityFunc<object?, string>("Throw", string (_, _) => throw new InvalidOperationException("outer", new FormatException("inner"))));
+
+        var caught = await host.Client.ScheduleNewOrchestrationInstanceAsync("Catch");
+        Assert.Equal("Throw|True|True|False|outer|inner", (await Wait.CompletionAsync(host.Client, caught)).ReadOutputAs<string>());
+
+        var uncaught = await host.Client.ScheduleNewOrchestrationInstanceAsync("Uncaught");
+        var failed = await Wait.CompletionAsync(host.Client, uncaught);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>());
+        Assert.True(failed.FailureDetails.InnerFailure!.IsCausedBy<InvalidOperationException>());
+        Assert.Equal("outer", failed.FailureDetails.InnerFailure.ErrorMessage);
+        Assert.Null(failed.SerializedOutput);
+    }
+
+    [Fact]
+    public async Task Sub_orchestration_returns_output_and_propagates_failure()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<int, string>("Parent", async (ctx, n) =>
+            {
+                var ok = await ctx.CallSubOrchestratorAsync<int>("Child", n, new SubOrchestrationOptions(instanceId: $"{ctx.InstanceId}-ok"));
+                try
+                {
+                    await ctx.CallSubOrchestratorAsync<int>("Child", -1, new TaskOptions().WithInstanceId($"{ctx.InstanceId}-bad"));
+                    return "no";
+                }
+                catch (TaskFailedException ex)
+                {
+                    return $"{ok}|{ex.FailureDetails.IsCausedBy<TaskFailedException>()}|{ex.FailureDetails.InnerFailure?.ErrorMessage}";
+                }
+            })
+            .AddOrchestratorFunc<int, string>("ParentUncaught", async (ctx, _) => await ctx.CallSubOrchestratorAsync<string>("Child", -1))
+            .AddOrchestratorFunc<int, int>("Child", async (ctx, n) =>
+            {
+                Assert.NotNull(ctx.Parent);
+                return await ctx.CallActivityAsync<int>("Square", n);
+            })
+            .AddActivityFunc<int, int>("Square", (_, n) => n >= 0 ? n * n : throw new ArgumentOutOfRangeException(nameof(n), "negative")));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", 6, new StartOrchestrationOptions("p1"));
+        Assert.StartsWith("36|True|negative", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        var child = await host.Client.GetInstanceAsync("p1-ok", true);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, child!.RuntimeStatus);
+        Assert.Equal("p1", child.ParentInstanceId);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, (await host.Client.GetInstanceAsync("p1-bad"))!.RuntimeStatus);
+
+        var uncaught = await host.Client.ScheduleNewOrchestrationInstanceAsync("ParentUncaught", 0);
+        var failed = await Wait.CompletionAsync(host.Client, uncaught);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>());
+    }
+
+    [Fact]
+    public async Task Sub_orchestration_with_the_id_of_a_running_instance_fails_the_call()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Parent", async (ctx, _) =>
+            {
+                try
+                {
+                    await ctx.CallSubOrchestratorAsync("Waiter", null, new SubOrchestrationOptions(instanceId: "busy"));
+                    return "no";
+                }
+                catch (TaskFailedException ex)
+                {
+                    return ex.FailureDetails.IsCausedBy<OrchestrationAlreadyExistsException>() ? "refused" : ex.FailureDetails.ToString();
+                }
+            })
+            .AddOrchestratorFunc<object?, string>("Waiter", async (ctx, _) => await ctx.WaitForExternalEvent<string>("never")));
+
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Waiter", null, new StartOrchestrationOptions("busy"));
+        await host.Client.WaitForInstanceStartAsync("busy", Wait.Token());
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent");
+
+        Assert.Equal("refused", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task ContinueAsNew_restarts_with_new_input_and_truncated_history()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<int, int>("Counter", async (ctx, n) =>
+            {
+                var next = await ctx.CallActivityAsync<int>("Inc", n);
+                if (next < 5)
+                {
+                    ctx.SetCustomStatus(new { step = next });
+                    ctx.ContinueAsNew(next);
+                }
+
+                return next;
+            })
+            .AddActivityFunc<int, int>("Inc", (_, n) => n + 1));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Counter", 0);
+        var done = await Wait.CompletionAsync(host.Client, id);
+
+        Assert.Equal(5, done.ReadOutputAs<int>());
+        Assert.Equal(4, done.ReadInputAs<int>());
+        Assert.Contains("\"step\":4", done.SerializedCustomStatus, StringComparison.Ordinal);
+        var history = await host.Client.GetOrchestrationHistoryAsync(id);
+        Assert.Single(history.OfType<TaskScheduledEvent>());
+        Assert.Equal("4", history.OfType<ExecutionStartedEvent>().Single().Input);
+    }
+
+    [Fact]
+    public async Task ContinueAsNew_carries_unprocessed_events_unless_told_not_to()
+    {
+        foreach (var preserve in new[] { true, false })
+        {
+            var host = await StartAsync(r => r.AddOrchestratorFunc<int, int>("Eternal", async (ctx, total) =>
+            {
+                var value = await ctx.WaitForExternalEvent<int>("Add");
+                await ctx.CreateTimer(TimeSpan.FromSeconds(1), CancellationToken.None);
+                if (total + value >= 6)
+                {
+                    return total + value;
+                }
+
+                ctx.ContinueAsNew(total + value, preserve);
+                return 0;
+            }));
+
+            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Eternal", 0, new StartOrchestrationOptions($"eternal-{preserve}"));
+            await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+            await host.Client.RaiseEventAsync(id, "Add", 1);
+            await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
+            await host.Client.RaiseEventAsync(id, "Add", 2);
+            await host.Client.RaiseEventAsync(id, "Add", 3);
+            await WaitForHistoryAsync(host, id, h => h.OfType<EventRaisedEvent>().Count() == 3);
+            host.Time.Advance(TimeSpan.FromSeconds(1));
+            if (preserve)
+            {
+                await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any() && h.OfType<ExecutionStartedEvent>().Single().Input == "1");
+                host.Time.Advance(TimeSpan.FromSeconds(1));
+                await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any() && h.OfType<ExecutionStartedEvent>().Single().Input == "3");
+                host.Time.Advance(TimeSpan.FromSeconds(1));
+                Assert.Equal(6, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+            }
+            else
+            {
+                await WaitForHistoryAsync(host, id, h => h.OfType<ExecutionStartedEvent>().Single().Input == "1" && !h.OfType<EventRaisedEvent>().Any());
+                await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
+                Assert.Empty((await host.Client.GetOrchestrationHistoryAsync(id)).OfType<EventRaisedEvent>());
+            }
+
+            await StopAsync(host);
+        }
+    }
+
+    [Fact]
+    public async Task Results_for_an_earlier_execution_never_reach_the_next_one()
+    {
+        using var fastDone = new SemaphoreSlim(0);
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<int, string>("Generations", async (ctx, generation) =>
+            {
+                if (generation == 0)
+                {
+                    _ = ctx.CallActivityAsync<string>("Fast"); // task #0 of the first execution, not awaited
+                    ctx.ContinueAsNew(1);
+                    return "first";
+                }
+
+                return await ctx.CallActivityAsync<string>("Slow"); // task #0 of the second execution
+            })
+            .AddActivityFunc<object?, string>("Fast", (_, _) =>
+            {
+                fastDone.Release();
+                return "fast";
+            })
+            .AddActivityFunc<object?, string>("Slow", async (_, _) =>
+            {
+                await fastDone.WaitAsync(Wait.Token());
+                await Task.Delay(100); // let the first execution's result be recorded (and discarded) first
+                return "slow";
+            }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Generations", 0);
+
+        Assert.Equal("slow", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task NewGuid_is_deterministic_across_replays()
+    {
+        var host = await StartAsync(
+            r => r
+                .AddOrchestratorFunc<object?, string>("Guids", async (ctx, _) =>
+                {
+                    var a = ctx.NewGuid();
+                    var b = ctx.NewGuid();
+                    var echoed = await ctx.CallActivityAsync<string>("Echo", $"{a}|{b}");
+                    var c = ctx.NewGuid();
+                    return $"{echoed}|{c}";
+                })
+                .AddActivityFunc<string, string>("Echo", (_, s) => s),
+            o => o.CacheSize = 0);
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Guids");
+        var parts = (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>()!.Split('|');
+
+        Assert.Equal(3, parts.Select(Guid.Parse).Distinct().Count());
+        var scheduled = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TaskScheduledEvent>().Single();
+        Assert.Equal($"\"{parts[0]}|{parts[1]}\"", scheduled.Input);
+        Assert.All(parts, p => Assert.Equal(5, Guid.Parse(p).Version));
+    }
+
+    [Fact]
+    public async Task IsReplaying_and_the_replay_safe_logger_write_each_step_once()
+    {
+        var host = await StartAsync(
+            r => r
+                .AddOrchestratorFunc<object?, int>("Logged", async (ctx, _) =>
+                {
+                    var logger = ctx.CreateReplaySafeLogger("Fleet.Durable.Tests.Steps");
+                    var replays = 0;
+                    for (var i = 0; i < 3; i++)
+                    {
+                        replays += ctx.IsReplaying ? 1 : 0;
+                        logger.LogStep(i);
+                        await ctx.CallActivityAsync("Noop");
+                    }
+
+                    logger.LogStep(3);
+                    return replays;
+                })
+                .AddActivityFunc<object?>("Noop", (_, _) => { }),
+            o => o.CacheSize = 0);
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Logged");
+        var done = await Wait.CompletionAsync(host.Client, id);
+
+        // Without a cache each episode replays: step 0 is replayed in 3 later episodes, step 1 in 2, step 2 in 1.
+        Assert.Equal(3, done.ReadOutputAs<int>());
+        var steps = host.Logs.Entries.Where(e => e.Category == "Fleet.Durable.Tests.Steps").Select(e => e.Message).ToList();
+        Assert.Equal(["step 0", "step 1", "step 2", "step 3"], steps);
+    }
+
+    [Fact]
+    public async Task Custom_status_is_visible_while_running()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Status", async (ctx, _) =>
+        {
+            ctx.SetCustomStatus(new { phase = "waiting" });
+            await ctx.WaitForExternalEvent<string>("Go");
+            ctx.SetCustomStatus("done");
+            return "ok";
+        }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Status");
+        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        var running = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
+        Assert.Equal("{\"phase\":\"waiting\"}", running!.SerializedCustomStatus);
+        var withoutPayloads = await host.Client.GetInstanceAsync(id);
+        Assert.Throws<InvalidOperationException>(() => withoutPayloads!.ReadCustomStatusAs<string>());
+
+        await host.Client.RaiseEventAsync(id, "Go", "now");
+        Assert.Equal("done", (await Wait.CompletionAsync(host.Client, id)).ReadCustomStatusAs<string>());
+    }
+
+    [Fact]
+    public async Task Fan_out_and_fan_in_over_many_activities()
+    {
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<int, long>("FanOut", async (ctx, n) =>
+            {
+                var results = await Task.WhenAll(Enumerable.Range(1, n).Select(i => ctx.CallActivityAsync<long>("Square", i)));
+                return results.Sum();
+            })
+            .AddActivityFunc<int, long>("Square", (_, i) => (long)i * i));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("FanOut", 300);
+
+        Assert.Equal(Enumerable.Range(1, 300).Sum(i => (long)i * i), (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<long>());
+    }
+
+    [Fact]
+    public async Task Awaiting_a_non_durable_task_fails_the_orchestration_with_a_clear_error()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Bad", async (ctx, _) =>
+        {
+            await Task.Delay(10);
+            return "unreachable";
+        }));
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Bad");
+        var failed = await Wait.CompletionAsync(host.Client, id);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.True(failed.FailureDetails!.IsCausedBy<OrchestrationDeterminismException>());
+        Assert.Contains("durable task", failed.FailureDetails.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unregistered_orchestrator_or_activity_fails_with_a_clear_error()
+    {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("CallsMissing", async (ctx, _) =>
+            await ctx.CallActivityAsync<string>("Missing")));
+
+        var missingOrchestrator = await host.Client.ScheduleNewOrchestrationInstanceAsync("NoSuchOrchestrator");
+        var failed = await Wait.CompletionAsync(host.Client, missingOrchestrator);
+        Assert.Contains("No orchestrator named 'NoSuchOrchestrator'", failed.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+
+        var missingActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("CallsMissing");
+        failed = await Wait.CompletionAsync(host.Client, missingActivity);
+        Assert.Contains("No activity named 'Missing'", failed.FailureDetails!.InnerFailure!.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    protected static async Task WaitForHistoryAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
+        await Wait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), $"the history of {id} matches");
+
+    /// <summary>Gives the worker a moment and checks the status did not change (for "not yet" assertions).</summary>
+    protected static async Task AssertStaysAsync(DurableTestHost host, string id, OrchestrationRuntimeStatus status)
+    {
+        await Task.Delay(150);
+        Assert.Equal(status, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
+    }
+
+    private sealed class SumOrchestrator : TaskOrchestrator<int, int>
+    {
+        public override async Task<int> RunAsync(TaskOrchestrationContext context, int input)
+        {
+            var doubled = await context.CallActivityAsync<int>(nameof(DoubleActivity), input);
+            var tripled = await context.CallActivityAsync<int>("Triple", input);
+            return doubled + tripled;
+        }
+    }
+
+    private sealed class DoubleActivity : TaskActivity<int, int>
+    {
+        public override Task<int> RunAsync(TaskActivityContext context, int input) => Task.FromResult(input * 2);
+    }
+
+    private sealed class TripleActivity : TaskActivity<int, int>
+    {
+        public override Task<int> RunAsync(TaskActivityContext context, int input) => Task.FromResult(input * 3);
+    }
+}
+
+internal static partial class TestLogs
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 1, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "step {Step}")]
+    public static partial void LogStep(this Microsoft.Extensions.Logging.ILogger logger, int step);
+}
