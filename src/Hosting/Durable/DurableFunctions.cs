@@ -1,0 +1,163 @@
+using System.Reflection;
+using Fleet.Durable;
+using Fleet.Durable.Worker;
+using Fleet.Hosting.Configuration;
+using Fleet.Hosting.Indexing;
+using Fleet.Hosting.Invocation;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Fleet.Hosting.Durable;
+
+/// <summary>
+/// Puts orchestrator and activity functions into the durable runtime (alongside any class-based tasks the app
+/// registers with <c>AddDurableTask</c>), and configures the runtime from host.json <c>extensions.durableTask</c>.
+/// </summary>
+internal static class DurableFunctions
+{
+    /// <summary>The SQLite database used when host.json names no connection.</summary>
+    public const string DefaultSqliteFile = "data/durabletask.db";
+
+    /// <summary>Whether the app needs the durable runtime: durable functions, a durable client binding, or its own AddDurableTask.</summary>
+    public static bool IsUsed(IReadOnlyList<FunctionDescriptor> functions, IServiceCollection services) =>
+        functions.Any(f => f.Kind is TriggerKind.Orchestration or TriggerKind.Activity || f.UsesDurableClient)
+        || services.Any(d => d.ServiceType == typeof(DurableTaskWorker));
+
+    /// <summary>Registers the runtime, the function-based tasks and the store host.json selects.</summary>
+    /// <exception cref="HostConfigurationException">The store's connection setting is missing or unusable.</exception>
+    public static void Register(IServiceCollection services, IConfiguration configuration, HostSettings settings, IReadOnlyList<FunctionDescriptor> functions)
+    {
+        var durable = settings.Durable;
+        var databasePath = durable.StorageType == DurableStorageType.Sqlite ? SqlitePath(configuration, settings) : null;
+        if (durable.StorageType == DurableStorageType.Postgres)
+        {
+            throw new HostConfigurationException(
+                "extensions.durableTask.storageProvider.type",
+                "host.json selects the 'postgres' durable store, but this build of the durable runtime has no PostgreSQL store registration yet; use \"sqlite\".");
+        }
+
+        services.AddDurableTask(builder =>
+        {
+            builder.Configure(options =>
+            {
+                options.HubName = durable.HubName;
+                if (durable.MaxConcurrentActivityFunctions is { } activities)
+                {
+                    options.MaxConcurrentActivities = activities;
+                }
+
+                if (durable.MaxConcurrentOrchestratorFunctions is { } orchestrations)
+                {
+                    options.MaxConcurrentOrchestrations = orchestrations;
+                }
+            });
+            builder.AddTasks(registry =>
+            {
+                foreach (var function in functions)
+                {
+                    if (function.Kind == TriggerKind.Orchestration)
+                    {
+                        registry.AddOrchestrator(function.Name, sp => new FunctionOrchestrator(function, sp));
+                    }
+                    else if (function.Kind == TriggerKind.Activity)
+                    {
+                        registry.AddActivity(function.Name, sp => new FunctionActivity(function, sp));
+                    }
+                }
+            });
+            builder.UseSqlite(databasePath!);
+        });
+    }
+
+    /// <summary>
+    /// The SQLite file: from the setting (or <c>ConnectionStrings</c> entry) named by
+    /// <c>storageProvider.connectionStringName</c>, as a path or <c>Data Source=…</c>; else <c>data/durabletask.db</c>
+    /// under the content root.
+    /// </summary>
+    private static string SqlitePath(IConfiguration configuration, HostSettings settings)
+    {
+        var name = settings.Durable.ConnectionStringName;
+        if (name is null)
+        {
+            return Path.Combine(settings.ContentRoot, DefaultSqliteFile);
+        }
+
+        var value = configuration.GetConnectionString(name) is { Length: > 0 } connectionString ? connectionString : configuration[name];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new HostConfigurationException(
+                name, $"Setting '{name}' (named by extensions.durableTask.storageProvider.connectionStringName) is not set: give it the SQLite database path or 'Data Source=<path>'.");
+        }
+
+        string path;
+        if (value.Contains('=', StringComparison.Ordinal))
+        {
+            try
+            {
+                path = new SqliteConnectionStringBuilder(value).DataSource;
+            }
+            catch (ArgumentException ex)
+            {
+                throw new HostConfigurationException(name, $"Setting '{name}' is not a valid SQLite connection string: {ex.Message}", ex);
+            }
+        }
+        else
+        {
+            path = value;
+        }
+
+        if (string.IsNullOrWhiteSpace(path) || path == ":memory:")
+        {
+            throw new HostConfigurationException(name, $"Setting '{name}' must name a SQLite database file (the durable store must survive restarts).");
+        }
+
+        return Path.IsPathRooted(path) ? path : Path.Combine(settings.ContentRoot, path);
+    }
+
+    /// <summary>An orchestrator function as the runtime sees it. Its class is created per execution from the root services.</summary>
+    private sealed class FunctionOrchestrator(FunctionDescriptor function, IServiceProvider services) : ITaskOrchestrator
+    {
+        public Type InputType => typeof(object);
+
+        public Type OutputType => function.ResultType == typeof(void) ? typeof(object) : function.ResultType;
+
+        // No ConfigureAwait(false) anywhere here: the code must stay on the orchestration's scheduler.
+        public async Task<object?> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            var instance = function.CreateInstance?.Invoke(services, null);
+            var bindingData = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase) { ["InstanceId"] = context.InstanceId };
+            var functionContext = new FunctionContext(context.InstanceId, function.Definition, services, bindingData, CancellationToken.None);
+            var state = new InvocationState(functionContext, context, bindingData, null);
+            var arguments = function.Parameters.Select(p => p.Bind(state)).ToArray();
+            var returned = function.Method.Invoke(instance, BindingFlags.DoNotWrapExceptions, null, arguments, null);
+            return await function.AwaitResult(returned);
+        }
+    }
+
+    /// <summary>An activity function as the runtime sees it: run through the executor (logs, timeout) in the worker's DI scope.</summary>
+    private sealed class FunctionActivity(FunctionDescriptor function, IServiceProvider scope) : ITaskActivity
+    {
+        public Type InputType => function.ActivityInputType ?? typeof(object);
+
+        public Type OutputType => function.ResultType == typeof(void) ? typeof(object) : function.ResultType;
+
+        public async Task<object?> RunAsync(TaskActivityContext context, object? input)
+        {
+            var bindingData = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["InstanceId"] = context.InstanceId,
+                [nameof(TaskActivityContext)] = context,
+            };
+            var executor = scope.GetRequiredService<FunctionExecutor>();
+
+            // Activities are not cancelled at shutdown: the worker lets them finish or hands them to another attempt.
+            var result = await executor.ExecuteAsync(
+                function, new TriggerInput(input, bindingData, $"Activity called by orchestration '{context.InstanceId}'.", Services: scope), CancellationToken.None)
+                .ConfigureAwait(false);
+            return result.Succeeded
+                ? result.Value
+                : throw result.Exception ?? new InvalidOperationException($"Activity '{function.Name}' did not complete ({result.Outcome}).");
+        }
+    }
+}

@@ -1,0 +1,523 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Fleet.Durable;
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
+using Fleet.Hosting.Configuration;
+using Fleet.Hosting.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Fleet.Hosting.Durable;
+
+/// <summary>
+/// The Durable Functions HTTP management API under <c>/runtime/webhooks/durabletask</c>, protected by the system key
+/// (<c>FunctionKeys:DurableTask</c>) or the master key, with the Durable Functions routes, payload field names and
+/// status codes: 202 (+ Location, Retry-After) while an instance runs, 200 when it is done, 404 unknown, 410 for an
+/// operation on a finished instance.
+/// </summary>
+internal static class DurableHttpApi
+{
+    public const string BasePath = "/runtime/webhooks/durabletask";
+    public const string ContinuationHeader = "x-ms-continuation-token";
+    public const string ConnectionName = "Storage";
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup(BasePath);
+        api.MapPost("orchestrators/{functionName}/{instanceId?}", Handle(StartAsync));
+        api.MapGet("instances", Handle(ListAsync));
+        api.MapDelete("instances", Handle(PurgeManyAsync));
+        api.MapGet("instances/{instanceId}", Handle(GetStatusAsync));
+        api.MapDelete("instances/{instanceId}", Handle(PurgeAsync));
+        api.MapPost("instances/{instanceId}/raiseEvent/{eventName}", Handle(RaiseEventAsync));
+        api.MapPost("instances/{instanceId}/terminate", Handle((context, client) =>
+            OperateAsync(context, client, (id, reason) => client.TerminateInstanceAsync(id, reason, context.RequestAborted))));
+        api.MapPost("instances/{instanceId}/suspend", Handle((context, client) =>
+            OperateAsync(context, client, (id, reason) => client.SuspendInstanceAsync(id, reason, context.RequestAborted))));
+        api.MapPost("instances/{instanceId}/resume", Handle((context, client) =>
+            OperateAsync(context, client, (id, reason) => client.ResumeInstanceAsync(id, reason, context.RequestAborted))));
+    }
+
+    /// <summary>The management URLs of an instance, rooted at the request's scheme and host.</summary>
+    public static HttpManagementPayload Payload(HttpRequest request, string hubName, string instanceId, string? systemKey)
+    {
+        var instance = $"{request.Scheme}://{request.Host}{BasePath}/instances/{Uri.EscapeDataString(instanceId)}";
+        var query = $"taskHub={Uri.EscapeDataString(hubName)}&connection={ConnectionName}"
+            + (systemKey is null ? string.Empty : "&code=" + Uri.EscapeDataString(systemKey));
+        return new HttpManagementPayload
+        {
+            Id = instanceId,
+            StatusQueryGetUri = $"{instance}?{query}",
+            SendEventPostUri = $"{instance}/raiseEvent/{{eventName}}?{query}",
+            TerminatePostUri = $"{instance}/terminate?reason={{text}}&{query}",
+            PurgeHistoryDeleteUri = $"{instance}?{query}",
+            SuspendPostUri = $"{instance}/suspend?reason={{text}}&{query}",
+            ResumePostUri = $"{instance}/resume?reason={{text}}&{query}",
+        };
+    }
+
+    private static RequestDelegate Handle(Func<HttpContext, DurableTaskClient, Task<IResult>> handler) => async context =>
+    {
+        var services = context.RequestServices;
+        var settings = services.GetRequiredService<HostSettings>();
+        if (!settings.Keys.AuthorizesDurableApi(HttpFunctionEndpoints.PresentedKey(context.Request)))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return;
+        }
+
+        var client = services.GetRequiredService<DurableTaskClient>();
+        var hub = context.Request.Query["taskHub"].ToString();
+        IResult result;
+        if (hub.Length > 0 && !string.Equals(hub, client.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            result = Error(StatusCodes.Status400BadRequest, $"This host serves task hub '{client.Name}', not '{hub}'.");
+        }
+        else
+        {
+            try
+            {
+                result = await handler(context, client).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ArgumentException ex)
+            {
+                result = Error(StatusCodes.Status400BadRequest, ex.Message);
+            }
+            catch (Exception ex)
+            {
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("Fleet.Hosting.Durable").DurableApiFailed(ex, context.Request.Method, context.Request.Path);
+                result = Error(StatusCodes.Status500InternalServerError, "Something went wrong while processing the request.");
+            }
+        }
+
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+    };
+
+    private static async Task<IResult> StartAsync(HttpContext context, DurableTaskClient client)
+    {
+        var functionName = (string)context.Request.RouteValues["functionName"]!;
+        var instanceId = context.Request.RouteValues["instanceId"] as string;
+        var (input, error) = await ReadJsonAsync(context.Request, requireJsonContentType: false).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        string id;
+        try
+        {
+            id = await client.ScheduleNewOrchestrationInstanceAsync(
+                functionName, input, new StartOrchestrationOptions(string.IsNullOrEmpty(instanceId) ? null : instanceId), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OrchestrationAlreadyExistsException ex)
+        {
+            return Error(StatusCodes.Status409Conflict, ex.Message);
+        }
+
+        return Results.Json(Payload(context.Request, client.Name, id, SystemKey(context)), JsonOptions, statusCode: StatusCodes.Status202Accepted)
+            .WithHeaders(("Location", Payload(context.Request, client.Name, id, SystemKey(context)).StatusQueryGetUri), ("Retry-After", "10"));
+    }
+
+    private static async Task<IResult> GetStatusAsync(HttpContext context, DurableTaskClient client)
+    {
+        var instanceId = (string)context.Request.RouteValues["instanceId"]!;
+        var query = context.Request.Query;
+        var showHistory = Flag(query, "showHistory", false);
+        var showHistoryOutput = Flag(query, "showHistoryOutput", false);
+        var showInput = Flag(query, "showInput", true);
+        var failAs500 = Flag(query, "returnInternalServerErrorOnFailure", false);
+        var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, context.RequestAborted).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Results.NotFound();
+        }
+
+        var body = StatusPayload(metadata, showInput);
+        if (showHistory)
+        {
+            var history = await client.GetOrchestrationHistoryAsync(instanceId, context.RequestAborted).ConfigureAwait(false);
+            body["historyEvents"] = new JsonArray(history.Where(e => e is not OrchestratorStartedEvent).Select(e => (JsonNode)HistoryPayload(e, showHistoryOutput)).ToArray());
+        }
+
+        switch (metadata.RuntimeStatus)
+        {
+            case OrchestrationRuntimeStatus.Running:
+            case OrchestrationRuntimeStatus.Pending:
+            case OrchestrationRuntimeStatus.Suspended:
+            case OrchestrationRuntimeStatus.ContinuedAsNew:
+                // Ask for 5 seconds between polls, as Durable Functions does, so clients do not spin.
+                return Results.Json(body, JsonOptions, statusCode: StatusCodes.Status202Accepted)
+                    .WithHeaders(("Location", $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}"), ("Retry-After", "5"));
+            case OrchestrationRuntimeStatus.Failed when failAs500:
+                return Results.Json(body, JsonOptions, statusCode: StatusCodes.Status500InternalServerError);
+            default:
+                return Results.Json(body, JsonOptions, statusCode: StatusCodes.Status200OK);
+        }
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, DurableTaskClient client)
+    {
+        var query = context.Request.Query;
+        if (!TryDate(query, "createdTimeFrom", out var from) || !TryDate(query, "createdTimeTo", out var to))
+        {
+            return Error(StatusCodes.Status400BadRequest, "createdTimeFrom and createdTimeTo must be ISO 8601 times.");
+        }
+
+        if (!TryStatuses(query, out var statuses))
+        {
+            return Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Running,Completed.");
+        }
+
+        var top = OrchestrationQuery.DefaultPageSize;
+        if (query.TryGetValue("top", out var topText) && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top is < 1 or > 1000))
+        {
+            return Error(StatusCodes.Status400BadRequest, "top must be a page size from 1 to 1000.");
+        }
+
+        var showInput = Flag(query, "showInput", false);
+        var prefix = query["instanceIdPrefix"].ToString();
+        var continuation = context.Request.Headers[ContinuationHeader].ToString();
+        var filter = new OrchestrationQuery(
+            from, to, statuses, InstanceIdPrefix: prefix.Length == 0 ? null : prefix, PageSize: top, FetchInputsAndOutputs: showInput,
+            ContinuationToken: continuation.Length == 0 ? null : continuation);
+        Page<OrchestrationMetadata>? page = null;
+        await foreach (var first in client.GetAllInstancesAsync(filter).AsPages(filter.ContinuationToken, top).WithCancellation(context.RequestAborted).ConfigureAwait(false))
+        {
+            page = first;
+            break;
+        }
+
+        var items = new JsonArray((page?.Values ?? []).Select(m => (JsonNode)StatusPayload(m, showInput)).ToArray());
+        var result = Results.Json(items, JsonOptions);
+        return page?.ContinuationToken is { } next ? result.WithHeaders((ContinuationHeader, next)) : result;
+    }
+
+    private static async Task<IResult> RaiseEventAsync(HttpContext context, DurableTaskClient client)
+    {
+        var instanceId = (string)context.Request.RouteValues["instanceId"]!;
+        var eventName = (string)context.Request.RouteValues["eventName"]!;
+        var metadata = await client.GetInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Results.NotFound();
+        }
+
+        if (metadata.IsCompleted)
+        {
+            return Results.StatusCode(StatusCodes.Status410Gone);
+        }
+
+        var (payload, error) = await ReadJsonAsync(context.Request, requireJsonContentType: true).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        await client.RaiseEventAsync(instanceId, eventName, payload, context.RequestAborted).ConfigureAwait(false);
+        return Results.StatusCode(StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> OperateAsync(HttpContext context, DurableTaskClient client, Func<string, string?, Task> operation)
+    {
+        var instanceId = (string)context.Request.RouteValues["instanceId"]!;
+        var metadata = await client.GetInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Results.NotFound();
+        }
+
+        if (metadata.IsCompleted)
+        {
+            return Results.StatusCode(StatusCodes.Status410Gone);
+        }
+
+        var reason = context.Request.Query["reason"].ToString();
+        await operation(instanceId, reason.Length == 0 ? null : reason).ConfigureAwait(false);
+        return Results.StatusCode(StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> PurgeAsync(HttpContext context, DurableTaskClient client)
+    {
+        var instanceId = (string)context.Request.RouteValues["instanceId"]!;
+        var metadata = await client.GetInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Results.NotFound();
+        }
+
+        if (!metadata.IsCompleted)
+        {
+            return Error(
+                StatusCodes.Status412PreconditionFailed,
+                $"Only orchestrations in a terminal state can be purged, but instance '{instanceId}' is {metadata.RuntimeStatus}.");
+        }
+
+        var result = await client.PurgeInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        return Results.Json(new { instancesDeleted = result.PurgedInstanceCount }, JsonOptions);
+    }
+
+    private static async Task<IResult> PurgeManyAsync(HttpContext context, DurableTaskClient client)
+    {
+        var query = context.Request.Query;
+        if (!query.ContainsKey("createdTimeFrom") || !TryDate(query, "createdTimeFrom", out var from) || from is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, "Please provide value for 'createdTimeFrom' parameter.");
+        }
+
+        if (!TryDate(query, "createdTimeTo", out var to))
+        {
+            return Error(StatusCodes.Status400BadRequest, "createdTimeTo must be an ISO 8601 time.");
+        }
+
+        if (!TryStatuses(query, out var statuses))
+        {
+            return Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Completed,Failed.");
+        }
+
+        var result = await client.PurgeAllInstancesAsync(new PurgeInstancesFilter(from, to, statuses), cancellation: context.RequestAborted).ConfigureAwait(false);
+        return result.PurgedInstanceCount == 0
+            ? Results.NotFound()
+            : Results.Json(new { instancesDeleted = result.PurgedInstanceCount }, JsonOptions);
+    }
+
+    private static JsonObject StatusPayload(OrchestrationMetadata metadata, bool showInput)
+    {
+        var body = new JsonObject
+        {
+            ["name"] = metadata.Name,
+            ["instanceId"] = metadata.InstanceId,
+            ["runtimeStatus"] = metadata.RuntimeStatus.ToString(),
+        };
+        if (showInput)
+        {
+            body["input"] = Parse(metadata.SerializedInput);
+        }
+
+        body["customStatus"] = Parse(metadata.SerializedCustomStatus);
+        body["output"] = metadata.FailureDetails is { } failure && metadata.RuntimeStatus == OrchestrationRuntimeStatus.Failed
+            ? JsonValue.Create($"{failure.ErrorType}: {failure.ErrorMessage}")
+            : Parse(metadata.SerializedOutput);
+        body["createdTime"] = Time(metadata.CreatedAt);
+        body["lastUpdatedTime"] = Time(metadata.LastUpdatedAt);
+        return body;
+    }
+
+    private static JsonObject HistoryPayload(HistoryEvent historyEvent, bool showOutput)
+    {
+        // Durable Functions writes history entries in PascalCase.
+        var entry = new JsonObject
+        {
+            ["EventType"] = historyEvent.EventType.ToString(),
+            ["Timestamp"] = Time(new DateTimeOffset(DateTime.SpecifyKind(historyEvent.Timestamp, DateTimeKind.Utc))),
+        };
+        switch (historyEvent)
+        {
+            case ExecutionStartedEvent e:
+                entry["FunctionName"] = e.Name;
+                break;
+            case ExecutionCompletedEvent e:
+                entry["OrchestrationStatus"] = e.FailureDetails is null ? "Completed" : "Failed";
+                if (e.FailureDetails is { } failure)
+                {
+                    entry["FailureDetails"] = $"{failure.ErrorType}: {failure.ErrorMessage}";
+                }
+                else if (showOutput)
+                {
+                    entry["Result"] = Parse(e.Result);
+                }
+
+                break;
+            case ExecutionTerminatedEvent e when showOutput:
+                entry["Output"] = Parse(e.Output);
+                break;
+            case ExecutionSuspendedEvent e:
+                entry["Reason"] = e.Reason;
+                break;
+            case ExecutionResumedEvent e:
+                entry["Reason"] = e.Reason;
+                break;
+            case TaskScheduledEvent e:
+                entry["FunctionName"] = e.Name;
+                entry["EventId"] = e.EventId;
+                break;
+            case TaskCompletedEvent e:
+                entry["TaskScheduledId"] = e.TaskScheduledId;
+                if (showOutput)
+                {
+                    entry["Result"] = Parse(e.Result);
+                }
+
+                break;
+            case TaskFailedEvent e:
+                entry["TaskScheduledId"] = e.TaskScheduledId;
+                entry["FailureDetails"] = $"{e.FailureDetails.ErrorType}: {e.FailureDetails.ErrorMessage}";
+                break;
+            case SubOrchestrationInstanceCreatedEvent e:
+                entry["FunctionName"] = e.Name;
+                entry["InstanceId"] = e.InstanceId;
+                entry["EventId"] = e.EventId;
+                break;
+            case SubOrchestrationInstanceCompletedEvent e:
+                entry["TaskScheduledId"] = e.TaskScheduledId;
+                if (showOutput)
+                {
+                    entry["Result"] = Parse(e.Result);
+                }
+
+                break;
+            case SubOrchestrationInstanceFailedEvent e:
+                entry["TaskScheduledId"] = e.TaskScheduledId;
+                entry["FailureDetails"] = $"{e.FailureDetails.ErrorType}: {e.FailureDetails.ErrorMessage}";
+                break;
+            case TimerCreatedEvent e:
+                entry["FireAt"] = Time(new DateTimeOffset(DateTime.SpecifyKind(e.FireAt, DateTimeKind.Utc)));
+                break;
+            case TimerFiredEvent e:
+                entry["FireAt"] = Time(new DateTimeOffset(DateTime.SpecifyKind(e.FireAt, DateTimeKind.Utc)));
+                entry["TimerId"] = e.TimerId;
+                break;
+            case EventSentEvent e:
+                entry["Name"] = e.Name;
+                entry["InstanceId"] = e.InstanceId;
+                break;
+            case EventRaisedEvent e:
+                entry["Name"] = e.Name;
+                if (showOutput)
+                {
+                    entry["Input"] = Parse(e.Input);
+                }
+
+                break;
+        }
+
+        return entry;
+    }
+
+    private static async Task<(object? Value, IResult? Error)> ReadJsonAsync(HttpRequest request, bool requireJsonContentType)
+    {
+        if (request.ContentLength == 0)
+        {
+            return (null, null);
+        }
+
+        if (requireJsonContentType && !string.Equals(request.ContentType?.Split(';')[0].Trim(), "application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Error(StatusCodes.Status400BadRequest, "Only application/json request content is supported."));
+        }
+
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return (document.RootElement.Clone(), null);
+        }
+        catch (JsonException)
+        {
+            return (null, Error(StatusCodes.Status400BadRequest, "Invalid JSON content."));
+        }
+    }
+
+    private static JsonNode? Parse(string? serialized)
+    {
+        if (serialized is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(serialized);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(serialized);
+        }
+    }
+
+    private static string Time(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string? SystemKey(HttpContext context) =>
+        context.RequestServices.GetRequiredService<HostSettings>().Keys.DurableTaskKey;
+
+    private static bool Flag(IQueryCollection query, string name, bool defaultValue) =>
+        query.TryGetValue(name, out var value) && bool.TryParse(value, out var flag) ? flag : defaultValue;
+
+    private static bool TryDate(IQueryCollection query, string name, out DateTimeOffset? value)
+    {
+        value = null;
+        if (!query.TryGetValue(name, out var text) || string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            value = parsed;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool TryStatuses(IQueryCollection query, out OrchestrationRuntimeStatus[]? statuses)
+    {
+        statuses = null;
+        var text = query["runtimeStatus"].ToString();
+        if (text.Length == 0)
+        {
+            return true;
+        }
+
+        var list = new List<OrchestrationRuntimeStatus>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
+            {
+                return false;
+            }
+
+            list.Add(status);
+        }
+
+        statuses = [.. list];
+        return true;
+    }
+
+    private static IResult Error(int status, string message) =>
+        Results.Json(new { message }, JsonOptions, statusCode: status);
+
+    /// <summary>Adds headers to a result.</summary>
+    private static IResult WithHeaders(this IResult result, params (string Name, string Value)[] headers) => new HeaderResult(result, headers);
+
+    private sealed class HeaderResult(IResult inner, (string Name, string Value)[] headers) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            foreach (var (name, value) in headers)
+            {
+                httpContext.Response.Headers[name] = value;
+            }
+
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using Fleet.Hosting.Invocation;
+using Microsoft.Extensions.Logging;
+
+namespace Fleet.Hosting;
+
+/// <summary>Function host logs; event ids 4000–4999 (host 40xx, invocations 41xx, queues 42xx, timers 43xx, HTTP 44xx, durable 45xx).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4000, EventName = "HostStarted", Level = LogLevel.Information, Message = "Function host {HostId} started: {FunctionCount} functions, HTTP on {Address}")]
+    public static partial void HostStarted(this ILogger logger, string hostId, int functionCount, string address);
+
+    [LoggerMessage(EventId = 4001, EventName = "FunctionFound", Level = LogLevel.Information, Message = "Function {FunctionName}: {Trigger} {Detail}")]
+    public static partial void FunctionFound(this ILogger logger, string functionName, string trigger, string detail);
+
+    [LoggerMessage(EventId = 4002, EventName = "FunctionDisabled", Level = LogLevel.Information, Message = "Function {FunctionName} is disabled by its AzureWebJobs.{FunctionName}.Disabled setting")]
+    public static partial void FunctionDisabled(this ILogger logger, string functionName);
+
+    [LoggerMessage(EventId = 4003, EventName = "NoKeyForFunction", Level = LogLevel.Warning, Message = "Function {FunctionName} needs a function key but none is set (FunctionKeys:Functions:{FunctionName}, FunctionKeys:Host or FunctionKeys:Master): every call gets 401")]
+    public static partial void NoKeyForFunction(this ILogger logger, string functionName);
+
+    [LoggerMessage(EventId = 4004, EventName = "NoDurableSystemKey", Level = LogLevel.Warning, Message = "No Durable system key is set (FunctionKeys:DurableTask): the management API under /runtime/webhooks/durabletask answers 401 to calls without the master key")]
+    public static partial void NoDurableSystemKey(this ILogger logger);
+
+    [LoggerMessage(EventId = 4005, EventName = "HostStopping", Level = LogLevel.Information, Message = "Function host {HostId} stopping: listeners stop, in-flight invocations get until the shutdown timeout ({ShutdownTimeout}) to finish")]
+    public static partial void HostStopping(this ILogger logger, string hostId, TimeSpan shutdownTimeout);
+
+    [LoggerMessage(EventId = 4006, EventName = "HostStopped", Level = LogLevel.Information, Message = "Function host {HostId} stopped")]
+    public static partial void HostStopped(this ILogger logger, string hostId);
+
+    [LoggerMessage(EventId = 4100, EventName = "FunctionExecuting", Level = LogLevel.Information, Message = "Executing '{FunctionName}' (Reason='{Reason}', Id={InvocationId})")]
+    public static partial void FunctionExecuting(this ILogger logger, string functionName, string reason, string invocationId);
+
+    [LoggerMessage(EventId = 4101, EventName = "FunctionExecuted", Level = LogLevel.Information, Message = "Executed '{FunctionName}' ({Outcome}, Trigger={Trigger}, Id={InvocationId}, Duration={DurationMs}ms)")]
+    public static partial void FunctionExecuted(this ILogger logger, string functionName, FunctionOutcome outcome, string trigger, string invocationId, long durationMs);
+
+    [LoggerMessage(EventId = 4102, EventName = "FunctionFailed", Level = LogLevel.Error, Message = "Executed '{FunctionName}' ({Outcome}, Trigger={Trigger}, Id={InvocationId}, Duration={DurationMs}ms)")]
+    public static partial void FunctionFailed(this ILogger logger, Exception? exception, string functionName, FunctionOutcome outcome, string trigger, string invocationId, long durationMs);
+
+    [LoggerMessage(EventId = 4103, EventName = "FunctionNotCompleted", Level = LogLevel.Warning, Message = "Executed '{FunctionName}' ({Outcome}, Trigger={Trigger}, Id={InvocationId}, Duration={DurationMs}ms): {Reason}")]
+    public static partial void FunctionNotCompleted(this ILogger logger, string functionName, FunctionOutcome outcome, string trigger, string invocationId, long durationMs, string reason);
+
+    [LoggerMessage(EventId = 4104, EventName = "AbandonedInvocationEnded", Level = LogLevel.Warning, Message = "Timed-out invocation {InvocationId} of '{FunctionName}' finally ended ({Status})")]
+    public static partial void AbandonedInvocationEnded(this ILogger logger, string functionName, string invocationId, string status);
+
+    [LoggerMessage(EventId = 4200, EventName = "QueueListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} listens on queue '{QueueName}' (batchSize {BatchSize}, newBatchThreshold {NewBatchThreshold}, maxDequeueCount {MaxDequeueCount})")]
+    public static partial void QueueListenerStarted(this ILogger logger, string functionName, string queueName, int batchSize, int newBatchThreshold, int maxDequeueCount);
+
+    [LoggerMessage(EventId = 4201, EventName = "QueueListenerStopping", Level = LogLevel.Information, Message = "Function {FunctionName} stops listening on queue '{QueueName}'; {InFlight} messages in flight")]
+    public static partial void QueueListenerStopping(this ILogger logger, string functionName, string queueName, int inFlight);
+
+    [LoggerMessage(EventId = 4202, EventName = "QueueListenerStopped", Level = LogLevel.Information, Message = "Function {FunctionName} stopped listening on queue '{QueueName}'; {Remaining} messages still running were released")]
+    public static partial void QueueListenerStopped(this ILogger logger, string functionName, string queueName, int remaining);
+
+    [LoggerMessage(EventId = 4203, EventName = "QueueMissing", Level = LogLevel.Warning, Message = "Queue '{QueueName}' of function {FunctionName} does not exist; polling until it does")]
+    public static partial void QueueMissing(this ILogger logger, string queueName, string functionName);
+
+    [LoggerMessage(EventId = 4204, EventName = "QueuePollFailed", Level = LogLevel.Warning, Message = "Receiving from queue '{QueueName}' for function {FunctionName} failed ({Status} {ErrorCode}): {Problem}; backing off")]
+    public static partial void QueuePollFailed(this ILogger logger, string queueName, string functionName, int status, string errorCode, string problem);
+
+    [LoggerMessage(EventId = 4205, EventName = "MessageMovedToPoison", Level = LogLevel.Warning, Message = "Message {MessageId} on queue '{QueueName}' moved to '{PoisonQueueName}' (function {FunctionName}, dequeue count {DequeueCount}, {ReasonKind}): {Reason}")]
+    public static partial void MessageMovedToPoison(this ILogger logger, string messageId, string queueName, string poisonQueueName, string functionName, long dequeueCount, PoisonReasonKind reasonKind, string reason);
+
+    [LoggerMessage(EventId = 4206, EventName = "QueueMessageHandlingFailed", Level = LogLevel.Error, Message = "Finishing message {MessageId} on queue '{QueueName}' (function {FunctionName}) failed; it is retried when its visibility ends")]
+    public static partial void QueueMessageHandlingFailed(this ILogger logger, Exception exception, string messageId, string queueName, string functionName);
+
+    [LoggerMessage(EventId = 4207, EventName = "PoisonQueueHasNoPoisonQueue", Level = LogLevel.Warning, Message = "Message {MessageId} on poison queue '{QueueName}' failed again in function {FunctionName}; it stays hidden until its visibility ends: {Reason}")]
+    public static partial void PoisonQueueHasNoPoisonQueue(this ILogger logger, string messageId, string queueName, string functionName, string reason);
+
+    [LoggerMessage(EventId = 4208, EventName = "QueueMessageNotOurs", Level = LogLevel.Debug, Message = "Could not {Operation} message {MessageId} on queue '{QueueName}': its pop receipt changed or it is gone")]
+    public static partial void QueueMessageNotOurs(this ILogger logger, string messageId, string queueName, string operation);
+
+    [LoggerMessage(EventId = 4209, EventName = "QueueMessageReleaseFailed", Level = LogLevel.Warning, Message = "Releasing message {MessageId} on queue '{QueueName}' failed ({Problem}); it reappears when its visibility ends")]
+    public static partial void QueueMessageReleaseFailed(this ILogger logger, string messageId, string queueName, string problem);
+
+    [LoggerMessage(EventId = 4210, EventName = "QueueMessageRenewFailed", Level = LogLevel.Warning, Message = "Extending the visibility of message {MessageId} on queue '{QueueName}' failed: {Problem}")]
+    public static partial void QueueMessageRenewFailed(this ILogger logger, string messageId, string queueName, string problem);
+
+    [LoggerMessage(EventId = 4211, EventName = "QueueCreateFailed", Level = LogLevel.Debug, Message = "Could not create queue '{QueueName}' for function {FunctionName} ({Problem}); waiting for it to exist")]
+    public static partial void QueueCreateFailed(this ILogger logger, string queueName, string functionName, string problem);
+
+    [LoggerMessage(EventId = 4300, EventName = "TimerListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} runs on schedule '{Schedule}' (monitored: {UseMonitor}, run on startup: {RunOnStartup})")]
+    public static partial void TimerListenerStarted(this ILogger logger, string functionName, string schedule, bool useMonitor, bool runOnStartup);
+
+    [LoggerMessage(EventId = 4301, EventName = "TimerLeaseAcquired", Level = LogLevel.Information, Message = "This host now runs the schedule of {FunctionName} (lease {BlobName})")]
+    public static partial void TimerLeaseAcquired(this ILogger logger, string functionName, string blobName);
+
+    [LoggerMessage(EventId = 4302, EventName = "LeaseLost", Level = LogLevel.Warning, Message = "Lease {BlobName} was lost ({Problem}); another host may run it now")]
+    public static partial void LeaseLost(this ILogger logger, string blobName, string problem);
+
+    [LoggerMessage(EventId = 4303, EventName = "LeaseRenewFailed", Level = LogLevel.Warning, Message = "Renewing lease {BlobName} failed ({Problem}); retrying")]
+    public static partial void LeaseRenewFailed(this ILogger logger, string blobName, string problem);
+
+    [LoggerMessage(EventId = 4304, EventName = "LeaseReleaseFailed", Level = LogLevel.Debug, Message = "Releasing lease {BlobName} failed ({Problem}); it expires on its own")]
+    public static partial void LeaseReleaseFailed(this ILogger logger, string blobName, string problem);
+
+    [LoggerMessage(EventId = 4305, EventName = "TimerListenerFailed", Level = LogLevel.Error, Message = "The schedule of {FunctionName} could not run (storage unreachable?); retrying")]
+    public static partial void TimerListenerFailed(this ILogger logger, Exception exception, string functionName);
+
+    [LoggerMessage(EventId = 4306, EventName = "ScheduleStatusUnreadable", Level = LogLevel.Warning, Message = "The stored schedule status of {FunctionName} is not valid ({Problem}); starting afresh")]
+    public static partial void ScheduleStatusUnreadable(this ILogger logger, string functionName, string problem);
+
+    [LoggerMessage(EventId = 4307, EventName = "ScheduleStatusWriteFailed", Level = LogLevel.Warning, Message = "Writing the schedule status of {FunctionName} failed: {Problem}")]
+    public static partial void ScheduleStatusWriteFailed(this ILogger logger, string functionName, string problem);
+
+    [LoggerMessage(EventId = 4400, EventName = "HttpUnauthorized", Level = LogLevel.Debug, Message = "Request to {FunctionName} refused: missing or wrong key")]
+    public static partial void HttpUnauthorized(this ILogger logger, string functionName);
+
+    [LoggerMessage(EventId = 4500, EventName = "DurableApiFailed", Level = LogLevel.Error, Message = "Durable management request {Method} {Path} failed")]
+    public static partial void DurableApiFailed(this ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(EventId = 4501, EventName = "DurableStore", Level = LogLevel.Information, Message = "Durable task hub {HubName} uses the {StoreType} store{Detail}")]
+    public static partial void DurableStore(this ILogger logger, string hubName, string storeType, string detail);
+}
