@@ -1,0 +1,78 @@
+using Fleet.Durable.Client;
+using Fleet.Functions.Settings;
+using Fleet.Shared.DesiredState;
+using Microsoft.Extensions.Logging;
+
+namespace Fleet.Functions;
+
+/// <summary>The app's log events (Functions range 5000–5999): 5000s provisioning, 5100s sweeps, 5200s rollouts.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 5000, EventName = "ProvisioningScheduled", Level = LogLevel.Information,
+        Message = "Provisioning of device {DeviceId} into {Placement} scheduled as {InstanceId} (from {Source}).")]
+    public static partial void ProvisioningScheduled(this ILogger logger, string deviceId, GroupPath placement, string instanceId, string source);
+
+    [LoggerMessage(EventId = 5001, EventName = "ProvisioningAlreadyRunning", Level = LogLevel.Information,
+        Message = "Provisioning of device {DeviceId} is already {Status} as {InstanceId}; the request from {Source} starts nothing new.")]
+    public static partial void ProvisioningAlreadyRunning(this ILogger logger, string deviceId, OrchestrationRuntimeStatus status, string instanceId, string source);
+
+    [LoggerMessage(EventId = 5002, EventName = "ProvisioningCompleted", Level = LogLevel.Information,
+        Message = "Device {DeviceId} provisioned in tenant {TenantId} into {Placement} (claimed now: {Claimed}, moved: {Moved}).")]
+    public static partial void ProvisioningCompleted(this ILogger logger, string deviceId, string tenantId, GroupPath placement, bool claimed, bool moved);
+
+    [LoggerMessage(EventId = 5003, EventName = "ProvisioningFailed", Level = LogLevel.Warning,
+        Message = "Provisioning of device {DeviceId} failed at step {Step}: {ErrorCode} {ErrorMessage}")]
+    public static partial void ProvisioningFailed(this ILogger logger, string deviceId, string step, string? errorCode, string errorMessage);
+
+    [LoggerMessage(EventId = 5100, EventName = "SweepScheduled", Level = LogLevel.Information,
+        Message = "Compliance sweep {InstanceId} scheduled in {Mode} mode (from {Source}).")]
+    public static partial void SweepScheduled(this ILogger logger, string instanceId, SweepMode mode, string source);
+
+    [LoggerMessage(EventId = 5101, EventName = "SweepAlreadyRunning", Level = LogLevel.Information,
+        Message = "Compliance sweep {InstanceId} is still {Status}; the sweep requested by {Source} is skipped.")]
+    public static partial void SweepAlreadyRunning(this ILogger logger, string instanceId, OrchestrationRuntimeStatus status, string source);
+
+    [LoggerMessage(EventId = 5102, EventName = "SweepWithoutPolicy", Level = LogLevel.Warning,
+        Message = "The scheduled sweep is skipped: {Reason}")]
+    public static partial void SweepWithoutPolicy(this ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5103, EventName = "SweepCompleted", Level = LogLevel.Information,
+        Message = "Compliance sweep {InstanceId} finished: {Devices} devices in {Tenants} tenants, {Findings} drift findings, {Fixed} fixed, {Failed} not fixed, {TenantErrors} tenants failed; report at {ReportPath}.")]
+    public static partial void SweepCompleted(this ILogger logger, string instanceId, int devices, int tenants, int findings, int @fixed, int failed, int tenantErrors, string reportPath);
+
+    [LoggerMessage(EventId = 5104, EventName = "TenantSweepFailed", Level = LogLevel.Warning,
+        Message = "Compliance sweep {InstanceId} could not sweep tenant {Tenant}: {Error}")]
+    public static partial void TenantSweepFailed(this ILogger logger, string instanceId, string tenant, string error);
+
+    [LoggerMessage(EventId = 5105, EventName = "RemediationFailed", Level = LogLevel.Warning,
+        Message = "Compliance sweep {InstanceId} could not fix {FindingId} in tenant {TenantId}: {Error}")]
+    public static partial void RemediationFailed(this ILogger logger, string instanceId, string findingId, string tenantId, string error);
+
+    [LoggerMessage(EventId = 5106, EventName = "TenantSweepProgress", Level = LogLevel.Information,
+        Message = "Compliance sweep {InstanceId}, tenant {TenantId}: {Phase} done through page {Pages}; {Devices} devices, {Findings} findings, {Fixed} fixed, {Failed} not fixed.")]
+    public static partial void TenantSweepProgress(this ILogger logger, string instanceId, string tenantId, string phase, int pages, int devices, int findings, int @fixed, int failed);
+
+    [LoggerMessage(EventId = 5200, EventName = "RolloutScheduled", Level = LogLevel.Information,
+        Message = "Rollout {InstanceId} of {ImageCount} image(s) in {WaveCount} wave(s) scheduled for tenant {Tenant}.")]
+    public static partial void RolloutScheduled(this ILogger logger, string instanceId, int imageCount, int waveCount, string tenant);
+
+    [LoggerMessage(EventId = 5201, EventName = "RolloutWaveDeploying", Level = LogLevel.Information,
+        Message = "Rollout {InstanceId}: wave {Wave} deploying to {Groups}.")]
+    public static partial void RolloutWaveDeploying(this ILogger logger, string instanceId, int wave, string groups);
+
+    [LoggerMessage(EventId = 5202, EventName = "RolloutWaveMeasured", Level = LogLevel.Information,
+        Message = "Rollout {InstanceId}: wave {Wave} health {Health} (threshold {Threshold}): {Decision}.")]
+    public static partial void RolloutWaveMeasured(this ILogger logger, string instanceId, int wave, double health, double threshold, string decision);
+
+    [LoggerMessage(EventId = 5203, EventName = "RolloutFinished", Level = LogLevel.Information,
+        Message = "Rollout {InstanceId} finished: {Outcome} after wave {Wave}.")]
+    public static partial void RolloutFinished(this ILogger logger, string instanceId, Fleet.Functions.Rollouts.RolloutOutcome outcome, int wave);
+
+    [LoggerMessage(EventId = 5204, EventName = "RolloutAwaitingApproval", Level = LogLevel.Information,
+        Message = "Rollout {InstanceId} waits up to {Timeout} for the 'approve' event before wave {Wave}.")]
+    public static partial void RolloutAwaitingApproval(this ILogger logger, string instanceId, TimeSpan timeout, int wave);
+
+    [LoggerMessage(EventId = 5205, EventName = "RolloutFailed", Level = LogLevel.Warning,
+        Message = "Rollout {InstanceId} failed during {InFlight}: {ErrorCode} {ErrorMessage}")]
+    public static partial void RolloutFailed(this ILogger logger, string instanceId, string inFlight, string? errorCode, string errorMessage);
+}

@@ -1,0 +1,260 @@
+using Fleet.Durable;
+using Fleet.Functions.Settings;
+using Fleet.Functions.Sphere;
+using Fleet.Shared.DesiredState;
+using Fleet.Shared.Sphere;
+using Fleet.Storage;
+
+namespace Fleet.Functions.Orchestration;
+
+/// <summary>
+/// A step of an orchestration failed for a reason retrying will not fix. The orchestration fails with it, so its
+/// failure details name the step and carry the service's error code and message; <see cref="Error"/> has them as data.
+/// </summary>
+public sealed class FleetStepFailedException(string step, SphereError error)
+    : Exception($"Step '{step}' failed: {error}")
+{
+    /// <summary>The step (e.g. <c>Claim</c>, <c>Move</c>, <c>Deploy</c>).</summary>
+    public string Step { get; } = step;
+
+    /// <summary>The service's error (or ours, e.g. <see cref="SphereError.OperationTimedOut"/>).</summary>
+    public SphereError Error { get; } = error;
+}
+
+/// <summary>
+/// The building blocks the orchestrators share: activity calls with the transient-failure retry policy, waiting for
+/// Sphere operations with durable timers, finding or creating device groups, and deploying. Runs on the orchestrator's
+/// thread: every await here is a durable task.
+/// </summary>
+internal sealed class FleetSteps
+{
+    private readonly TaskOrchestrationContext _context;
+    private readonly OrchestrationOptions _options;
+
+    public FleetSteps(TaskOrchestrationContext context, OrchestrationOptions options)
+    {
+        _context = context;
+        _options = options;
+        Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(
+            options.RetryMaxAttempts, options.RetryFirstInterval, backoffCoefficient: 2, options.RetryMaxInterval)
+        {
+            HandleFailure = IsTransient,
+        });
+    }
+
+    /// <summary>
+    /// Retries an activity whose failure outlived the Sphere client's (or Storage client's) own retries: 429s whose
+    /// Retry-After exceeded the call budget, 5xx, timeouts, no response. Non-retryable Sphere errors never get here:
+    /// activities return them as data.
+    /// </summary>
+    public TaskOptions Retry { get; }
+
+    /// <summary>Whether a failed activity or sub-orchestration is worth another attempt.</summary>
+    public static bool IsTransient(TaskFailureDetails failure) =>
+        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<StorageRequestException>()
+        || failure.IsCausedBy<TimeoutException>() || failure.IsCausedBy<HttpRequestException>() || failure.IsCausedBy<IOException>();
+
+    /// <summary>Calls a Sphere activity; its non-retryable error fails <paramref name="step"/>.</summary>
+    /// <exception cref="FleetStepFailedException">The service refused.</exception>
+    /// <exception cref="TaskFailedException">A transient failure outlived every retry.</exception>
+    public async Task<T> CallAsync<T>(string step, string activity, object input)
+    {
+        var result = await _context.CallActivityAsync<ApiResult<T>>(activity, input, Retry);
+        return result.Error is { } error ? throw new FleetStepFailedException(step, error) : result.Value!;
+    }
+
+    /// <summary>Calls a Sphere activity and hands back its error instead of throwing.</summary>
+    public Task<ApiResult<T>> TryCallAsync<T>(string activity, object input) =>
+        _context.CallActivityAsync<ApiResult<T>>(activity, input, Retry);
+
+    /// <summary>
+    /// Polls an operation (at once, then every <c>OperationPollInterval</c> on a durable timer) until it finishes.
+    /// A Failed operation fails the step with its error; one still running after <c>OperationTimeout</c> fails it with
+    /// <see cref="SphereError.OperationTimedOut"/>.
+    /// </summary>
+    public async Task WaitForOperationAsync(string step, string tenantId, string operationId)
+    {
+        var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
+        while (true)
+        {
+            var progress = await CallAsync<OperationProgress>(step, nameof(SphereActivities.GetOperation), new OperationRef(tenantId, operationId));
+            if (progress.Finished)
+            {
+                if (progress.Failure is { } failure)
+                {
+                    throw new FleetStepFailedException(step, failure);
+                }
+
+                return;
+            }
+
+            if (_context.CurrentUtcDateTime + _options.OperationPollInterval > deadline)
+            {
+                throw new FleetStepFailedException(step, new SphereError(0, SphereError.OperationTimedOut,
+                    $"Operation {operationId} was still {progress.State} after {_options.OperationTimeout:g} (Orchestrations:OperationTimeout).",
+                    OperationId: operationId));
+            }
+
+            await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Finds the product and group of <paramref name="path"/>, creating what is missing when
+    /// <paramref name="allowCreate"/> (idempotently: a name taken by an earlier attempt or a racing creator is found
+    /// again instead of failing).
+    /// </summary>
+    /// <exception cref="FleetStepFailedException">Missing and not allowed to create, or the service refused.</exception>
+    public async Task<GroupLocation> EnsureDeviceGroupAsync(
+        string step, string tenantId, GroupPath path, bool allowCreate, OsFeedType? osFeedType, UpdatePolicy? updatePolicy)
+    {
+        var lookup = new GroupLookup(tenantId, path.Product, path.Group);
+        var location = await CallAsync<GroupLocation>(step, nameof(SphereActivities.FindDeviceGroup), lookup);
+        if (location.ProductId is null)
+        {
+            if (!allowCreate)
+            {
+                throw new FleetStepFailedException(step, new SphereError(404, SphereError.ProductNotFound,
+                    $"Product '{path.Product}' does not exist and the policy does not allow creating it (allowCreate)."));
+            }
+
+            var creation = await CallAsync<ProductCreation>(step, nameof(SphereActivities.CreateProduct), new ProductCreateRequest(tenantId, path.Product));
+            if (creation.OperationId is { } operationId)
+            {
+                await WaitForOperationAsync(step, tenantId, operationId);
+            }
+
+            // A name taken by a racing creator appears once that creator's operation completes.
+            location = await PollAsync(step, nameof(SphereActivities.FindDeviceGroup), lookup, (GroupLocation l) => l.ProductId is not null,
+                $"product '{path.Product}' to appear");
+        }
+
+        if (location.DeviceGroupId is null)
+        {
+            if (!allowCreate)
+            {
+                throw new FleetStepFailedException(step, new SphereError(404, SphereError.DeviceGroupNotFound,
+                    $"Device group '{path}' does not exist and the policy does not allow creating it (allowCreate)."));
+            }
+
+            var created = await CallAsync<GroupCreation>(step, nameof(SphereActivities.CreateDeviceGroup),
+                new GroupCreateRequest(tenantId, location.ProductId!, path.Group, osFeedType, updatePolicy));
+            location = created.DeviceGroupId is { } groupId
+                ? location with { DeviceGroupId = groupId }
+                : await CallAsync<GroupLocation>(step, nameof(SphereActivities.FindDeviceGroup), lookup);
+            if (location.DeviceGroupId is null)
+            {
+                throw new FleetStepFailedException(step, new SphereError(0, SphereError.VerificationFailed,
+                    $"Device group '{path}' was reported as existing but cannot be found."));
+            }
+        }
+
+        return location;
+    }
+
+    /// <summary>
+    /// Deploys <paramref name="imageIds"/> to a group, waits for the operation and returns the new deployment's id
+    /// (or the one an earlier attempt of this step made).
+    /// </summary>
+    public async Task<string> DeployAsync(string step, string tenantId, string deviceGroupId, IReadOnlyList<string> imageIds, string? previousDeploymentId)
+    {
+        var start = await CallAsync<DeploymentStart>(step, nameof(SphereActivities.CreateDeployment),
+            new DeploymentRequest(tenantId, deviceGroupId, imageIds, previousDeploymentId));
+        if (start.ExistingDeploymentId is { } existing)
+        {
+            return existing;
+        }
+
+        await WaitForOperationAsync(step, tenantId, start.OperationId!);
+        var group = await CallAsync<GroupSnapshot>(step, nameof(SphereActivities.GetDeviceGroup), new GroupRef(tenantId, deviceGroupId));
+        if (group.DeploymentId is null || !group.ImageIds.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(imageIds))
+        {
+            throw new FleetStepFailedException(step, new SphereError(0, SphereError.VerificationFailed,
+                $"After the deployment completed, group {deviceGroupId} carries images [{string.Join(", ", group.ImageIds)}], not [{string.Join(", ", imageIds)}]."));
+        }
+
+        return group.DeploymentId;
+    }
+
+    /// <summary>
+    /// Claims a device into the tenant and waits until the tenant sees it; returns false when the tenant had claimed
+    /// it already. With conflicts reported as failed operations (<c>Conflict</c>), "already claimed by this tenant"
+    /// looks like any other conflict, so the device's visibility in the tenant tells them apart.
+    /// </summary>
+    /// <param name="step">The step name for errors.</param>
+    /// <param name="device">The device.</param>
+    /// <param name="waiting">Told the operation id before the wait starts (for the custom status).</param>
+    public async Task<bool> ClaimAsync(string step, DeviceRef device, Action<string>? waiting = null)
+    {
+        var claim = await CallAsync<ClaimOutcome>(step, nameof(SphereActivities.ClaimDevice), device);
+        if (claim.OperationId is not { } operationId)
+        {
+            // Claimed by this tenant already, perhaps by an earlier attempt whose operation is still completing.
+            await WaitForDeviceAsync(step, device.TenantId, device.DeviceId);
+            return false;
+        }
+
+        waiting?.Invoke(operationId);
+        try
+        {
+            await WaitForOperationAsync(step, device.TenantId, operationId);
+            return true;
+        }
+        catch (FleetStepFailedException ex) when (ex.Error.ErrorCode == nameof(OperationErrorCode.Conflict))
+        {
+            var visible = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), device);
+            if (visible.Error is not null)
+            {
+                throw;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Reads a device until the tenant sees it: a claim that an earlier attempt (or another request) started may still
+    /// be running, and the device answers 404 until it completes.
+    /// </summary>
+    public async Task<DevicePlacement> WaitForDeviceAsync(string step, string tenantId, string deviceId)
+    {
+        var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
+        while (true)
+        {
+            var read = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), new DeviceRef(tenantId, deviceId));
+            if (read.Error is not { } error)
+            {
+                return read.Value!;
+            }
+
+            if (!error.IsNotFound || _context.CurrentUtcDateTime + _options.OperationPollInterval > deadline)
+            {
+                throw new FleetStepFailedException(step, error);
+            }
+
+            await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Calls an activity until its value satisfies <paramref name="done"/>, polling with durable timers within <c>OperationTimeout</c>.</summary>
+    public async Task<T> PollAsync<T>(string step, string activity, object input, Func<T, bool> done, string what)
+    {
+        var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
+        while (true)
+        {
+            var value = await CallAsync<T>(step, activity, input);
+            if (done(value))
+            {
+                return value;
+            }
+
+            if (_context.CurrentUtcDateTime + _options.OperationPollInterval > deadline)
+            {
+                throw new FleetStepFailedException(step, new SphereError(0, SphereError.OperationTimedOut,
+                    $"Gave up waiting for {what} after {_options.OperationTimeout:g} (Orchestrations:OperationTimeout)."));
+            }
+
+            await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
+        }
+    }
+}

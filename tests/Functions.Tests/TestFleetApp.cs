@@ -1,0 +1,206 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Fleet.Durable.Client;
+using Fleet.Hosting;
+using Fleet.Simulator;
+using Fleet.Storage;
+using Fleet.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Fleet.Functions.Tests;
+
+/// <summary>
+/// The fleet app started in-process the way operators run it (the app's own host.json, settings from configuration)
+/// against a fresh simulator (a seeded fleet of <c>devices</c>, short operation and install delays) and the shared
+/// Azurite, with its SQLite store in a temp folder. Disposing stops both and deletes the folder.
+/// </summary>
+public sealed class TestFleetApp : IAsyncDisposable
+{
+    public const string MasterKey = "master-key-0123456789abcdefghij";
+    public const string DurableKey = "durable-key-0123456789abcdefghij";
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private TestFleetApp(SimulatorHost simulator, FunctionsHost host, string folder, string queue, FleetEnvironment environment)
+    {
+        Simulator = simulator;
+        Host = host;
+        Folder = folder;
+        QueueName = queue;
+        Environment = environment;
+        Client = host.Services.GetRequiredService<DurableTaskClient>();
+        Http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Http.DefaultRequestHeaders.Add("x-functions-key", MasterKey);
+        Queues = StorageConnection.Parse(environment.Azurite.ConnectionString).CreateQueueServiceClient();
+        Queue = Queues.GetQueueClient(queue);
+    }
+
+    public SimulatorHost Simulator { get; }
+
+    public FunctionsHost Host { get; }
+
+    public string Folder { get; }
+
+    public string QueueName { get; }
+
+    public FleetEnvironment Environment { get; }
+
+    public DurableTaskClient Client { get; }
+
+    public HttpClient Http { get; }
+
+    public QueueServiceClient Queues { get; }
+
+    public QueueClient Queue { get; }
+
+    /// <summary>Starts a simulator and the app; <paramref name="settings"/> override the test defaults.</summary>
+    public static async Task<TestFleetApp> StartAsync(
+        FleetEnvironment environment, SimulatorOptions? simulatorOptions = null, IDictionary<string, string?>? settings = null)
+    {
+        simulatorOptions ??= new SimulatorOptions { Devices = 200, OperationDelayMs = 30, InstallDelayMs = 100 };
+        simulatorOptions.SigningKey = FleetEnvironment.SigningKey;
+        var simulator = await SimulatorHost.StartAsync(simulatorOptions);
+        var folder = Directory.CreateTempSubdirectory("fleet-app-").FullName;
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "host.json"), Path.Combine(folder, "host.json"));
+        var queue = "prov-" + Guid.NewGuid().ToString("N")[..12];
+        var all = DefaultSettings(environment, simulator, folder, queue);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        FunctionsHost? host = null;
+        try
+        {
+            host = FleetApp.CreateBuilder(new FunctionsApplicationOptions
+            {
+                ContentRoot = folder,
+                HostId = "t-" + Guid.NewGuid().ToString("N")[..20],
+                HttpPort = 0,
+                Settings = all,
+            }).Build();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await host.StartAsync(timeout.Token);
+            return new TestFleetApp(simulator, host, folder, queue, environment);
+        }
+        catch
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+
+            await simulator.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Settings a test run uses unless it says otherwise: fast polls and retries, quiet logs.</summary>
+    public static Dictionary<string, string?> DefaultSettings(FleetEnvironment environment, SimulatorHost simulator, string folder, string queue) =>
+        new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["AzureWebJobsStorage"] = environment.Azurite.ConnectionString,
+            ["DurableStore"] = Path.Combine(folder, "durable.db"),
+            ["FunctionKeys:Master"] = MasterKey,
+            ["FunctionKeys:DurableTask"] = DurableKey,
+            ["Host:ShutdownTimeout"] = "00:00:05",
+            ["AzureFunctionsJobHost:logging:logLevel:default"] = "Warning",
+            ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+            ["Sphere:endpoint"] = simulator.BaseAddress.AbsoluteUri,
+            ["Sphere:credential"] = "managedidentity",
+            ["Sphere:retry:delay"] = "00:00:00.010",
+            ["Sphere:retry:maxDelay"] = "00:00:00.200",
+            ["Sphere:retry:maxElapsedTime"] = "00:00:30",
+            ["Sphere:rateLimiter:initialRate"] = "500",
+            ["Provisioning:Queue"] = queue,
+            ["Provisioning:DefaultTenant"] = "Contoso Fleet",
+            ["Orchestrations:OperationPollInterval"] = "00:00:00.050",
+            ["Orchestrations:RetryFirstInterval"] = "00:00:00.200",
+            ["ComplianceSweep:PageSize"] = "40",
+            ["ComplianceSweep:ChunkPages"] = "2",
+            ["ComplianceSweep:MaxParallelRemediations"] = "8",
+        };
+
+    /// <summary>A token that cancels after <paramref name="seconds"/>: every wait passes one, so a hang fails the test.</summary>
+    public static CancellationToken Timeout(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    /// <summary>Sends a queue message (Base64, as the host expects).</summary>
+    public async Task EnqueueAsync(string text)
+    {
+        await Queue.CreateIfNotExistsAsync();
+        await Queue.SendMessageAsync(text);
+    }
+
+    /// <summary>Waits until the instance exists and has finished.</summary>
+    public async Task<OrchestrationMetadata> WaitForCompletionAsync(string instanceId, int seconds = 60)
+    {
+        var token = Timeout(seconds);
+        while (await Client.GetInstanceAsync(instanceId, token) is null)
+        {
+            await Task.Delay(20, token);
+        }
+
+        return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, token);
+    }
+
+    /// <summary>Polls the instance until <paramref name="condition"/> holds for its metadata (with inputs and outputs).</summary>
+    public async Task<OrchestrationMetadata> WaitForAsync(string instanceId, Func<OrchestrationMetadata, bool> condition, string what, int seconds = 60)
+    {
+        var token = Timeout(seconds);
+        while (true)
+        {
+            var metadata = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, token);
+            if (metadata is not null && condition(metadata))
+            {
+                return metadata;
+            }
+
+            if (metadata?.IsCompleted == true)
+            {
+                throw new InvalidOperationException($"{instanceId} finished ({metadata.RuntimeStatus}) before {what}: {metadata.SerializedCustomStatus}");
+            }
+
+            try
+            {
+                await Task.Delay(25, token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out waiting for {what} on {instanceId}; last status: {metadata?.RuntimeStatus} {metadata?.SerializedCustomStatus}");
+            }
+        }
+    }
+
+    /// <summary>POSTs JSON (or nothing) with the master key.</summary>
+    public Task<HttpResponseMessage> PostAsync(string path, object? body) =>
+        body is null
+            ? Http.PostAsync(path, new StringContent(string.Empty, new MediaTypeHeaderValue("application/json")), Timeout(30))
+            : Http.PostAsJsonAsync(path, body, Json, Timeout(30));
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            try
+            {
+                await Host.StopAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping took too long; disposing ends it.
+            }
+        }
+
+        await Host.DisposeAsync();
+        await Simulator.DisposeAsync();
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind is harmless.
+        }
+    }
+}
