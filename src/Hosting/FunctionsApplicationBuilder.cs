@@ -77,7 +77,7 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
     /// <summary>The app's services; function classes get their constructor dependencies from here.</summary>
     public IServiceCollection Services => _web.Services;
 
-    /// <summary>Logging; levels come from host.json <c>logging.logLevel</c>.</summary>
+    /// <summary>Logging; levels come from host.json <c>logging.logLevel</c> (ASP.NET Core's request log, which would write keys, is always held at Warning).</summary>
     public ILoggingBuilder Logging => _web.Logging;
 
     /// <summary>The host environment (content root = the folder with host.json).</summary>
@@ -119,7 +119,7 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
         var services = _web.Services;
         services.AddSingleton(settings);
         services.AddSingleton(new FunctionIndex(functions));
-        services.AddSingleton(sp => new HostStorage(configuration, sp.GetRequiredService<ILoggerFactory>(), settings));
+        services.AddSingleton(sp => new HostStorage(configuration, sp.GetRequiredService<ILoggerFactory>(), settings, _options.ConfigureStorage));
         services.AddSingleton(sp => new PoisonMessageLog(sp.GetRequiredService<HostStorage>(), settings));
         services.AddSingleton(sp => new FunctionExecutor(sp, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), settings));
         services.AddSingleton<IReadOnlyList<IFunctionListener>>(sp => CreateListeners(sp, active, settings));
@@ -130,6 +130,9 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
         }
 
         services.AddHostedService<FunctionListenerService>();
+
+        // After host.json's levels and the app's own filters: its request log would write ?code=<key>.
+        RequestLogging.KeepUrlsOutOfAspNetCoreLogs(services);
         services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         services.AddMvcCore();
         services.AddHealthChecks().AddCheck<HostHealthCheck>(AdminEndpoints.CheckName);
@@ -138,10 +141,13 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
             services.AddCors();
         }
 
+        // All interfaces, as the Functions host and Core Tools do (containers need it); nothing anonymous says more
+        // than whether the host is up.
         _web.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(settings.Http.Port));
 
         var app = _web.Build();
         CheckFunctionClasses(app.Services, active);
+        RequestLogging.UseRequestLog(app);
         if (settings.Http.CorsOrigins.Count > 0)
         {
             app.UseCors(policy =>

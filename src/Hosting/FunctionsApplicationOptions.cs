@@ -41,4 +41,7 @@ public sealed class FunctionsApplicationOptions
 
     /// <summary>The environment name. Default: <c>AZURE_FUNCTIONS_ENVIRONMENT</c>, else the ASP.NET Core default.</summary>
     public string? EnvironmentName { get; init; }
+
+    /// <summary>Adjusts the options of every storage client the host creates (tests put fault-injecting policies here).</summary>
+    internal Action<Fleet.Storage.StorageClientOptions>? ConfigureStorage { get; init; }
 }

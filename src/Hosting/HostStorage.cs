@@ -20,17 +20,29 @@ internal sealed class HostStorage
     private readonly QueueMessageEncoding _encoding;
     private readonly ConcurrentDictionary<string, StorageConnection> _connections = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, QueueServiceClient> _queueServices = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Action<StorageClientOptions>? _configureOptions;
     private readonly Lazy<BlobContainerClient> _hostContainer;
+    private readonly Lazy<BlobContainerClient> _leaseContainer;
     private int _hostContainerCreated;
 
-    public HostStorage(IConfiguration configuration, ILoggerFactory loggerFactory, HostSettings settings)
+    public HostStorage(
+        IConfiguration configuration, ILoggerFactory loggerFactory, HostSettings settings, Action<StorageClientOptions>? configureOptions = null)
     {
         _configuration = configuration;
         _loggerFactory = loggerFactory;
         _encoding = settings.Queues.MessageEncoding;
+        _configureOptions = configureOptions;
         _hostContainer = new Lazy<BlobContainerClient>(() =>
             Connection(HostConnectionName).CreateBlobServiceClient(Options()).GetBlobContainerClient(HostContainerName));
+        _leaseContainer = new Lazy<BlobContainerClient>(() =>
+            Connection(HostConnectionName).CreateBlobServiceClient(LeaseOptions()).GetBlobContainerClient(HostContainerName));
     }
+
+    /// <summary>
+    /// How long one lease request may take on the wire. A lease holder must learn quickly that a renewal did not get
+    /// through: it has to give the lease up before the service lets another host take it.
+    /// </summary>
+    internal static readonly TimeSpan LeaseRequestTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Checks that a connection setting exists and parses (start-up validation).</summary>
     /// <exception cref="HostConfigurationException">Missing or invalid; the message names the setting.</exception>
@@ -52,6 +64,13 @@ internal sealed class HostStorage
         var service = _queueServices.GetOrAdd(connectionName, n => Connection(n).CreateQueueServiceClient(Options()));
         return service.GetQueueClient(queueName, encoding ?? _encoding);
     }
+
+    /// <summary>
+    /// A blob of the host container for lease requests only: no Azure.Core retries and a short network timeout, so a
+    /// renewal fails within <see cref="LeaseRequestTimeout"/> instead of retrying for minutes. The container must
+    /// exist (<see cref="HostContainerAsync"/>).
+    /// </summary>
+    public BlobClient LeaseBlob(string blobName) => _leaseContainer.Value.GetBlobClient(blobName);
 
     /// <summary>The host container, created on first use.</summary>
     public async Task<BlobContainerClient> HostContainerAsync(CancellationToken cancellationToken)
@@ -79,6 +98,17 @@ internal sealed class HostStorage
 
         // The host's requests are small: a stalled connection should fail and be retried well before 100 s.
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        _configureOptions?.Invoke(options);
+        return options;
+    }
+
+    private StorageClientOptions LeaseOptions()
+    {
+        var options = Options();
+
+        // The lease's own loop retries on its schedule; a retry here would only outlive the lease.
+        options.Retry.MaxRetries = 0;
+        options.Retry.NetworkTimeout = LeaseRequestTimeout;
         return options;
     }
 }

@@ -78,6 +78,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4211, EventName = "QueueCreateFailed", Level = LogLevel.Debug, Message = "Could not create queue '{QueueName}' for function {FunctionName} ({Problem}); waiting for it to exist")]
     public static partial void QueueCreateFailed(this ILogger logger, string queueName, string functionName, string problem);
 
+    [LoggerMessage(EventId = 4212, EventName = "PoisonRecordIncomplete", Level = LogLevel.Warning, Message = "Message {MessageId} on queue '{QueueName}' was copied to its poison queue, but its poison record could not be completed with the copy's id ({Problem})")]
+    public static partial void PoisonRecordIncomplete(this ILogger logger, string messageId, string queueName, string problem);
+
     [LoggerMessage(EventId = 4300, EventName = "TimerListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} runs on schedule '{Schedule}' (monitored: {UseMonitor}, run on startup: {RunOnStartup})")]
     public static partial void TimerListenerStarted(this ILogger logger, string functionName, string schedule, bool useMonitor, bool runOnStartup);
 
@@ -102,8 +105,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 4307, EventName = "ScheduleStatusWriteFailed", Level = LogLevel.Warning, Message = "Writing the schedule status of {FunctionName} failed: {Problem}")]
     public static partial void ScheduleStatusWriteFailed(this ILogger logger, string functionName, string problem);
 
+    [LoggerMessage(EventId = 4308, EventName = "ScheduleStatusNotWritten", Level = LogLevel.Warning, Message = "The schedule status of {FunctionName} was not written for occurrence {Occurrence}: this host lost the schedule's lease while the function ran")]
+    public static partial void ScheduleStatusNotWritten(this ILogger logger, string functionName, DateTimeOffset occurrence);
+
     [LoggerMessage(EventId = 4400, EventName = "HttpUnauthorized", Level = LogLevel.Debug, Message = "Request to {FunctionName} refused: missing or wrong key")]
     public static partial void HttpUnauthorized(this ILogger logger, string functionName);
+
+    [LoggerMessage(EventId = 4401, EventName = "HttpRequestCompleted", Level = LogLevel.Information, Message = "HTTP {Method} {Path}{Query} answered {StatusCode} in {DurationMs}ms")]
+    public static partial void HttpRequestCompleted(this ILogger logger, string method, string path, string query, int statusCode, long durationMs);
 
     [LoggerMessage(EventId = 4500, EventName = "DurableApiFailed", Level = LogLevel.Error, Message = "Durable management request {Method} {Path} failed")]
     public static partial void DurableApiFailed(this ILogger logger, Exception exception, string method, string path);

@@ -176,6 +176,24 @@ public sealed class DurableTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Starting_an_unknown_orchestrator_answers_400_naming_it_and_creates_nothing()
+    {
+        var (app, _, http) = await StartAsync();
+        await using var _app = app;
+        using var _http = http;
+
+        var unknown = await StartInstanceAsync(http, "NoSuchOrchestrator", "ghost-1", """{ "x": 1 }""");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("'NoSuchOrchestrator'", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{Api}/instances/ghost-1")).StatusCode);
+
+        // An activity is not an orchestrator; names match case-insensitively; the app's class-based ones count.
+        Assert.Equal(HttpStatusCode.BadRequest, (await StartInstanceAsync(http, nameof(Functions.SayHello))).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await StartInstanceAsync(http, "quick")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await StartInstanceAsync(http, "ClassBased", json: "\"x\"")).StatusCode);
+    }
+
+    [Fact]
     public async Task Management_api_status_codes_through_an_instance_lifecycle()
     {
         var (app, host, http) = await StartAsync();

@@ -180,12 +180,23 @@ public sealed class HttpTests
         using var _http = http;
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("admin/host/ping")).StatusCode);
+
+        // Anonymous callers (the host listens on all interfaces) learn the state and status only.
         var status = await http.GetAsync("admin/host/status");
         Assert.Equal(HttpStatusCode.OK, status.StatusCode);
         var body = await status.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(host.HostId, body.GetProperty("id").GetString());
         Assert.Equal("Running", body.GetProperty("state").GetString());
         Assert.Equal("Healthy", body.GetProperty("status").GetString());
+        Assert.False(body.TryGetProperty("id", out _));
+        Assert.False(body.TryGetProperty("checks", out _));
+
+        // A host key is not enough for the detail; the master key is.
+        var withHostKey = await (await http.SendAsync(Get("admin/host/status", HostKey))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(withHostKey.TryGetProperty("checks", out _));
+        var detailed = await (await http.SendAsync(Get("admin/host/status", TestApp.MasterKey))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(host.HostId, detailed.GetProperty("id").GetString());
+        Assert.Equal("Healthy", detailed.GetProperty("status").GetString());
+        Assert.Equal("functions-host", Assert.Single(detailed.GetProperty("checks").EnumerateArray()).GetProperty("name").GetString());
     }
 
     [Fact]

@@ -152,6 +152,61 @@ public sealed class QueueTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>Runs once per message until the test opens <see cref="Probe.Gate"/>; reports its pop receipt.</summary>
+    public sealed class GatedFunction(Probe probe)
+    {
+        [Function("Gated")]
+        public async Task Run([QueueTrigger("%Test:Queue%")] string text, string popReceipt)
+        {
+            probe.Texts.Enqueue(popReceipt);
+            probe.Started.TrySetResult();
+            await probe.Gate.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>
+    /// The first receive makes its message visible again at once (as a lapsed visibility would) and waits for the
+    /// gate; the second receive of the same message runs until it is cancelled.
+    /// </summary>
+    public sealed class ReceivedTwiceFunction(Probe probe, QueueClient queue)
+    {
+        [Function("Twice")]
+        public async Task Run([QueueTrigger("%Test:Queue%")] string text, string id, string popReceipt, long dequeueCount, CancellationToken cancellationToken)
+        {
+            probe.Attempt();
+            if (dequeueCount == 1)
+            {
+                await queue.UpdateMessageAsync(id, popReceipt, TimeSpan.Zero, cancellationToken: CancellationToken.None);
+                await probe.Gate.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+                probe.Texts.Enqueue("first done");
+                return;
+            }
+
+            probe.Started.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                probe.Cancelled();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Ignores cancellation entirely: it ends only when the test opens the gate.</summary>
+    public sealed class DeafFunction(Probe probe)
+    {
+        [Function("Deaf")]
+        public async Task Run([QueueTrigger("%Test:Queue%")] string text)
+        {
+            probe.Started.TrySetResult();
+            await probe.Gate.WaitAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            probe.Texts.Enqueue(text);
+        }
+    }
+
     private static string NewQueueName(string purpose) => $"{purpose}-{Guid.NewGuid():N}"[..(purpose.Length + 21)];
 
     private Dictionary<string, string?> Settings(string queue) => new()
@@ -201,7 +256,7 @@ public sealed class QueueTests(AzuriteFixture azurite)
 
         var poison = Queue(name + "-poison");
         var log = host.Services.GetRequiredService<PoisonMessageLog>();
-        await Wait.UntilAsync(async () => (await log.ListAsync(name)).Count == 1 && (await queue.PeekMessagesAsync()).Count == 0, "the message to be poisoned and recorded");
+        await Wait.UntilAsync(() => PoisonedAsync(log, name), "the message to be poisoned and recorded");
         Assert.Equal(3, probe.Attempts);
         var moved = Assert.Single(await poison.PeekMessagesAsync(32));
         Assert.Equal(Text, moved.MessageText);
@@ -246,7 +301,7 @@ public sealed class QueueTests(AzuriteFixture azurite)
         var host = await app.StartAsync([typeof(PocoFunction)], Settings(name), services: s => s.AddSingleton(probe));
 
         var log = host.Services.GetRequiredService<PoisonMessageLog>();
-        await Wait.UntilAsync(async () => (await log.ListAsync(name)).Count == 1, "the message to be poisoned and recorded");
+        await Wait.UntilAsync(() => PoisonedAsync(log, name), "the message to be poisoned and recorded");
         Assert.Empty(probe.Requests);
         Assert.Equal(text, Assert.Single(await Queue(name + "-poison").PeekMessagesAsync(32)).MessageText);
         var record = Assert.Single(await log.ListAsync(name));
@@ -267,7 +322,7 @@ public sealed class QueueTests(AzuriteFixture azurite)
         var host = await app.StartAsync([typeof(StringFunction)], Settings(name), services: s => s.AddSingleton(probe));
 
         var log = host.Services.GetRequiredService<PoisonMessageLog>();
-        await Wait.UntilAsync(async () => (await log.ListAsync(name)).Count == 1, "the message to be poisoned and recorded");
+        await Wait.UntilAsync(() => PoisonedAsync(log, name), "the message to be poisoned and recorded");
         Assert.Equal("plain text, not base64!", Assert.Single(await Queue(name + "-poison", QueueMessageEncoding.None).PeekMessagesAsync(32)).MessageText);
         Assert.Empty(probe.Texts);
         Assert.Equal(PoisonReasonKind.DecodingFailed, Assert.Single(await log.ListAsync(name)).ReasonKind);
@@ -380,11 +435,14 @@ public sealed class QueueTests(AzuriteFixture azurite)
         await using var app = TestApp.Create(HostJson("""{ "maxPollingInterval": "00:00:00.200" }"""));
         var host = await app.StartAsync([typeof(StringFunction)], Settings(name), services: s => s.AddSingleton(probe));
 
-        // The listener created the queue at start (allowed locally); delete it to see the host cope.
+        // The listener creates the queue in the background at start (allowed locally); delete it to see the host cope.
+        await Wait.UntilAsync(() => Queue(name).ExistsAsync(), "the listener to create its queue");
         await Queue(name).DeleteAsync();
         using var http = TestApp.Client(host);
         await Wait.UntilAsync(async () => (await StatusAsync(http)).GetProperty("status").GetString() == "Degraded", "health to report the missing queue");
-        var status = await http.GetAsync("admin/host/status");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "admin/host/status");
+        request.Headers.Add("x-functions-key", TestApp.MasterKey);
+        var status = await http.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.OK, status.StatusCode);
         var check = Assert.Single(JsonDocument.Parse(await status.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").EnumerateArray());
         Assert.Contains($"Queue '{name}' does not exist.", check.GetProperty("description").GetString(), StringComparison.Ordinal);
@@ -394,6 +452,10 @@ public sealed class QueueTests(AzuriteFixture azurite)
         await Wait.UntilAsync(() => !probe.Texts.IsEmpty, "the message to be processed");
         await Wait.UntilAsync(async () => (await StatusAsync(http)).GetProperty("status").GetString() == "Healthy", "health to recover");
     }
+
+    /// <summary>The poison move is complete: one record naming its copy, and the original gone (hidden ones count too).</summary>
+    private async Task<bool> PoisonedAsync(PoisonMessageLog log, string name) =>
+        (await log.ListAsync(name)) is [{ PoisonMessageId: not null }] && (await Queue(name).GetPropertiesAsync()).ApproximateMessagesCount == 0;
 
     private static async Task<JsonElement> StatusAsync(HttpClient http)
     {
@@ -414,5 +476,197 @@ public sealed class QueueTests(AzuriteFixture azurite)
         await Wait.UntilAsync(() => !probe.Bodies.IsEmpty, "the message to be processed");
         Assert.Equal(Encoding.UTF8.GetBytes("héllo"), Assert.Single(probe.Bodies));
         Assert.Equal("héllo", Assert.Single(probe.Texts));
+    }
+
+    [Fact]
+    public async Task A_renewal_in_flight_when_the_function_ends_is_awaited_so_the_delete_uses_its_pop_receipt()
+    {
+        var name = NewQueueName("renew");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync("renew me");
+        var probe = new Probe();
+        var clock = new FakeTimeProvider();
+        var logs = new LogCapture();
+
+        // The renewal reaches Azurite (the pop receipt changes there) but its answer is held back: until the host
+        // sends a delete (which then carries the old receipt), or for 2 s.
+        var deleteSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var renewalApplied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var faults = new StorageFaults
+        {
+            BeforeRequest = m =>
+            {
+                if (StorageFaults.IsMessageDelete(m))
+                {
+                    deleteSent.TrySetResult();
+                }
+            },
+            AfterResponse = async m =>
+            {
+                if (StorageFaults.IsMessageUpdate(m, (int)Queues.QueueListener.ReceiveVisibility.TotalSeconds))
+                {
+                    renewalApplied.TrySetResult();
+                    await Task.WhenAny(deleteSent.Task, Task.Delay(TimeSpan.FromSeconds(2)));
+                }
+            },
+        };
+        await using var app = TestApp.Create("""{ "version": "2.0", "functionTimeout": "-1", "logging": { "logLevel": { "Host.Triggers": "Debug" } } }""");
+        await app.StartAsync(
+            [typeof(GatedFunction)], Settings(name), clock,
+            s => s.AddSingleton(probe).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs), faults: faults);
+        await probe.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Half the receive visibility passes while the function runs: the renewal goes out; then the function ends.
+        clock.Advance(Queues.QueueListener.ReceiveVisibility / 2);
+        await renewalApplied.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        probe.Gate.Release();
+
+        await Wait.UntilAsync(async () => (await queue.GetPropertiesAsync()).ApproximateMessagesCount == 0, "the message to be deleted");
+        Assert.DoesNotContain(logs.Entries, e => e.EventId.Id is 4208 or 4210);
+    }
+
+    [Fact]
+    public async Task A_message_received_again_while_its_first_copy_runs_is_still_awaited_and_released_at_shutdown()
+    {
+        var name = NewQueueName("twice");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync("twice");
+        var probe = new Probe();
+        var logs = new LogCapture();
+        await using var app = TestApp.Create(
+            """{ "version": "2.0", "extensions": { "queues": { "maxPollingInterval": "00:00:00.200" } }, "logging": { "logLevel": { "Host.Triggers": "Debug" } } }""");
+        var host = await app.StartAsync(
+            [typeof(ReceivedTwiceFunction)], new Dictionary<string, string?>(Settings(name)) { ["Host:ShutdownTimeout"] = "00:00:01" },
+            services: s => s.AddSingleton(probe).AddSingleton(queue).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        await probe.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // The first copy ends (its delete finds the receipt stale: the message is the second copy's now).
+        probe.Gate.Release();
+        await Wait.UntilAsync(() => logs.Entries.Any(e => e.EventId.Id == 4208), "the first copy to finish");
+
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await host.StopAsync(bound.Token);
+
+        // Shutdown waited for the second copy, cancelled it and handed the message back at once.
+        Assert.True(probe.ObservedCancellation);
+        var back = Assert.Single(await queue.PeekMessagesAsync(32));
+        Assert.Equal("twice", back.MessageText);
+        Assert.Equal(2, back.DequeueCount);
+        Assert.Equal(2, probe.Attempts);
+    }
+
+    [Fact]
+    public async Task An_invocation_that_ends_after_the_host_is_disposed_does_not_fault()
+    {
+        var name = NewQueueName("deaf");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync("late");
+        var probe = new Probe();
+        var unobserved = new ConcurrentQueue<Exception>();
+        void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e)
+        {
+            if (e.Exception.Flatten().InnerExceptions.Any(x => x is ObjectDisposedException && (x.StackTrace ?? string.Empty).Contains("QueueListener", StringComparison.Ordinal)))
+            {
+                unobserved.Enqueue(e.Exception);
+            }
+        }
+
+        TaskScheduler.UnobservedTaskException += OnUnobserved;
+        try
+        {
+            await using var app = TestApp.Create(HostJson("""{ "maxPollingInterval": "00:00:00.200" }"""));
+            var builder = app.Builder([typeof(DeafFunction)], new Dictionary<string, string?>(Settings(name)) { ["Host:ShutdownTimeout"] = "00:00:01" });
+            builder.Services.AddSingleton(probe);
+            var host = builder.Build();
+            using (var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                await host.StartAsync(bound.Token);
+                await probe.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+                // The function ignores its token: shutdown gives up on it, releases the message; the host is disposed.
+                await host.StopAsync(bound.Token);
+            }
+
+            await host.DisposeAsync();
+
+            // Only now does it end; the listener finishes the message (it succeeded) after its own disposal.
+            probe.Gate.Release();
+            await Wait.UntilAsync(async () => (await queue.GetPropertiesAsync()).ApproximateMessagesCount == 0, "the late success to delete the message");
+            for (var i = 0; i < 20 && unobserved.IsEmpty; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                await Task.Delay(50);
+            }
+
+            Assert.Empty(unobserved);
+            Assert.Equal("late", Assert.Single(probe.Texts));
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= OnUnobserved;
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_poison_record_write_is_retried_without_a_second_poison_copy()
+    {
+        var name = NewQueueName("rec");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        const string Text = """{ "deviceId": "d-9" }""";
+        var sent = await queue.SendMessageAsync(Text);
+        var probe = new Probe();
+        var logs = new LogCapture();
+        await using var app = TestApp.Create(HostJson("""{ "maxDequeueCount": 1, "maxPollingInterval": "00:00:00.200" }"""));
+
+        // Writes of the poison record fail (not retried: the service refuses them) until the test lets them through.
+        var recordPath = $"/devstoreaccount1/azure-webjobs-hosts/poison/{app.HostId}/{name}/{sent.MessageId}.json";
+        var refuseRecordWrites = true;
+        var faults = new StorageFaults
+        {
+            BeforeRequest = m =>
+            {
+                if (Volatile.Read(ref refuseRecordWrites) && m.Request.Method == Azure.Core.RequestMethod.Put && m.Request.Uri.Path == recordPath)
+                {
+                    throw new Azure.RequestFailedException(403, "Injected: the record write is refused.");
+                }
+            },
+        };
+        var host = await app.StartAsync(
+            [typeof(FailingFunctionWithReceipt)], Settings(name),
+            services: s => s.AddSingleton(probe).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs), faults: faults);
+        await Wait.UntilAsync(() => logs.Entries.Any(e => e.EventId.Id == 4206), "the poison step to fail on the record");
+        var poison = Queue(name + "-poison");
+        Assert.Empty(await poison.ExistsAsync() ? await poison.PeekMessagesAsync(32) : []);
+
+        // The message comes back (as when its visibility ends) and the record can be written now.
+        Volatile.Write(ref refuseRecordWrites, false);
+        await queue.UpdateMessageAsync(sent.MessageId, Assert.Single(probe.Texts), TimeSpan.Zero);
+
+        var log = host.Services.GetRequiredService<PoisonMessageLog>();
+        await Wait.UntilAsync(() => PoisonedAsync(log, name), "the message to be poisoned and recorded");
+        var moved = Assert.Single(await poison.PeekMessagesAsync(32));
+        Assert.Equal(Text, moved.MessageText);
+        var record = Assert.Single(await log.ListAsync(name));
+        Assert.Equal(moved.MessageId, record.PoisonMessageId);
+        Assert.Equal(sent.MessageId, record.MessageId);
+        Assert.Equal(PoisonReasonKind.DequeueCountExceeded, record.ReasonKind);
+        Assert.Equal(1, probe.Attempts);
+    }
+
+    /// <summary>Fails every time, recording the pop receipt it was given.</summary>
+    public sealed class FailingFunctionWithReceipt(Probe probe)
+    {
+        [Function("FailingWithReceipt")]
+        public void Run([QueueTrigger("%Test:Queue%")] string text, string popReceipt)
+        {
+            probe.Attempt();
+            probe.Texts.Enqueue(popReceipt);
+            throw new InvalidOperationException("Device registry said no.");
+        }
     }
 }

@@ -38,7 +38,7 @@ public sealed class TestApp : IAsyncDisposable
 
     public FunctionsApplicationBuilder Builder(
         IEnumerable<Type> functionTypes, IDictionary<string, string?>? settings = null, TimeProvider? time = null, string? hostId = null,
-        string? environment = null)
+        string? environment = null, StorageFaults? faults = null)
     {
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
@@ -61,14 +61,15 @@ public sealed class TestApp : IAsyncDisposable
             TimeProvider = time,
             Settings = all,
             EnvironmentName = environment,
+            ConfigureStorage = faults is null ? null : options => options.AddPolicy(faults, Azure.Core.HttpPipelinePosition.BeforeTransport),
         });
     }
 
     public async Task<FunctionsHost> StartAsync(
         IEnumerable<Type> functionTypes, IDictionary<string, string?>? settings = null, TimeProvider? time = null,
-        Action<IServiceCollection>? services = null, string? hostId = null, string? environment = null)
+        Action<IServiceCollection>? services = null, string? hostId = null, string? environment = null, StorageFaults? faults = null)
     {
-        var builder = Builder(functionTypes, settings, time, hostId, environment);
+        var builder = Builder(functionTypes, settings, time, hostId, environment, faults);
         services?.Invoke(builder.Services);
         var host = builder.Build();
         _hosts.Add(host);

@@ -12,6 +12,12 @@ public sealed class DurableTaskRegistry
 
     internal Dictionary<TaskName, Func<IServiceProvider, ITaskActivity>> Activities { get; } = [];
 
+    /// <summary>Whether an orchestrator is registered under <paramref name="name"/> (names compare case-insensitively).</summary>
+    public bool ContainsOrchestrator(TaskName name) => Orchestrators.ContainsKey(name);
+
+    /// <summary>Whether an activity is registered under <paramref name="name"/> (names compare case-insensitively).</summary>
+    public bool ContainsActivity(TaskName name) => Activities.ContainsKey(name);
+
     /// <summary>Registers an orchestrator created per execution by <paramref name="factory"/>.</summary>
     /// <exception cref="ArgumentException">The name is already registered.</exception>
     public DurableTaskRegistry AddOrchestrator(TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory)

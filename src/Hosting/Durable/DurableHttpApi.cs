@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Fleet.Hosting.Durable;
 
@@ -109,6 +110,14 @@ internal static class DurableHttpApi
     {
         var functionName = (string)context.Request.RouteValues["functionName"]!;
         var instanceId = context.Request.RouteValues["instanceId"] as string;
+        if (!context.RequestServices.GetRequiredService<IOptions<DurableTaskRegistry>>().Value.ContainsOrchestrator(functionName))
+        {
+            // As Durable Functions answers: the instance would only fail later.
+            return Error(
+                StatusCodes.Status400BadRequest,
+                $"The function '{functionName}' doesn't exist, is disabled, or is not an orchestrator function.");
+        }
+
         var (input, error) = await ReadJsonAsync(context.Request, requireJsonContentType: false).ConfigureAwait(false);
         if (error is not null)
         {

@@ -12,7 +12,9 @@ namespace Fleet.Hosting.Http;
 
 /// <summary>
 /// The host's own anonymous endpoints: <c>GET /admin/host/ping</c> (200 while the process serves HTTP) and
-/// <c>GET /admin/host/status</c> (health: 200 Healthy or Degraded, 503 Unhealthy while starting or stopping).
+/// <c>GET /admin/host/status</c> (health: 200 Healthy or Degraded, 503 Unhealthy while starting or stopping). The host
+/// listens on all interfaces, so anonymous callers learn only the state and status; the host id and the checks
+/// (queue names, storage errors) need the master key.
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -38,13 +40,15 @@ internal static class AdminEndpoints
         var state = lifetime.ApplicationStopping.IsCancellationRequested ? "Stopping"
             : lifetime.ApplicationStarted.IsCancellationRequested ? "Running"
             : "Starting";
-        var body = new
-        {
-            id = settings.HostId,
-            state,
-            status = report.Status.ToString(),
-            checks = report.Entries.Select(e => new { name = e.Key, status = e.Value.Status.ToString(), description = e.Value.Description }),
-        };
+        object body = settings.Keys.Authorizes(HttpFunctionEndpoints.PresentedKey(context.Request), AuthorizationLevel.Admin, CheckName)
+            ? new
+            {
+                id = settings.HostId,
+                state,
+                status = report.Status.ToString(),
+                checks = report.Entries.Select(e => new { name = e.Key, status = e.Value.Status.ToString(), description = e.Value.Description }),
+            }
+            : new { state, status = report.Status.ToString() };
         context.Response.ContentType = "application/json; charset=utf-8";
         return context.Response.WriteAsJsonAsync(body, JsonOptions, context.RequestAborted);
     }

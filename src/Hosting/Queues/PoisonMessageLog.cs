@@ -28,7 +28,8 @@ public enum PoisonReasonKind
 /// <param name="QueueName">The queue the message came from.</param>
 /// <param name="PoisonQueueName">The queue it was moved to.</param>
 /// <param name="MessageId">The original message id.</param>
-/// <param name="PoisonMessageId">The id of the copy in the poison queue.</param>
+/// <param name="PoisonMessageId">The id of the copy in the poison queue; null while the move is in progress (the record is
+/// written before the copy) or when the copy's id could not be recorded.</param>
 /// <param name="InsertionTime">When the original was enqueued.</param>
 /// <param name="DequeueCount">How often it had been received.</param>
 /// <param name="FunctionName">The function it was for.</param>
@@ -86,6 +87,25 @@ public sealed class PoisonMessageLog
         }
 
         return records;
+    }
+
+    /// <summary>The record of one message, or null when there is none (or it is unreadable, e.g. a write cut short).</summary>
+    internal async Task<PoisonMessageRecord?> TryReadAsync(string queueName, string messageId, CancellationToken cancellationToken)
+    {
+        var container = await _storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var content = await container.GetBlobClient(BlobName(queueName, messageId)).DownloadContentAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return content.Content.ToObjectFromJson<PoisonMessageRecord>(JsonOptions);
+        }
+        catch (Fleet.Storage.StorageRequestException ex) when (ex.IsNotFound)
+        {
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     internal async Task WriteAsync(PoisonMessageRecord record, CancellationToken cancellationToken)

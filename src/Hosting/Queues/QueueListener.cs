@@ -36,10 +36,14 @@ internal sealed class QueueListener : IFunctionListener
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly QueuePollingBackoff _backoff;
-    private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+    // Keyed per receive, not per message id: a message received again while its first copy still runs is two entries.
+    private readonly ConcurrentDictionary<long, InFlight> _inFlight = new();
     private readonly CancellationTokenSource _stopPolling = new();
     private readonly CancellationTokenSource _cancelInvocations = new();
+    // Never disposed: an invocation abandoned at shutdown may still signal it after the listener is disposed, and a
+    // SemaphoreSlim whose wait handle is never asked for holds nothing that needs disposing.
     private readonly SemaphoreSlim _slotFreed = new(0);
+    private long _receives;
     private bool _poisonQueueCreated;
     private Task _loop = Task.CompletedTask;
 
@@ -71,8 +75,6 @@ internal sealed class QueueListener : IFunctionListener
 
     public ListenerHealth Health { get; } = new();
 
-    internal int InFlightCount => _inFlight.Count;
-
     public void Dispose()
     {
         // A host disposed without a stop must not leave the poll loop running.
@@ -80,7 +82,6 @@ internal sealed class QueueListener : IFunctionListener
         _cancelInvocations.Cancel();
         _stopPolling.Dispose();
         _cancelInvocations.Dispose();
-        _slotFreed.Dispose();
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -120,9 +121,20 @@ internal sealed class QueueListener : IFunctionListener
             }
             catch (TimeoutException)
             {
-                // Functions that ignore their token: release their messages now so another host can take them.
+                // Functions that ignore their token: release their messages now so another host can take them (after
+                // their renewal stopped, so the release carries the latest pop receipt).
                 foreach (var stuck in _inFlight.Values.Where(r => !r.Processing.IsCompleted))
                 {
+                    try
+                    {
+                        await stuck.StopRenewingAsync().WaitAsync(ShutdownGrace, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // Storage is not answering the renewal; the release below most likely fails too, and the
+                        // message reappears when its visibility ends.
+                    }
+
                     await ReleaseAsync(stuck, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
                 }
             }
@@ -191,7 +203,8 @@ internal sealed class QueueListener : IFunctionListener
                 {
                     foreach (var message in messages)
                     {
-                        await ReleaseAsync(new InFlight(message), TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                        using var unprocessed = new InFlight(0, message);
+                        await ReleaseAsync(unprocessed, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
                     }
 
                     return;
@@ -206,8 +219,8 @@ internal sealed class QueueListener : IFunctionListener
                 _backoff.Reset();
                 foreach (var message in messages)
                 {
-                    var entry = new InFlight(message);
-                    _inFlight[message.MessageId] = entry;
+                    var entry = new InFlight(Interlocked.Increment(ref _receives), message);
+                    _inFlight[entry.Key] = entry;
                     entry.Processing = Task.Run(() => ProcessAsync(entry), CancellationToken.None);
                 }
             }
@@ -233,11 +246,15 @@ internal sealed class QueueListener : IFunctionListener
 
     private async Task ProcessAsync(InFlight entry)
     {
-        using var renewal = new CancellationTokenSource();
-        var renewing = RenewVisibilityAsync(entry, renewal.Token);
+        entry.StartRenewing(done => RenewVisibilityAsync(entry, done));
         try
         {
-            await HandleAsync(entry).ConfigureAwait(false);
+            var decision = await DecideAsync(entry).ConfigureAwait(false);
+
+            // A renewal in flight would change the pop receipt under the delete or release: stop it first, then act
+            // with the receipt it left.
+            await entry.StopRenewingAsync().ConfigureAwait(false);
+            await ActAsync(entry, decision).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -246,60 +263,58 @@ internal sealed class QueueListener : IFunctionListener
         }
         finally
         {
-            await renewal.CancelAsync().ConfigureAwait(false);
-            await renewing.ConfigureAwait(false);
-            _inFlight.TryRemove(entry.Message.MessageId, out _);
+            await entry.StopRenewingAsync().ConfigureAwait(false);
+            entry.Dispose();
+            _inFlight.TryRemove(entry.Key, out _);
             _slotFreed.Release();
         }
     }
 
-    private async Task HandleAsync(InFlight entry)
+    /// <summary>Runs the function (unless the message can be judged without it) and says what becomes of the message.</summary>
+    private async Task<Decision> DecideAsync(InFlight entry)
     {
         var message = entry.Message;
         if (message.DecodingFailed)
         {
-            await PoisonAsync(entry, PoisonReasonKind.DecodingFailed, "The message is not valid Base64, but extensions.queues.messageEncoding is base64.").ConfigureAwait(false);
-            return;
+            return Decision.Poison(PoisonReasonKind.DecodingFailed, "The message is not valid Base64, but extensions.queues.messageEncoding is base64.");
         }
 
         if (message.DequeueCount > _settings.MaxDequeueCount)
         {
-            await PoisonAsync(
-                entry, PoisonReasonKind.DequeueCountExceeded,
-                $"The message was received {message.DequeueCount} times, more than maxDequeueCount {_settings.MaxDequeueCount}.").ConfigureAwait(false);
-            return;
+            return Decision.Poison(
+                PoisonReasonKind.DequeueCountExceeded,
+                $"The message was received {message.DequeueCount} times, more than maxDequeueCount {_settings.MaxDequeueCount}.");
         }
 
         var input = new TriggerInput(
             message, QueueBindingData.For(message), $"New queue message detected on '{_trigger.QueueName}'.");
         var result = await _executor.ExecuteAsync(Function, input, _cancelInvocations.Token).ConfigureAwait(false);
-        switch (result.Outcome)
+        return result.Outcome switch
         {
-            case FunctionOutcome.Succeeded:
-                await DeleteAsync(entry).ConfigureAwait(false);
-                break;
-            case FunctionOutcome.BindingFailed:
-                // It would fail the same way every time: straight to poison.
-                await PoisonAsync(entry, PoisonReasonKind.BindingFailed, Truncate(result.Exception?.Message ?? "The message could not be bound.")).ConfigureAwait(false);
-                break;
-            case FunctionOutcome.Canceled:
-                // Cut short by shutdown: hand it back at once (its dequeue count already counts this attempt).
-                await ReleaseAsync(entry, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
-                break;
-            default:
-                if (message.DequeueCount >= _settings.MaxDequeueCount)
-                {
-                    await PoisonAsync(entry, PoisonReasonKind.FunctionFailed, Describe(result.Exception)).ConfigureAwait(false);
-                }
-                else
-                {
-                    await ReleaseAsync(entry, _settings.VisibilityTimeout, CancellationToken.None).ConfigureAwait(false);
-                }
+            FunctionOutcome.Succeeded => Decision.Delete,
 
-                break;
-        }
+            // It would fail the same way every time: straight to poison.
+            FunctionOutcome.BindingFailed => Decision.Poison(PoisonReasonKind.BindingFailed, Truncate(result.Exception?.Message ?? "The message could not be bound.")),
+
+            // Cut short by shutdown: hand it back at once (its dequeue count already counts this attempt).
+            FunctionOutcome.Canceled => Decision.Release(TimeSpan.Zero),
+            _ when message.DequeueCount >= _settings.MaxDequeueCount => Decision.Poison(PoisonReasonKind.FunctionFailed, Describe(result.Exception)),
+            _ => Decision.Release(_settings.VisibilityTimeout),
+        };
     }
 
+    private Task ActAsync(InFlight entry, Decision decision) => decision.Kind switch
+    {
+        DecisionKind.Delete => DeleteAsync(entry),
+        DecisionKind.Release => ReleaseAsync(entry, decision.Visibility, CancellationToken.None),
+        _ => PoisonAsync(entry, decision.ReasonKind, decision.Reason!),
+    };
+
+    /// <summary>
+    /// Moves a message to the poison queue. The record (keyed by the original message id) is written first and
+    /// then completed with the copy's id, so a retry after any failed step finds it: no copy yet means copy, a copy
+    /// means only delete. A failed record write therefore never leads to a second copy.
+    /// </summary>
     private async Task PoisonAsync(InFlight entry, PoisonReasonKind kind, string reason)
     {
         var message = entry.Message;
@@ -310,23 +325,42 @@ internal sealed class QueueListener : IFunctionListener
             return;
         }
 
-        if (!_poisonQueueCreated)
+        var record = await _poisonLog.TryReadAsync(_trigger.QueueName, message.MessageId, CancellationToken.None).ConfigureAwait(false);
+        if (record is null)
         {
-            await _poison.CreateIfNotExistsAsync().ConfigureAwait(false);
-            _poisonQueueCreated = true;
+            record = new PoisonMessageRecord(
+                _trigger.QueueName, _poison.Name, message.MessageId, null, message.InsertedOn, message.DequeueCount,
+                Function.Name, kind, reason, _hostId, _time.GetUtcNow());
+            await _poisonLog.WriteAsync(record, CancellationToken.None).ConfigureAwait(false);
         }
 
-        // Poison messages never expire: they wait for an operator.
-        var receipt = message.DecodingFailed
-            ? await _rawPoison.SendMessageAsync(message.MessageText, timeToLive: QueueClient.NeverExpires).ConfigureAwait(false)
-            : await _poison.SendMessageAsync(message.Body, timeToLive: QueueClient.NeverExpires).ConfigureAwait(false);
-        await _poisonLog.WriteAsync(
-            new PoisonMessageRecord(
-                _trigger.QueueName, _poison.Name, message.MessageId, receipt.MessageId, message.InsertedOn, message.DequeueCount,
-                Function.Name, kind, reason, _hostId, _time.GetUtcNow()),
-            CancellationToken.None).ConfigureAwait(false);
+        if (record.PoisonMessageId is null)
+        {
+            if (!_poisonQueueCreated)
+            {
+                await _poison.CreateIfNotExistsAsync().ConfigureAwait(false);
+                _poisonQueueCreated = true;
+            }
+
+            // Poison messages never expire: they wait for an operator.
+            var receipt = message.DecodingFailed
+                ? await _rawPoison.SendMessageAsync(message.MessageText, timeToLive: QueueClient.NeverExpires).ConfigureAwait(false)
+                : await _poison.SendMessageAsync(message.Body, timeToLive: QueueClient.NeverExpires).ConfigureAwait(false);
+            record = record with { PoisonMessageId = receipt.MessageId };
+            try
+            {
+                await _poisonLog.WriteAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StorageRequestException ex)
+            {
+                // The copy is safe in the poison queue; the record only lacks its id. Deleting the original now
+                // is what keeps a retry from copying it again.
+                _logger.PoisonRecordIncomplete(message.MessageId, _trigger.QueueName, ex.Message);
+            }
+        }
+
         await DeleteAsync(entry).ConfigureAwait(false);
-        _logger.MessageMovedToPoison(message.MessageId, _trigger.QueueName, _poison.Name, Function.Name, message.DequeueCount, kind, reason);
+        _logger.MessageMovedToPoison(message.MessageId, _trigger.QueueName, _poison.Name, Function.Name, record.DequeueCount, record.ReasonKind, record.Reason);
     }
 
     private async Task DeleteAsync(InFlight entry)
@@ -408,10 +442,34 @@ internal sealed class QueueListener : IFunctionListener
 
     private static string Truncate(string text) => text.Length <= MaxReasonLength ? text : text[..MaxReasonLength] + "…";
 
-    /// <summary>A message being processed and its current pop receipt.</summary>
-    private sealed class InFlight(QueueMessage message)
+    private enum DecisionKind
     {
+        Delete,
+        Release,
+        Poison,
+    }
+
+    /// <summary>What becomes of a message once its function has run.</summary>
+    private sealed record Decision(DecisionKind Kind, TimeSpan Visibility, PoisonReasonKind ReasonKind, string? Reason)
+    {
+        public static readonly Decision Delete = new(DecisionKind.Delete, TimeSpan.Zero, default, null);
+
+        public static Decision Release(TimeSpan visibility) => new(DecisionKind.Release, visibility, default, null);
+
+        public static Decision Poison(PoisonReasonKind kind, string reason) => new(DecisionKind.Poison, TimeSpan.Zero, kind, reason);
+    }
+
+    /// <summary>A received message being processed: its current pop receipt and the renewal of its visibility.</summary>
+    private sealed class InFlight(long key, QueueMessage message) : IDisposable
+    {
+        private readonly CancellationTokenSource _renewal = new();
+        private readonly Lock _gate = new();
         private string _popReceipt = message.PopReceipt;
+        private Task _renewing = Task.CompletedTask;
+        private bool _disposed;
+
+        /// <summary>This receive's own key (a message received twice is two entries).</summary>
+        public long Key { get; } = key;
 
         public QueueMessage Message { get; } = message;
 
@@ -422,5 +480,35 @@ internal sealed class QueueListener : IFunctionListener
         }
 
         public Task Processing { get; set; } = Task.CompletedTask;
+
+        public void StartRenewing(Func<CancellationToken, Task> renew) => Volatile.Write(ref _renewing, renew(_renewal.Token));
+
+        /// <summary>Stops the renewal and waits for a request of it still in flight, whose receipt then counts.</summary>
+        public async Task StopRenewingAsync()
+        {
+            CancelRenewal();
+            await Volatile.Read(ref _renewing).ConfigureAwait(false);
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _renewal.Dispose();
+            }
+        }
+
+        // Shutdown may stop the renewal of an entry whose processing is just ending (and disposing it).
+        private void CancelRenewal()
+        {
+            lock (_gate)
+            {
+                if (!_disposed)
+                {
+                    _renewal.Cancel();
+                }
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ internal sealed class TimerListener : IFunctionListener
     private Task _loop = Task.CompletedTask;
     private ScheduleStatus _status = new();
     private bool _startupRunDone;
+    private bool _leading;
 
     public TimerListener(
         FunctionDescriptor function, TimerSchedule schedule, ScheduleMonitor monitor, SingletonLease lease, FunctionExecutor executor,
@@ -49,8 +50,10 @@ internal sealed class TimerListener : IFunctionListener
 
     public ListenerHealth Health { get; } = new();
 
-    /// <summary>True while this host holds the schedule's lease.</summary>
-    internal bool IsLeader { get; private set; }
+    /// <summary>True while this host runs the schedule: it leads and its lease has not been lost.</summary>
+    internal bool IsLeader => Volatile.Read(ref _leading) && _lease.IsHeld;
+
+    internal SingletonLease Lease => _lease;
 
     public void Dispose()
     {
@@ -102,7 +105,7 @@ internal sealed class TimerListener : IFunctionListener
                     continue;
                 }
 
-                IsLeader = true;
+                Volatile.Write(ref _leading, true);
                 _logger.TimerLeaseAcquired(Function.Name, _lease.BlobName);
                 try
                 {
@@ -116,7 +119,7 @@ internal sealed class TimerListener : IFunctionListener
                 }
                 finally
                 {
-                    IsLeader = false;
+                    Volatile.Write(ref _leading, false);
                     await _lease.ReleaseAsync().ConfigureAwait(false);
                 }
             }
@@ -171,6 +174,9 @@ internal sealed class TimerListener : IFunctionListener
             var next = _schedule.NextAfter(current > after ? current : after);
             _status = new ScheduleStatus { Last = _status.Last, Next = next.UtcDateTime, LastUpdated = _status.LastUpdated };
             await DelayUntilAsync(next, leading).ConfigureAwait(false);
+
+            // The lease may have been lost just as the occurrence came due: then it belongs to the next holder.
+            leading.ThrowIfCancellationRequested();
             await InvokeAsync(next, isPastDue: false, scheduled: true).ConfigureAwait(false);
 
             // An early timer wake-up must not fire the same occurrence twice.
@@ -199,17 +205,33 @@ internal sealed class TimerListener : IFunctionListener
             Next = _schedule.NextAfter(now > occurrence ? now : occurrence).UtcDateTime,
             LastUpdated = now.UtcDateTime,
         };
-        if (_monitor is not null)
+        if (_monitor is null)
         {
-            try
-            {
-                await _monitor.UpdateStatusAsync(Function.Name, _status, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is Storage.StorageRequestException)
-            {
-                // The next occurrence still runs; a missed write only weakens past-due detection.
-                _logger.ScheduleStatusWriteFailed(Function.Name, ex.Message);
-            }
+            return;
+        }
+
+        // Only the lease holder writes the status: after a loss another host owns it, and an invocation that ran
+        // on past the loss must not overwrite what the new holder wrote. The write is cancelled if the lease is
+        // lost while it is on its way.
+        var lost = _lease.Lost;
+        if (!_lease.IsHeld)
+        {
+            _logger.ScheduleStatusNotWritten(Function.Name, occurrence);
+            return;
+        }
+
+        try
+        {
+            await _monitor.UpdateStatusAsync(Function.Name, _status, lost).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested)
+        {
+            _logger.ScheduleStatusNotWritten(Function.Name, occurrence);
+        }
+        catch (Exception ex) when (ex is Storage.StorageRequestException)
+        {
+            // The next occurrence still runs; a missed write only weakens past-due detection.
+            _logger.ScheduleStatusWriteFailed(Function.Name, ex.Message);
         }
     }
 
