@@ -35,6 +35,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3105, EventName = "OrchestratorNotRegistered", Level = LogLevel.Error, Message = "No orchestrator named {Name} is registered; instance {InstanceId} fails")]
     public static partial void OrchestratorNotRegistered(this ILogger logger, string name, string instanceId);
 
+    [LoggerMessage(EventId = 3106, EventName = "OrchestrationLockLost", Level = LogLevel.Warning, Message = "Lock on instance {InstanceId} was lost while its episode ran; another dispatcher may take it, and the version check refuses whichever commit comes second")]
+    public static partial void OrchestrationLockLost(this ILogger logger, string instanceId);
+
+    [LoggerMessage(EventId = 3107, EventName = "OrchestrationLockRenewalFailed", Level = LogLevel.Warning, Message = "Renewing the lock on instance {InstanceId} failed; it is retried at the next renewal")]
+    public static partial void OrchestrationLockRenewalFailed(this ILogger logger, Exception exception, string instanceId);
+
     [LoggerMessage(EventId = 3200, EventName = "ActivityFailed", Level = LogLevel.Debug, Message = "Activity {Name} for {InstanceId} (#{TaskId}) failed: {ErrorType}: {ErrorMessage}")]
     public static partial void ActivityFailed(this ILogger logger, string name, string instanceId, int taskId, string errorType, string errorMessage);
 
@@ -61,4 +67,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3305, EventName = "PollFailed", Level = LogLevel.Warning, Message = "Polling hub {HubName} failed")]
     public static partial void PollFailed(this ILogger logger, Exception exception, string hubName);
+
+    [LoggerMessage(EventId = 3306, EventName = "WriteFailed", Level = LogLevel.Error, Message = "The store writer failed while finishing {Count} write operations; they fail with the error and the writer carries on")]
+    public static partial void WriteFailed(this ILogger logger, Exception exception, int count);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Fleet.Durable;
 using Fleet.Durable.Client;
+using Fleet.Durable.Storage;
 using Fleet.Durable.TestWorker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -8,9 +9,13 @@ using Microsoft.Extensions.Logging;
 
 // A worker process for crash and multi-host tests: runs a durable worker against the store named by the arguments,
 // optionally schedules N deterministic orchestrations (idempotently, so a restarted process can run the same command),
-// prints progress lines and, with --exit-when-done, exits once every scheduled instance has finished.
-var store = new Option<string>("--store") { Description = "Store kind: sqlite.", DefaultValueFactory = _ => "sqlite" };
-var database = new Option<string>("--db") { Description = "SQLite database path.", Required = true };
+// prints progress lines (and how much work this process did: WORK <episodes> <activities>) and, with
+// --exit-when-done, exits once every scheduled instance has finished.
+var store = new Option<string>("--store") { Description = "Store kind: sqlite or postgres.", DefaultValueFactory = _ => "sqlite" };
+var database = new Option<string>("--db") { Description = "SQLite database path, or the PostgreSQL connection string.", Required = true };
+var schema = new Option<string>("--schema") { Description = "PostgreSQL schema.", DefaultValueFactory = _ => "durable" };
+var lockTimeoutMs = new Option<int>("--lock-timeout-ms") { Description = "DurableTask:LockTimeout.", DefaultValueFactory = _ => 120_000 };
+var reportWork = new Option<bool>("--report-work") { Description = "Print WORK <episodes> <activities> (work committed by this process) with each progress line." };
 var hub = new Option<string>("--hub") { Description = "Task hub name.", DefaultValueFactory = _ => "crash" };
 var schedule = new Option<int>("--schedule") { Description = "Schedule instances <prefix>0..N-1 unless they exist.", DefaultValueFactory = _ => 0 };
 var prefix = new Option<string>("--prefix") { Description = "Instance ID prefix.", DefaultValueFactory = _ => "crash-" };
@@ -20,7 +25,7 @@ var timerMs = new Option<int>("--timer-ms") { Description = "Durable timer insid
 var attemptLimit = new Option<int>("--attempt-limit") { Description = "DurableTask:MessageAttemptLimit.", DefaultValueFactory = _ => 10 };
 var poison = new Option<string?>("--poison") { Description = "Schedule one instance '<prefix>poison' that crashes the process: 'activity' or 'orchestrator'." };
 
-var root = new RootCommand("Fleet durable test worker") { store, database, hub, schedule, prefix, expect, exitWhenDone, timerMs, attemptLimit, poison };
+var root = new RootCommand("Fleet durable test worker") { store, database, schema, lockTimeoutMs, reportWork, hub, schedule, prefix, expect, exitWhenDone, timerMs, attemptLimit, poison };
 root.SetAction(async (parse, cancellationToken) =>
 {
     var builder = Host.CreateApplicationBuilder();
@@ -36,16 +41,25 @@ root.SetAction(async (parse, cancellationToken) =>
             o.HubName = parse.GetValue(hub)!;
             o.MessageAttemptLimit = parse.GetValue(attemptLimit);
             o.PollingInterval = TimeSpan.FromMilliseconds(250);
+            o.LockTimeout = TimeSpan.FromMilliseconds(parse.GetValue(lockTimeoutMs));
         });
         switch (storeKind)
         {
             case "sqlite":
                 b.UseSqlite(parse.GetValue(database)!);
                 break;
+            case "postgres":
+                b.UsePostgres(parse.GetValue(database)!, o => o.Schema = parse.GetValue(schema)!);
+                break;
             default:
                 throw new ArgumentException($"Unknown store '{storeKind}'.");
         }
     });
+
+    // Counts the work this process commits, so a multi-host test can see how work was spread.
+    var counted = builder.Services.Last(d => d.ServiceType == typeof(IOrchestrationStore));
+    builder.Services.Remove(counted);
+    builder.Services.AddSingleton<IOrchestrationStore>(sp => new CountingStore((IOrchestrationStore)counted.ImplementationFactory!(sp)));
 
     using var host = builder.Build();
     await host.StartAsync(cancellationToken);
@@ -85,6 +99,12 @@ root.SetAction(async (parse, cancellationToken) =>
             {
                 finished++;
             }
+        }
+
+        if (parse.GetValue(reportWork))
+        {
+            var work = (CountingStore)host.Services.GetRequiredService<IOrchestrationStore>();
+            Console.WriteLine($"WORK {work.Episodes} {work.Activities}");
         }
 
         Console.WriteLine($"PROGRESS {finished}");

@@ -165,6 +165,9 @@ public sealed class StoreDurableTaskClient : DurableTaskClient
             cancellation.ThrowIfCancellationRequested();
             var purged = await _store.PurgeInstancesAsync(instanceFilter, PurgePageSize, options?.Recursive ?? false, cancellation).ConfigureAwait(false);
             total += purged;
+
+            // The store counts every instance it deleted (descendants included) and never fewer than it selected, so
+            // a short count means the page selected fewer than PurgePageSize matches: nothing matching is left.
             if (purged < PurgePageSize)
             {
                 return new PurgeResult(total, true);

@@ -34,17 +34,6 @@ internal sealed class DispatchState : IDisposable
         _timer = time.CreateTimer(static s => ((DispatchState)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    public int ReadyInstanceCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _readyInstances.Count;
-            }
-        }
-    }
-
     /// <summary>An instance may have messages visible at <paramref name="visibleAtTicks"/> (UTC ticks).</summary>
     public void InstanceHasMessages(string instanceId, long visibleAtTicks)
     {

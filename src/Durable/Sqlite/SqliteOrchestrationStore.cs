@@ -52,6 +52,14 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
             throw new ArgumentException("SqliteStoreOptions.DatabasePath is required.", nameof(options));
         }
 
+        if (options.MaxWriteBatch is < 1 or > SqliteStoreOptions.MaxWriteBatchLimit)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.MaxWriteBatch,
+                $"SqliteStoreOptions.MaxWriteBatch {options.MaxWriteBatch} is out of range: use 1 to {SqliteStoreOptions.MaxWriteBatchLimit}.");
+        }
+
         _options = options;
         _taskOptions = taskOptions;
         _time = timeProvider;

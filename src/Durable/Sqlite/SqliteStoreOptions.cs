@@ -22,6 +22,12 @@ public sealed class SqliteStoreOptions
     /// <summary>Commit durability; default <see cref="SqliteDurability.Normal"/>.</summary>
     public SqliteDurability Durability { get; set; } = SqliteDurability.Normal;
 
-    /// <summary>Most write operations grouped into one transaction (group commit). Default 512.</summary>
+    /// <summary>The largest accepted <see cref="MaxWriteBatch"/>.</summary>
+    public const int MaxWriteBatchLimit = 100_000;
+
+    /// <summary>
+    /// Most write operations grouped into one transaction (group commit). Default 512; 1 to
+    /// <see cref="MaxWriteBatchLimit"/>, checked when the store is created (at start-up).
+    /// </summary>
     public int MaxWriteBatch { get; set; } = 512;
 }

@@ -424,18 +424,15 @@ internal sealed class PurgeInstancesOperation(SqliteOrchestrationStore store, In
             }
         }
 
-        var count = 0;
+        // Every deleted instance counts, descendants included, so every selected row is counted exactly once: a
+        // child selected after its parent was already deleted with it (PurgeTree finds nothing for it). The result is
+        // therefore never below the number of rows selected, which is what tells the client a short page was the last.
         foreach (var root in roots)
         {
-            var purged = WriteSteps.PurgeTree(commands, root, recursive);
-            if (purged.Count > 0)
-            {
-                count++;
-                _purged.AddRange(purged);
-            }
+            _purged.AddRange(WriteSteps.PurgeTree(commands, root, recursive));
         }
 
-        Result = count;
+        Result = _purged.Count;
     }
 
     public override void AfterCommit()

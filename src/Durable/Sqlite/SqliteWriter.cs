@@ -58,9 +58,45 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 batch.Add(operation);
             }
 
-            if (batch.Count > 0)
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
             {
                 RunBatch(batch);
+            }
+            catch (Exception ex)
+            {
+                // Nothing may end this loop: every later write would wait forever. Operations of the batch not yet
+                // completed fail with the error (completed ones keep their result) and the writer goes on.
+                FailUnfinished(batch, ex);
+            }
+        }
+    }
+
+    private void FailUnfinished(List<WriteOperation> batch, Exception error)
+    {
+        try
+        {
+            _commands.RollbackQuietly();
+        }
+        catch (Exception)
+        {
+            // A connection that cannot even roll back fails the next writes on its own.
+        }
+
+        _logger.WriteFailed(error, batch.Count);
+        foreach (var operation in batch)
+        {
+            try
+            {
+                operation.Fail(error);
+            }
+            catch (Exception)
+            {
+                // One broken operation must not stop the others from being failed.
             }
         }
     }
@@ -114,16 +150,22 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
-    private static void Finish(WriteOperation operation)
+    private void Finish(WriteOperation operation)
     {
         try
         {
             operation.AfterCommit();
         }
-        finally
+        catch (Exception ex)
         {
-            operation.Complete();
+            // The data is committed but its in-memory effects (dispatch, change notifications) are not all applied:
+            // the caller learns of it rather than trusting a half-applied write.
+            _logger.WriteFailed(ex, 1);
+            operation.Fail(ex);
+            return;
         }
+
+        operation.Complete();
     }
 }
 

@@ -55,8 +55,11 @@ public interface IOrchestrationStore : IAsyncDisposable
     Task<int> PurgeInstanceAsync(string instanceId, bool recursive, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes up to <paramref name="maxInstances"/> finished instances matching the filter (with their finished
-    /// descendants when recursive); returns how many matching instances were deleted.
+    /// Deletes one page of finished instances: up to <paramref name="maxInstances"/> instances matching the filter are
+    /// selected and deleted (each with its finished descendants when recursive). Returns how many instances were
+    /// deleted in all, descendants included, counting each instance once (a selected child already deleted with its
+    /// selected parent is not counted again). Every selected instance is deleted, so the result is never below the
+    /// number selected: a result below <paramref name="maxInstances"/> tells the caller nothing matching is left.
     /// </summary>
     Task<int> PurgeInstancesAsync(InstanceFilter filter, int maxInstances, bool recursive, CancellationToken cancellationToken);
 

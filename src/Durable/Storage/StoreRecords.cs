@@ -104,6 +104,16 @@ public sealed class OrchestrationWorkItem
     /// <summary>When the lock expires unless renewed or released.</summary>
     public DateTimeOffset LockedUntil { get; set; }
 
+    /// <summary>
+    /// The instance's execution ID when the lock was taken, for stores shared by several hosts (null when the store
+    /// does not report it). With <see cref="HistoryCount"/> it lets the worker drop a cached executor that another
+    /// host has advanced since, before running a stale episode.
+    /// </summary>
+    public string? ExecutionId { get; init; }
+
+    /// <summary>The instance's history count when the lock was taken (null when the store does not report it).</summary>
+    public int? HistoryCount { get; init; }
+
     /// <summary>The highest attempt count among the messages.</summary>
     public int Attempts => Messages.Count == 0 ? 0 : Messages.Max(m => m.Attempts);
 }

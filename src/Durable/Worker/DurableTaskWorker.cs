@@ -33,8 +33,11 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<OrchestrationWorkItem, Task> _episodes = new();
     private readonly ConcurrentDictionary<ActivityWorkItem, Task> _activities = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _drainExpired = new();
+    private readonly CancellationTokenSource _renewalStop = new();
     private Task? _orchestrationLoop;
     private Task? _activityLoop;
+    private Task? _renewalLoop;
 
     /// <summary>Creates the worker; the DI extension <c>AddDurableTask</c> registers it as a hosted service.</summary>
     public DurableTaskWorker(
@@ -58,8 +61,8 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivities);
     }
 
-    /// <summary>Executors currently cached (for diagnostics and tests).</summary>
-    internal int CachedExecutors => _cache.Count;
+    /// <summary>Instances whose next episode must reload from the store (tests check none is left behind).</summary>
+    internal int PendingForcedLoads => _forceLoad.Count;
 
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -68,6 +71,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         await _store.StartDispatchAsync(cancellationToken).ConfigureAwait(false);
         _orchestrationLoop = Task.Run(() => RunLoopAsync("orchestration", _orchestrationSlots, DispatchOrchestrationAsync), CancellationToken.None);
         _activityLoop = Task.Run(() => RunLoopAsync("activity", _activitySlots, DispatchActivityAsync), CancellationToken.None);
+        _renewalLoop = Task.Run(() => RenewEpisodeLocksAsync(_renewalStop.Token), CancellationToken.None);
         _logger.WorkerStarted(_store.HubName, _registry.Orchestrators.Count, _registry.Activities.Count, _options.MaxConcurrentOrchestrations, _options.MaxConcurrentActivities);
     }
 
@@ -89,7 +93,9 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The host's shutdown timeout ended first: hand unfinished activities back so they run again later.
+            // The host's shutdown timeout ended first: tell activities that watch TaskActivityContext.CancellationToken,
+            // and hand unfinished activities back so they run again later.
+            await _drainExpired.CancelAsync().ConfigureAwait(false);
             foreach (var item in _activities.Keys)
             {
                 try
@@ -103,6 +109,11 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 }
             }
         }
+        finally
+        {
+            await _renewalStop.CancelAsync().ConfigureAwait(false);
+            await (_renewalLoop ?? Task.CompletedTask).ConfigureAwait(false);
+        }
 
         _logger.WorkerStopped(_store.HubName, released);
     }
@@ -113,8 +124,10 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
         // The semaphores are not disposed: activities released at a shutdown timeout may still finish and release
-        // their slot later, and SemaphoreSlim holds no unmanaged resource unless its wait handle is used.
+        // their slot later, and SemaphoreSlim holds no unmanaged resource unless its wait handle is used. For the same
+        // reason the drain token stays undisposed: such activities may still hold it.
         _stopping.Dispose();
+        _renewalStop.Dispose();
     }
 
     private async Task RunLoopAsync(string kind, SemaphoreSlim slots, Func<CancellationToken, Task> dispatchOne)
@@ -199,6 +212,10 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     private async Task ProcessOrchestrationAsync(OrchestrationWorkItem item)
     {
         var instanceId = item.InstanceId;
+
+        // The flag forces this one episode to load from the store; every path below that leaves the instance in doubt
+        // sets it again, so nothing stays flagged once an instance is finished, discarded or failed.
+        var forceLoad = _forceLoad.TryRemove(instanceId, out _);
         try
         {
             if (item.Attempts >= _options.MessageAttemptLimit)
@@ -213,6 +230,12 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
 
             var messages = DecodeMessages(item);
             var executor = _cache.Take(instanceId);
+            if (executor is not null && item.HistoryCount is { } storedCount
+                && (storedCount != executor.HistoryCount || item.ExecutionId != executor.ExecutionId))
+            {
+                executor = null; // another host advanced the instance since this executor was cached
+            }
+
             var start = messages.Count > 0 ? messages[0].Event as ExecutionStartedEvent : null;
             if (executor is not null && start is not null && start.ExecutionId != executor.ExecutionId)
             {
@@ -222,7 +245,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             var fresh = false;
             if (executor is null)
             {
-                if (start is not null && !_forceLoad.ContainsKey(instanceId))
+                if (start is not null && !forceLoad)
                 {
                     executor = CreateExecutor(instanceId, start);
                     fresh = true;
@@ -272,7 +295,6 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 return;
             }
 
-            _forceLoad.TryRemove(instanceId, out _);
             executor.OnCommitted(commit.NewHistory.Count);
             if (!executor.IsFinished)
             {
@@ -287,7 +309,10 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         {
             _cache.Remove(instanceId);
             _forceLoad[instanceId] = 0;
-            await HandleFailedEpisodeAsync(item, ex).ConfigureAwait(false);
+            if (!await HandleFailedEpisodeAsync(item, ex).ConfigureAwait(false))
+            {
+                _forceLoad.TryRemove(instanceId, out _); // failed as poisoned: there is no next episode to force
+            }
         }
     }
 
@@ -522,7 +547,8 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         };
     }
 
-    private async Task HandleFailedEpisodeAsync(OrchestrationWorkItem item, Exception error)
+    /// <summary>Retries the messages later or fails the instance as poisoned; true when they will be retried.</summary>
+    private async Task<bool> HandleFailedEpisodeAsync(OrchestrationWorkItem item, Exception error)
     {
         var attempt = item.Attempts + 1;
         try
@@ -531,12 +557,12 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             {
                 _logger.EpisodeFailed(error, item.InstanceId, attempt, _options.MessageAttemptLimit);
                 await _store.AbandonOrchestrationAsync(item, RetryDelay(attempt), countAttempt: true, CancellationToken.None).ConfigureAwait(false);
-                return;
+                return true;
             }
 
             var reason = $"Messages for this instance failed to be processed {attempt} times (setting DurableTask:MessageAttemptLimit = {_options.MessageAttemptLimit}); last error: {error.GetType().FullName}: {error.Message}";
             _logger.PoisonOrchestration(item.InstanceId, attempt, reason);
-            await FailPoisonedInstanceAsync(item, reason).ConfigureAwait(false);
+            return !await FailPoisonedInstanceAsync(item, reason).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -549,16 +575,19 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             {
                 // The lock expires on its own; nothing more can be done here.
             }
+
+            return true;
         }
     }
 
-    private async Task FailPoisonedInstanceAsync(OrchestrationWorkItem item, string reason)
+    /// <summary>Fails the instance (or discards messages of a finished one); false when the commit was refused and the messages wait for another attempt.</summary>
+    private async Task<bool> FailPoisonedInstanceAsync(OrchestrationWorkItem item, string reason)
     {
         var state = await _store.LoadInstanceStateAsync(item.InstanceId, CancellationToken.None).ConfigureAwait(false);
         if (state is null || state.Instance.Status.IsTerminal())
         {
             await DiscardAsync(item).ConfigureAwait(false);
-            return;
+            return true;
         }
 
         var now = _time.GetUtcNow();
@@ -602,7 +631,10 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         if (!await _store.CommitOrchestrationAsync(item, commit, CancellationToken.None).ConfigureAwait(false))
         {
             await _store.AbandonOrchestrationAsync(item, TimeSpan.Zero, countAttempt: false, CancellationToken.None).ConfigureAwait(false);
+            return false;
         }
+
+        return true;
     }
 
     private static HistoryEvent? TryDecode(string data)
@@ -644,7 +676,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
 
         using var renewal = new CancellationTokenSource();
         var renewTask = RenewWhileRunningAsync(item, renewal.Token);
-        HistoryEvent outcome;
+        HistoryEvent? outcome;
         try
         {
             outcome = await RunActivityAsync(item).ConfigureAwait(false);
@@ -653,6 +685,21 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         {
             await renewal.CancelAsync().ConfigureAwait(false);
             await renewTask.ConfigureAwait(false);
+        }
+
+        if (outcome is null)
+        {
+            // Stopped by the end of the shutdown drain period: not a failure of the activity, so it runs again later.
+            try
+            {
+                await _store.AbandonActivityAsync(item, TimeSpan.Zero, countAttempt: false, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The store may already be closing; the lock then expires or is reclaimed at the next start.
+            }
+
+            return;
         }
 
         await CompleteActivityAsync(item, outcome).ConfigureAwait(false);
@@ -679,7 +726,8 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task<HistoryEvent> RunActivityAsync(ActivityWorkItem item)
+    /// <summary>Runs the activity; its completion or failure event, or null when shutdown cancelled it.</summary>
+    private async Task<HistoryEvent?> RunActivityAsync(ActivityWorkItem item)
     {
         try
         {
@@ -702,10 +750,14 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                     throw new ArgumentException($"The input of activity '{item.Name}' could not be deserialized to {activity.InputType}: {ex.Message}", ex);
                 }
 
-                var output = await activity.RunAsync(new ActivityContext(new TaskName(item.Name), item.InstanceId), input).ConfigureAwait(false);
+                var output = await activity.RunAsync(new ActivityContext(new TaskName(item.Name), item.InstanceId, _drainExpired.Token), input).ConfigureAwait(false);
                 var serialized = _payloads.Serialize(output, $"output of activity '{item.Name}'");
                 return new TaskCompletedEvent(_time.GetUtcNow().UtcDateTime, item.TaskId, serialized);
             }
+        }
+        catch (OperationCanceledException) when (_drainExpired.IsCancellationRequested)
+        {
+            return null;
         }
         catch (Exception ex)
         {
@@ -740,11 +792,50 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         }
     }
 
-    private sealed class ActivityContext(TaskName name, string instanceId) : TaskActivityContext
+    /// <summary>
+    /// Renews the locks of all episodes in flight every half lock timeout, so an episode that outlasts the timeout (a
+    /// long replay, a large fan-in, a writer backlog) keeps its instance instead of it being handed to a second
+    /// dispatcher. One timer for all episodes keeps the per-episode cost at nothing.
+    /// </summary>
+    private async Task RenewEpisodeLocksAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(_options.LockTimeout / 2, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                foreach (var item in _episodes.Keys)
+                {
+                    try
+                    {
+                        // An episode that committed since the snapshot has released its lock: not a loss.
+                        if (!await _store.RenewOrchestrationLockAsync(item, stop).ConfigureAwait(false) && _episodes.ContainsKey(item))
+                        {
+                            _logger.OrchestrationLockLost(item.InstanceId);
+                        }
+                    }
+                    catch (Exception ex) when (!stop.IsCancellationRequested)
+                    {
+                        // Best effort, as for activities: if renewal keeps failing the lock expires and the commit's
+                        // version check still keeps the instance consistent.
+                        _logger.OrchestrationLockRenewalFailed(ex, item.InstanceId);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The worker stopped.
+        }
+    }
+
+    private sealed class ActivityContext(TaskName name, string instanceId, CancellationToken cancellationToken) : TaskActivityContext
     {
         public override TaskName Name { get; } = name;
 
         public override string InstanceId { get; } = instanceId;
+
+        public override CancellationToken CancellationToken { get; } = cancellationToken;
     }
 
     private sealed class MissingOrchestrator(string name) : ITaskOrchestrator

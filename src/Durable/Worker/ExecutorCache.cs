@@ -12,17 +12,6 @@ internal sealed class ExecutorCache(int capacity)
     private readonly LinkedList<OrchestrationExecutor> _order = new();
     private readonly Lock _gate = new();
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _byInstance.Count;
-            }
-        }
-    }
-
     public OrchestrationExecutor? Take(string instanceId)
     {
         lock (_gate)

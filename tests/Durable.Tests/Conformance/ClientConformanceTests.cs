@@ -99,16 +99,17 @@ public abstract class ClientConformanceTests : ConformanceTestBase
     {
         using var entered = new SemaphoreSlim(0);
         using var release = new SemaphoreSlim(0);
-        var finished = 0;
-        var host = await StartAsync(r => r
-            .AddOrchestratorFunc<object?, string>("Slow", async (ctx, _) => await ctx.CallActivityAsync<string>("Block"))
-            .AddActivityFunc<object?, string>("Block", async (_, _) =>
-            {
-                entered.Release();
-                await release.WaitAsync(Wait.Token());
-                Interlocked.Increment(ref finished);
-                return "late";
-            }));
+        var host = await StartAsync(
+            r => r
+                .AddOrchestratorFunc<object?, string>("Slow", async (ctx, _) => await ctx.CallActivityAsync<string>("Block"))
+                .AddActivityFunc<object?, string>("Block", async (_, _) =>
+                {
+                    entered.Release();
+                    await release.WaitAsync(Wait.Token());
+                    return "late";
+                }),
+            wrapStore: inner => new RecordingStore(inner));
+        var store = (RecordingStore)host.Store;
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Slow");
         Assert.True(await entered.WaitAsync(Wait.Default));
@@ -117,9 +118,10 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, terminated.RuntimeStatus);
         Assert.Equal("stopped by operator", terminated.ReadOutputAs<string>());
 
+        // Once the store has refused the late result, nothing can bring it to the instance any more.
         release.Release();
-        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref finished) == 1), "the activity finished");
-        await Task.Delay(150);
+        var late = await store.WaitForAsync<ActivityCompletionRecord>(c => c.Item.InstanceId == id, "the late result reached the store");
+        Assert.False(late.Delivered);
         var after = await host.Client.GetInstanceAsync(id, true);
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, after!.RuntimeStatus);
         Assert.Equal("stopped by operator", after.ReadOutputAs<string>());
@@ -127,9 +129,11 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         Assert.DoesNotContain(history, e => e is TaskCompletedEvent);
         Assert.IsType<ExecutionTerminatedEvent>(history[^1]);
 
-        // Terminating a finished instance does nothing.
+        // Terminating a finished instance does nothing: the store refuses the message.
         await host.Client.TerminateInstanceAsync(id, "again");
-        await Task.Delay(100);
+        var again = await store.WaitForAsync<EnqueueRecord>(
+            e => e.InstanceId == id && e.Message is ExecutionTerminatedEvent { Output: "\"again\"" }, "the second terminate reached the store");
+        Assert.False(again.Accepted);
         Assert.Equal("stopped by operator", (await host.Client.GetInstanceAsync(id, true))!.ReadOutputAs<string>());
     }
 
@@ -155,9 +159,10 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r-child")).RuntimeStatus);
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r-child-grand")).RuntimeStatus);
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "p")).RuntimeStatus);
-        await Task.Delay(150);
-        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync("p-child"))!.RuntimeStatus);
-        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync("p-child-grand"))!.RuntimeStatus);
+
+        // A terminate sent to p's children would have been enqueued by p's final commit, before the probes.
+        await AssertStaysAsync(host, "p-child", OrchestrationRuntimeStatus.Running);
+        await AssertStaysAsync(host, "p-child-grand", OrchestrationRuntimeStatus.Running);
     }
 
     [Fact]
@@ -182,10 +187,13 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         await host.Client.SuspendInstanceAsync(id, "maintenance");
         await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
 
+        // Both the activity result and the event are consumed while suspended (recorded, not delivered): after that
+        // nothing is left that could move the instance on.
         release.Release();
         await host.Client.RaiseEventAsync(id, "Go", "!");
-        await Wait.UntilAsync(async () => (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<EventRaisedEvent>().Any(), "the event is recorded");
-        await Task.Delay(150);
+        await Wait.UntilAsync(
+            async () => (await host.Client.GetOrchestrationHistoryAsync(id)) is var h && h.OfType<EventRaisedEvent>().Any() && h.OfType<TaskCompletedEvent>().Any(),
+            "the event and the activity result are recorded");
         Assert.Equal(OrchestrationRuntimeStatus.Suspended, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
 
         await host.Client.ResumeInstanceAsync(id, "done");
@@ -214,17 +222,26 @@ public abstract class ClientConformanceTests : ConformanceTestBase
     [Fact]
     public async Task Terminate_before_a_scheduled_start_terminates_the_pending_instance()
     {
-        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Later", (_, _) => Task.FromResult("ran")));
+        // The 2-hour jump of the fake clock must not expire the lock of the episode the due start message triggers
+        // on the way (that would run a second, concurrent episode).
+        var host = await StartAsync(
+            r => r.AddOrchestratorFunc<object?, string>("Later", (_, _) => Task.FromResult("ran")),
+            o => o.LockTimeout = TimeSpan.FromDays(1),
+            wrapStore: inner => new RecordingStore(inner));
+        var store = (RecordingStore)host.Store;
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Later", null, new StartOrchestrationOptions(StartAt: host.Time.GetUtcNow().AddHours(1)));
         await host.Client.TerminateInstanceAsync(id, "cancelled");
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, id)).RuntimeStatus);
 
+        // The start message falls due later; once it is consumed nothing is left that could run the instance.
         host.Time.Advance(TimeSpan.FromHours(2));
-        await Task.Delay(150);
+        await store.WaitForAsync<CommitRecord>(
+            c => c.InstanceId == id && c.Applied && c.Consumed.Any(m => m is ExecutionStartedEvent), "the due start message is consumed");
         var after = await host.Client.GetInstanceAsync(id, true);
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, after!.RuntimeStatus);
         Assert.Equal("cancelled", after.ReadOutputAs<string>());
+        Assert.Equal(0, host.Worker.PendingForcedLoads); // the refused start episode left no reload flag behind
     }
 
     [Fact]
@@ -256,6 +273,41 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         Assert.Equal(2, (await host.Client.PurgeInstanceAsync("tree", new PurgeInstanceOptions(Recursive: true))).PurgedInstanceCount);
         Assert.Null(await host.Client.GetInstanceAsync("tree-child"));
         Assert.NotNull(await host.Client.GetInstanceAsync("running"));
+    }
+
+    [Fact]
+    public async Task Recursive_bulk_purge_counts_every_instance_and_pages_to_the_end()
+    {
+        // More pairs than one purge page (500), so pages hold parents together with their own children.
+        const int pairs = 550;
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Parent", async (ctx, _) =>
+                await ctx.CallSubOrchestratorAsync<string>("Child", null, new SubOrchestrationOptions(instanceId: $"{ctx.InstanceId}-child")))
+            .AddOrchestratorFunc<object?, string>("Child", (_, _) => Task.FromResult("c"))
+            .AddOrchestratorFunc<object?, string>("Wait", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go")));
+
+        await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait", null, new StartOrchestrationOptions("running"));
+        for (var start = 0; start < pairs; start += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(start, Math.Min(50, pairs - start)).Select(i =>
+                host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", null, new StartOrchestrationOptions($"pair-{i:D4}"))));
+        }
+
+        var completed = new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Completed], PageSize: 1000);
+        await Wait.UntilAsync(async () => await CountAsync(host.Client, completed) == 2 * pairs, "all pairs completed", TimeSpan.FromSeconds(90));
+
+        var result = await host.Client.PurgeAllInstancesAsync(
+            new PurgeInstancesFilter(Statuses: [OrchestrationRuntimeStatus.Completed]),
+            new PurgeInstanceOptions(Recursive: true));
+
+        Assert.Equal(0, await CountAsync(host.Client, completed));
+        Assert.Equal(2 * pairs, result.PurgedInstanceCount);
+        Assert.True(result.IsComplete);
+        Assert.Null(await host.Client.GetInstanceAsync("pair-0549-child"));
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync("running"))!.RuntimeStatus);
+        var again = await host.Client.PurgeAllInstancesAsync(new PurgeInstancesFilter(), new PurgeInstanceOptions(Recursive: true));
+        Assert.Equal(0, again.PurgedInstanceCount);
+        Assert.True(again.IsComplete);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
 using Fleet.Testing;
 
 namespace Fleet.Durable.Tests.Conformance;
@@ -30,15 +32,34 @@ public abstract class ConformanceTestBase : IAsyncLifetime
         await Stores.DisposeAsync();
     }
 
+    /// <summary>Starts a host on a fresh store; <paramref name="wrapStore"/> can wrap it (for example in a <see cref="RecordingStore"/>).</summary>
     protected async Task<DurableTestHost> StartAsync(
         Action<DurableTaskRegistry> tasks,
         Action<DurableTaskOptions>? configure = null,
         FakeTimeProvider? time = null,
-        bool startWorker = true)
+        bool startWorker = true,
+        Func<Fleet.Durable.Storage.IOrchestrationStore, Fleet.Durable.Storage.IOrchestrationStore>? wrapStore = null)
     {
-        var host = await DurableTestHost.StartAsync(Stores, tasks, configure, time, startWorker);
+        var stores = wrapStore is null ? Stores : new WrappingStoreFactory(Stores, wrapStore);
+        var host = await DurableTestHost.StartAsync(stores, tasks, configure, time, startWorker);
         _hosts.Add(host);
         return host;
+    }
+
+    /// <summary>
+    /// Checks a running instance's status did not change (for "not yet" assertions) once it has consumed a probe event
+    /// it does not wait for: a message that was due (a timer fired too early, a stray event) has lower ID than the
+    /// probe, so it was consumed in the probe's episode or before it.
+    /// </summary>
+    protected static async Task AssertStaysAsync(DurableTestHost host, string id, OrchestrationRuntimeStatus status)
+    {
+        var probe = $"probe-{Guid.NewGuid():N}";
+        await host.Client.RaiseEventAsync(id, probe);
+        await Wait.UntilAsync(
+            async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus != status
+                || (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<EventRaisedEvent>().Any(e => e.Name == probe),
+            $"{id} consumed the probe event");
+        Assert.Equal(status, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
     }
 
     /// <summary>Stops and disposes a host early (for restart scenarios).</summary>

@@ -77,3 +77,119 @@ public sealed class WrappingStoreFactory(IStoreFactory inner, Func<IOrchestratio
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
+
+/// <summary>
+/// Records what the runtime handed to the store and what the store answered, so a test can wait for a store-level
+/// fact (a message consumed, an activity result refused) instead of sleeping and hoping the write already happened.
+/// </summary>
+public sealed class RecordingStore(IOrchestrationStore inner) : DelegatingStore(inner)
+{
+    private readonly List<object> _records = [];
+    private readonly List<(Func<object, bool> Match, TaskCompletionSource<object> Found)> _waiters = [];
+    private int _orchestrationLockRenewals;
+
+    /// <summary>Orchestration lock renewals the store granted.</summary>
+    public int OrchestrationLockRenewals => Volatile.Read(ref _orchestrationLockRenewals);
+
+    /// <summary>Waits (bounded) until a record of type <typeparamref name="T"/> matching <paramref name="match"/> exists, and returns it.</summary>
+    public async Task<T> WaitForAsync<T>(Func<T, bool> match, string what)
+        where T : class
+    {
+        TaskCompletionSource<object> found;
+        lock (_records)
+        {
+            if (_records.OfType<T>().FirstOrDefault(match) is { } existing)
+            {
+                return existing;
+            }
+
+            found = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((r => r is T typed && match(typed), found));
+        }
+
+        try
+        {
+            return (T)await found.Task.WaitAsync(Wait.Default);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Timed out waiting until {what}.");
+        }
+    }
+
+    public override async Task<bool> EnqueueMessageAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken)
+    {
+        var accepted = await base.EnqueueMessageAsync(instanceId, data, visibleAt, cancellationToken);
+        Record(new EnqueueRecord(instanceId, TryDecode(data), accepted));
+        return accepted;
+    }
+
+    public override async Task<bool> CommitOrchestrationAsync(OrchestrationWorkItem workItem, OrchestrationCommit commit, CancellationToken cancellationToken)
+    {
+        var applied = await base.CommitOrchestrationAsync(workItem, commit, cancellationToken);
+        var consumed = workItem.Messages.Select(m => TryDecode(m.Data)).OfType<Fleet.Durable.History.HistoryEvent>().ToList();
+        Record(new CommitRecord(workItem.InstanceId, consumed, commit, applied));
+        return applied;
+    }
+
+    public override async Task<bool> RenewOrchestrationLockAsync(OrchestrationWorkItem workItem, CancellationToken cancellationToken)
+    {
+        var renewed = await base.RenewOrchestrationLockAsync(workItem, cancellationToken);
+        if (renewed)
+        {
+            Interlocked.Increment(ref _orchestrationLockRenewals);
+        }
+
+        return renewed;
+    }
+
+    public override async Task<bool> CompleteActivityAsync(ActivityWorkItem workItem, string resultData, CancellationToken cancellationToken)
+    {
+        var delivered = await base.CompleteActivityAsync(workItem, resultData, cancellationToken);
+        Record(new ActivityCompletionRecord(workItem, delivered));
+        return delivered;
+    }
+
+    private static Fleet.Durable.History.HistoryEvent? TryDecode(string data)
+    {
+        try
+        {
+            return Fleet.Durable.History.HistorySerializer.Deserialize(data);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // tests that enqueue garbage on purpose
+        }
+    }
+
+    private void Record(object record)
+    {
+        List<TaskCompletionSource<object>> found = [];
+        lock (_records)
+        {
+            _records.Add(record);
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(record))
+                {
+                    found.Add(_waiters[i].Found);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        foreach (var waiter in found)
+        {
+            waiter.TrySetResult(record);
+        }
+    }
+}
+
+/// <summary>A message the client asked the store to enqueue, and whether the store accepted it.</summary>
+public sealed record EnqueueRecord(string InstanceId, Fleet.Durable.History.HistoryEvent? Message, bool Accepted);
+
+/// <summary>An episode commit (or discard): the messages its work item consumed, and whether the store applied it.</summary>
+public sealed record CommitRecord(string InstanceId, IReadOnlyList<Fleet.Durable.History.HistoryEvent> Consumed, OrchestrationCommit Commit, bool Applied);
+
+/// <summary>An activity result handed to the store, and whether it was delivered to the instance.</summary>
+public sealed record ActivityCompletionRecord(ActivityWorkItem Item, bool Delivered);

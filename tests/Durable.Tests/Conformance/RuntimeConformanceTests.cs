@@ -151,6 +151,45 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
         Assert.Contains("3 times", failed.FailureDetails.ErrorMessage, StringComparison.Ordinal);
         Assert.Contains("MessageAttemptLimit", failed.FailureDetails.ErrorMessage, StringComparison.Ordinal);
         Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3104);
+
+        // Each failed attempt flagged the instance for a reload; failing it as poisoned leaves no flag behind.
+        await Wait.UntilAsync(() => Task.FromResult(host.Worker.PendingForcedLoads == 0), "no reload flag is left", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task An_episode_that_outlasts_the_lock_timeout_keeps_its_lock()
+    {
+        var episodes = 0;
+        using var release = new ManualResetEventSlim();
+        var host = await StartAsync(
+            r => r.AddOrchestratorFunc<object?, string>("Long", (_, _) =>
+            {
+                // Blocking inside the episode (fine for a test) stands in for a long replay or a huge fan-in.
+                Interlocked.Increment(ref episodes);
+                release.Wait(Wait.Token());
+                return Task.FromResult("done");
+            }),
+            o => o.LockTimeout = TimeSpan.FromSeconds(10),
+            wrapStore: inner => new RecordingStore(inner));
+        var store = (RecordingStore)host.Store;
+
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Long");
+        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref episodes) == 1), "the episode runs");
+
+        // Three lock timeouts pass on the fake clock while the episode runs; renewals every half timeout keep the lock.
+        await Wait.UntilAsync(
+            () =>
+            {
+                host.Time.Advance(TimeSpan.FromSeconds(1));
+                return Task.FromResult(store.OrchestrationLockRenewals >= 6);
+            },
+            "the episode's lock was renewed through three lock timeouts");
+        Assert.Equal(1, Volatile.Read(ref episodes)); // never handed to a second dispatcher meanwhile
+        release.Set();
+
+        Assert.Equal("done", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal(1, Volatile.Read(ref episodes));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id is 3106 or 3303);
     }
 
     [Fact]
@@ -266,6 +305,47 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
 
         var second = await StartAsync(tasks, time: time);
         Assert.Equal(2, (await Wait.CompletionAsync(second.Client, id)).ReadOutputAs<int>());
+    }
+
+    [Fact]
+    public async Task Activities_see_cancellation_when_the_shutdown_period_runs_out_and_run_again_later()
+    {
+        var runs = 0;
+        var cancelled = 0;
+        var time = new FakeTimeProvider();
+        Action<DurableTaskRegistry> tasks = r => r
+            .AddOrchestratorFunc<object?, int>("One", async (ctx, _) => await ctx.CallActivityAsync<int>("Cooperative"))
+            .AddActivityFunc<object?, int>("Cooperative", async (ctx, _) =>
+            {
+                var run = Interlocked.Increment(ref runs);
+                if (run == 1)
+                {
+                    try
+                    {
+                        await Task.Delay(Timeout.InfiniteTimeSpan, ctx.CancellationToken).WaitAsync(Wait.Default);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Interlocked.Increment(ref cancelled);
+                        throw;
+                    }
+                }
+
+                return run;
+            });
+        var first = await StartAsync(tasks, time: time);
+        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync("One");
+        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref runs) == 1), "the activity started");
+
+        await first.StopWorkerAsync(TimeSpan.FromMilliseconds(200));
+        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref cancelled) == 1), "the activity saw the cancellation");
+        await StopAsync(first);
+
+        // The cancelled run was handed back, not recorded as a failure: the next start runs it again.
+        var second = await StartAsync(tasks, time: time);
+        var done = await Wait.CompletionAsync(second.Client, id);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(2, done.ReadOutputAs<int>());
     }
 
     [Fact]

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Globalization;
+using Fleet.Durable;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Fleet.Bench.Durable;
+
+/// <summary>
+/// A worker host for <see cref="PostgresHelloCitiesBenchmark"/> in its own process: this executable run as
+/// <c>Fleet.Bench pg-host-process</c> with the connection in environment variables. It runs the durable worker with
+/// default settings until its stdin closes, printing <c>READY</c> and then <c>WORK &lt;activities&gt;</c> lines. Run
+/// without those variables (as part of a plain <c>bench/run</c>) it does nothing.
+/// </summary>
+public sealed class PostgresBenchHostProcess : IBenchmark
+{
+    /// <summary>The orchestrator the hosts run.</summary>
+    public const string Orchestrator = "HelloCities5";
+
+    private const string ConnectionVariable = "FLEET_BENCH_PG_CONNECTION";
+    private const string SchemaVariable = "FLEET_BENCH_PG_SCHEMA";
+    private static readonly string[] Cities = ["Tokyo", "Seattle", "London", "Cairo", "Lima"];
+
+    private readonly Process? _process;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile int _activities;
+
+    /// <summary>Created by the benchmark runner (the host side).</summary>
+    public PostgresBenchHostProcess()
+    {
+    }
+
+    private PostgresBenchHostProcess(Process process) => _process = process;
+
+    public string Name => "pg-host-process";
+
+    public IReadOnlyList<string> Figures => [];
+
+    /// <summary>Completes when the host reported READY.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Activities this host ran so far (its last WORK line).</summary>
+    public int Activities => _activities;
+
+    /// <summary>CPU the host process used so far.</summary>
+    public TimeSpan Cpu
+    {
+        get
+        {
+            _process!.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>Starts a host process on <paramref name="schema"/>.</summary>
+    public static PostgresBenchHostProcess Start(string connectionString, string schema)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(typeof(PostgresBenchHostProcess).Assembly.Location);
+        info.ArgumentList.Add("pg-host-process");
+        info.Environment[ConnectionVariable] = connectionString;
+        info.Environment[SchemaVariable] = schema;
+        info.Environment["DOTNET_gcServer"] = "0";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start a benchmark host process.");
+        var host = new PostgresBenchHostProcess(process);
+        process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (!string.IsNullOrEmpty(e.Data))
+            {
+                Console.Error.WriteLine($"[pg host {process.Id}] {e.Data}");
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Runs the host when started by <see cref="Start"/>; otherwise says why it does nothing.</summary>
+    public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
+    {
+        var connection = Environment.GetEnvironmentVariable(ConnectionVariable);
+        var schema = Environment.GetEnvironmentVariable(SchemaVariable);
+        if (string.IsNullOrEmpty(connection) || string.IsNullOrEmpty(schema))
+        {
+            reporter.Note("pg-host-process runs only as a child of the pg_hello5 benchmark; skipped.");
+            return;
+        }
+
+        var activities = 0;
+        var services = new ServiceCollection();
+        services.AddDurableTask(b => b
+            .AddTasks(r => r
+                .AddOrchestratorFunc<object?, string>(Orchestrator, async (ctx, _) =>
+                {
+                    var greetings = new List<string>(Cities.Length);
+                    foreach (var city in Cities)
+                    {
+                        greetings.Add(await ctx.CallActivityAsync<string>("SayHello", city));
+                    }
+
+                    return string.Join(" ", greetings);
+                })
+                .AddActivityFunc<string, string>("SayHello", (_, city) =>
+                {
+                    Interlocked.Increment(ref activities);
+                    return $"Hello {city}!";
+                }))
+            .UsePostgres(connection, o => o.Schema = schema));
+        await using var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(cancellationToken);
+        }
+
+        Console.WriteLine("READY");
+        using var stdinClosed = new CancellationTokenSource();
+        var watch = Task.Run(async () =>
+        {
+            while (await Console.In.ReadLineAsync(cancellationToken) is not null)
+            {
+            }
+
+            await stdinClosed.CancelAsync();
+        }, CancellationToken.None);
+        while (!stdinClosed.IsCancellationRequested)
+        {
+            Console.WriteLine($"WORK {Volatile.Read(ref activities).ToString(CultureInfo.InvariantCulture)}");
+            try
+            {
+                await Task.Delay(100, stdinClosed.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        foreach (var service in hosted)
+        {
+            await service.StopAsync(stop.Token);
+        }
+
+        await watch;
+    }
+
+    /// <summary>Closes the host's stdin (it stops its worker and exits) and waits for it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _process.StandardInput.Close();
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line == "READY")
+        {
+            _ready.TrySetResult();
+        }
+        else if (line is not null && line.StartsWith("WORK ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5), CultureInfo.InvariantCulture, out var activities))
+        {
+            _activities = activities;
+        }
+    }
+}

@@ -1,0 +1,263 @@
+using System.Collections.Concurrent;
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.Storage;
+using Fleet.Durable.Tests.Conformance;
+using Fleet.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Fleet.Durable.Tests.Postgres;
+
+/// <summary>
+/// Connection loss and failover against this class's own PostgreSQL server, with the real clock: backends terminated
+/// and the server crashed (immediate shutdown) and restarted mid-run lose nothing committed and apply nothing twice; a
+/// database that stays away makes the store report unhealthy without stopping the host; a host may even start while
+/// the database is down.
+/// </summary>
+public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
+{
+    private const int Steps = 5;
+
+    [Fact]
+    public async Task Terminated_connections_and_a_server_crash_mid_run_lose_nothing_and_apply_nothing_twice()
+    {
+        const int count = 300;
+        var runs = new ConcurrentDictionary<string, int>();
+        await using var host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("failover"), Tasks(runs), output);
+        var ids = new List<string>();
+        for (var n = 0; n < count; n++)
+        {
+            ids.Add(await host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", n, new StartOrchestrationOptions($"f-{n:D3}")));
+        }
+
+        await WaitForCompletedAsync(host, count / 5);
+
+        // Every backend of the store is cut (listener, writer, pooled reads): it reconnects and carries on.
+        var terminated = await fixture.Instance.PsqlAsync(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = 'postgres'");
+        output.WriteLine($"terminated {terminated.Trim()} backends");
+        await WaitForCompletedAsync(host, count / 2);
+
+        // A server crash while work is in flight: committed work must survive it.
+        var before = await SnapshotAsync(host, ids);
+        await fixture.Instance.StopAsync("immediate");
+        var unfinished = before.Values.Count(r => r.Status != OrchestrationRuntimeStatus.Completed);
+        output.WriteLine($"server crashed with {unfinished} of {count} instances unfinished");
+        Assert.True(unfinished > 0, "the crash came after all work was done");
+        await Task.Delay(500);
+        await fixture.Instance.StartServerAsync();
+
+        var completed = await WaitAllAsync(host, ids);
+        foreach (var (id, state) in before)
+        {
+            Assert.True(completed[id].HistoryCount >= state.HistoryCount, $"{id} lost committed history across the crash");
+        }
+
+        foreach (var (n, id) in ids.Select((id, n) => (n, id)))
+        {
+            var instance = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, instance!.RuntimeStatus);
+            Assert.Equal(Expected(n), instance.ReadOutputAs<int>());
+            var history = await host.Client.GetOrchestrationHistoryAsync(id);
+            Assert.Single(history.OfType<ExecutionStartedEvent>());
+            Assert.Single(history.OfType<ExecutionCompletedEvent>());
+            Assert.Equal(Enumerable.Range(0, Steps), history.OfType<TaskScheduledEvent>().Select(e => e.EventId).Order());
+            Assert.Equal(Enumerable.Range(0, Steps), history.OfType<TaskCompletedEvent>().Select(e => e.TaskScheduledId).Order());
+        }
+
+        output.WriteLine($"activity runs: {runs.Values.Sum()} for {count * Steps} activity calls (at least once: a run cut by the crash repeats)");
+        Assert.True(runs.Values.Sum() >= count * Steps);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3403); // unavailable ...
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3404); // ... and back
+    }
+
+    [Fact]
+    public async Task A_database_that_stays_away_makes_the_store_unhealthy_and_work_resumes_when_it_is_back()
+    {
+        var runs = new ConcurrentDictionary<string, int>();
+        await using var host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("away"), Tasks(runs), output);
+        Assert.Equal(PostgresHealthStatus.Healthy, (await host.Store.CheckHealthAsync()).Status);
+        var first = await host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", 1);
+        Assert.Equal(Expected(1), (await Wait.CompletionAsync(host.Client, first)).ReadOutputAs<int>());
+
+        await fixture.Instance.StopAsync("fast");
+        try
+        {
+            var health = await host.Store.CheckHealthAsync();
+            Assert.Equal(PostgresHealthStatus.Unhealthy, health.Status);
+            Assert.Contains("unreachable", health.Description, StringComparison.Ordinal);
+            output.WriteLine(health.Description);
+
+            // Work submitted meanwhile waits; the worker keeps running (its loops retry, nothing throws out of the host).
+            var pending = host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", 2, new StartOrchestrationOptions("during-outage"));
+            await Task.Delay(1500);
+            Assert.False(pending.IsCompleted);
+            Assert.Equal(PostgresHealthStatus.Unhealthy, (await host.Store.CheckHealthAsync()).Status);
+
+            await fixture.Instance.StartServerAsync();
+            Assert.Equal("during-outage", await pending.WaitAsync(Wait.Default));
+        }
+        finally
+        {
+            if (!fixture.Instance.IsRunning)
+            {
+                await fixture.Instance.StartServerAsync();
+            }
+        }
+
+        Assert.Equal(Expected(2), (await Wait.CompletionAsync(host.Client, "during-outage")).ReadOutputAs<int>());
+        await Wait.UntilAsync(async () => (await host.Store.CheckHealthAsync()).Status == PostgresHealthStatus.Healthy, "the store is healthy again");
+    }
+
+    [Fact]
+    public async Task A_host_started_while_the_database_is_down_reports_unhealthy_and_works_once_it_is_up()
+    {
+        var runs = new ConcurrentDictionary<string, int>();
+        await fixture.Instance.StopAsync("fast");
+        RealTimeHost? host = null;
+        try
+        {
+            host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("late"), Tasks(runs), output).WaitAsync(Wait.Default);
+            Assert.Equal(PostgresHealthStatus.Unhealthy, (await host.Store.CheckHealthAsync()).Status);
+            Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3410);
+            var scheduled = host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", 3, new StartOrchestrationOptions("late-start"));
+
+            await fixture.Instance.StartServerAsync();
+            await scheduled.WaitAsync(Wait.Default);
+            Assert.Equal(Expected(3), (await Wait.CompletionAsync(host.Client, "late-start")).ReadOutputAs<int>());
+        }
+        finally
+        {
+            if (!fixture.Instance.IsRunning)
+            {
+                await fixture.Instance.StartServerAsync();
+            }
+
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+        }
+    }
+
+    private static int Expected(int n) => Enumerable.Range(0, Steps).Sum(i => n + i);
+
+    private static Action<DurableTaskRegistry> Tasks(ConcurrentDictionary<string, int> runs) => r => r
+        .AddOrchestratorFunc<int, int>("Steps", async (ctx, n) =>
+        {
+            var total = 0;
+            for (var i = 0; i < Steps; i++)
+            {
+                total += await ctx.CallActivityAsync<int>("Step", new[] { n, i });
+            }
+
+            return total;
+        })
+        .AddActivityFunc<int[], int>("Step", async (ctx, input) =>
+        {
+            runs.AddOrUpdate($"{ctx.InstanceId}/{input[1]}", 1, (_, c) => c + 1);
+            await Task.Delay(10);
+            return input[0] + input[1];
+        });
+
+    private static async Task WaitForCompletedAsync(RealTimeHost host, int completed) =>
+        await Wait.UntilAsync(
+            async () =>
+            {
+                var page = await host.Store.QueryInstancesAsync(
+                    new InstanceQuery(new InstanceFilter { Statuses = [OrchestrationRuntimeStatus.Completed] }, 1000, false, null), CancellationToken.None);
+                return page.Instances.Count >= completed;
+            },
+            $"{completed} instances completed",
+            TimeSpan.FromSeconds(60));
+
+    private static async Task<Dictionary<string, InstanceRecord>> SnapshotAsync(RealTimeHost host, List<string> ids)
+    {
+        var snapshot = new Dictionary<string, InstanceRecord>();
+        foreach (var id in ids)
+        {
+            snapshot[id] = (await host.Store.GetInstanceAsync(id, false, CancellationToken.None))!;
+        }
+
+        return snapshot;
+    }
+
+    private static async Task<Dictionary<string, InstanceRecord>> WaitAllAsync(RealTimeHost host, List<string> ids)
+    {
+        var done = new Dictionary<string, InstanceRecord>();
+        foreach (var id in ids)
+        {
+            await Wait.CompletionAsync(host.Client, id, TimeSpan.FromSeconds(60));
+            done[id] = (await host.Store.GetInstanceAsync(id, false, CancellationToken.None))!;
+        }
+
+        return done;
+    }
+
+    /// <summary>A worker and client over the PostgreSQL store with the real clock and a short polling interval.</summary>
+    private sealed class RealTimeHost : IAsyncDisposable
+    {
+        private readonly ServiceProvider _services;
+        private readonly List<IHostedService> _hosted;
+
+        private RealTimeHost(ServiceProvider services, LogCapture logs)
+        {
+            _services = services;
+            _hosted = services.GetServices<IHostedService>().ToList();
+            Logs = logs;
+            Client = services.GetRequiredService<DurableTaskClient>();
+            Store = (PostgresOrchestrationStore)services.GetRequiredService<IOrchestrationStore>();
+        }
+
+        public DurableTaskClient Client { get; }
+
+        public PostgresOrchestrationStore Store { get; }
+
+        public LogCapture Logs { get; }
+
+        public static async Task<RealTimeHost> StartAsync(string connectionString, string schema, Action<DurableTaskRegistry> tasks, ITestOutputHelper output)
+        {
+            var logs = new LogCapture();
+            var services = new ServiceCollection();
+            services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+            services.AddDurableTask(b => b
+                .AddTasks(tasks)
+                .Configure(o =>
+                {
+                    o.HubName = "failover";
+                    o.PollingInterval = TimeSpan.FromMilliseconds(200);
+                    o.LockTimeout = TimeSpan.FromSeconds(30);
+                })
+                .UsePostgres(connectionString, o =>
+                {
+                    o.Schema = schema;
+                    o.HealthCheckTimeout = TimeSpan.FromSeconds(2);
+                }));
+            var provider = services.BuildServiceProvider();
+            var host = new RealTimeHost(provider, logs);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            foreach (var hosted in host._hosted)
+            {
+                await hosted.StartAsync(cts.Token);
+            }
+
+            output.WriteLine($"host started on schema {schema}");
+            return host;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            foreach (var hosted in _hosted)
+            {
+                await hosted.StopAsync(cts.Token);
+            }
+
+            await _services.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.TestWorker;
+using Fleet.Durable.Tests.Conformance;
+using Fleet.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Fleet.Durable.Tests.Postgres;
+
+/// <summary>
+/// Three TestWorker processes share one database and run 2,000 orchestrations; one is killed with SIGKILL midway.
+/// Every orchestration must complete with the right output and a history in which each step happened once, and the
+/// work must have been spread over the hosts.
+/// </summary>
+public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
+{
+    private const int Orchestrations = 2000;
+    private const string Hub = "scale";
+    private const string Prefix = "scale-";
+
+    [Fact]
+    public async Task Three_hosts_share_the_work_and_one_killed_with_SIGKILL_loses_nothing()
+    {
+        var schema = fixture.NewName("scale");
+        await using var client = OpenClient(schema);
+        var durable = client.GetRequiredService<DurableTaskClient>();
+        for (var n = 0; n < Orchestrations; n += 100)
+        {
+            await Task.WhenAll(Enumerable.Range(n, 100).Select(i =>
+                durable.ScheduleNewOrchestrationInstanceAsync(TestOrchestrations.Chain, i, new StartOrchestrationOptions($"{Prefix}{i}"))));
+        }
+
+        // The lock timeout is far longer than the test: the killed host's work can only come back because the others
+        // see that its session (and advisory lock) is gone.
+        string[] arguments =
+        [
+            "--store", "postgres", "--db", fixture.ConnectionString, "--schema", schema, "--hub", Hub, "--prefix", Prefix,
+            "--expect", Orchestrations.ToString(System.Globalization.CultureInfo.InvariantCulture), "--exit-when-done",
+            "--timer-ms", "300", "--lock-timeout-ms", "600000", "--report-work",
+        ];
+        using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var workers = Enumerable.Range(0, 3).Select(i => TestWorkerProcess.Start($"host{i}", arguments, output)).ToList();
+        try
+        {
+            var victim = workers[1];
+            await Wait.UntilAsync(
+                () => Task.FromResult(victim.Progress >= Orchestrations / 3 && victim.Episodes > 0),
+                "a third of the orchestrations finished",
+                TimeSpan.FromSeconds(90));
+            var killedAt = victim.Progress;
+            var victimEpisodes = victim.Episodes;
+            victim.Kill();
+            output.WriteLine($"host1 killed with SIGKILL at progress {killedAt} after {victimEpisodes} episodes and {victim.Activities} activities");
+
+            foreach (var survivor in new[] { workers[0], workers[2] })
+            {
+                Assert.True(await survivor.WaitForExitAsync(TimeSpan.FromSeconds(90)), "a surviving host did not finish the work in time");
+                Assert.Equal(0, survivor.ExitCode);
+                Assert.True(survivor.SawDone, "a surviving host did not report DONE");
+            }
+
+            // Work was spread: every host committed a fair share while it ran.
+            var episodes = workers.Sum(w => w.Episodes);
+            foreach (var (worker, index) in workers.Select((w, i) => (w, i)))
+            {
+                output.WriteLine($"host{index}: {worker.Episodes} episodes, {worker.Activities} activities");
+                Assert.True(worker.Episodes >= episodes / 10, $"host{index} committed only {worker.Episodes} of {episodes} episodes");
+                Assert.True(worker.Activities > 0, $"host{index} ran no activity");
+            }
+
+            Assert.Contains(
+                workers[0].Logged.Concat(workers[2].Logged),
+                line => line.Contains("locked by hosts that are gone", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                worker.Dispose();
+            }
+        }
+
+        for (var n = 0; n < Orchestrations; n++)
+        {
+            var id = $"{Prefix}{n}";
+            var instance = await durable.GetInstanceAsync(id, getInputsAndOutputs: true);
+            Assert.NotNull(instance);
+            Assert.True(instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{id} is {instance.RuntimeStatus}: {instance.FailureDetails}");
+            Assert.Equal(TestOrchestrations.ExpectedOutput(n), instance.ReadOutputAs<string>());
+
+            // Each episode was committed exactly once: no action appears twice in the history.
+            var history = await durable.GetOrchestrationHistoryAsync(id);
+            Assert.Single(history.OfType<ExecutionStartedEvent>());
+            Assert.Single(history.OfType<ExecutionCompletedEvent>());
+            Assert.Single(history.OfType<TimerCreatedEvent>());
+            Assert.Single(history.OfType<SubOrchestrationInstanceCreatedEvent>());
+            Assert.Equal([0, 2, 3, 4], history.OfType<TaskScheduledEvent>().Select(e => e.EventId).Order());
+            Assert.Equal(4, history.OfType<TaskCompletedEvent>().Select(e => e.TaskScheduledId).Distinct().Count());
+        }
+    }
+
+    private ServiceProvider OpenClient(string schema)
+    {
+        var services = new ServiceCollection();
+        services.AddDurableTask(b => b.UsePostgres(fixture.ConnectionString, o => o.Schema = schema).Configure(o => o.HubName = Hub));
+        return services.BuildServiceProvider();
+    }
+}

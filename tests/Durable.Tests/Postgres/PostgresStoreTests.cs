@@ -1,0 +1,365 @@
+using Fleet.Durable.Client;
+using Fleet.Durable.History;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.Storage;
+using Fleet.Durable.Tests.Conformance;
+using Fleet.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Fleet.Durable.Tests.Postgres;
+
+/// <summary>
+/// What the PostgreSQL store adds to the conformance suite: migrations under concurrency, competing hosts, taking back
+/// the work of a host that died, stale caches across hosts, notifications across stores and repeatable writes.
+/// </summary>
+public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<PostgresFixture>, IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> _disposables = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var disposable in Enumerable.Reverse(_disposables))
+        {
+            await disposable.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Hosts_starting_together_create_the_schema_once_and_a_newer_schema_is_refused()
+    {
+        var schema = fixture.NewName("migrate");
+        var stores = Enumerable.Range(0, 6).Select(_ => Store(schema)).ToList();
+
+        await Task.WhenAll(stores.Select(s => s.InitializeAsync(Wait.Token())));
+
+        Assert.Equal("1", (await fixture.Instance.PsqlAsync($"SELECT string_agg(version::text, ',') FROM \"{schema}\".dt_schema_version")).Trim());
+        Assert.Equal("dt_activities,dt_history,dt_instances,dt_message_keys,dt_messages,dt_schema_version", (await fixture.Instance.PsqlAsync(
+            $"SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'")).Trim());
+
+        await fixture.Instance.PsqlAsync($"INSERT INTO \"{schema}\".dt_schema_version (version) VALUES (2)");
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store(schema).InitializeAsync(Wait.Token()));
+        Assert.Contains("newer version (schema 2; this runtime knows 1)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Competing_hosts_never_share_a_lock_and_split_the_work()
+    {
+        var schema = fixture.NewName("compete");
+        var time = new FakeTimeProvider();
+        var a = Store(schema, time, maxConcurrent: 5);
+        var b = Store(schema, time, maxConcurrent: 5);
+        await StartAsync(a, b);
+        for (var i = 0; i < 60; i++)
+        {
+            Assert.True((await a.CreateInstanceAsync(NewInstance($"i{i:D2}", time), Wait.Token())).Created);
+        }
+
+        var lockedByA = new List<OrchestrationWorkItem>();
+        var lockedByB = new List<OrchestrationWorkItem>();
+        await Task.WhenAll(LockAllAsync(a, lockedByA), LockAllAsync(b, lockedByB));
+
+        Assert.Equal(60, lockedByA.Count + lockedByB.Count);
+        Assert.Equal(60, lockedByA.Concat(lockedByB).Select(w => w.InstanceId).Distinct().Count());
+        Assert.Empty(lockedByA.Select(w => w.InstanceId).Intersect(lockedByB.Select(w => w.InstanceId)));
+        Assert.NotEmpty(lockedByA);
+        Assert.NotEmpty(lockedByB);
+        Assert.NotEqual(a.HostId, b.HostId);
+
+        static async Task LockAllAsync(IOrchestrationStore store, List<OrchestrationWorkItem> locked)
+        {
+            while (true)
+            {
+                using var idle = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+                try
+                {
+                    locked.Add(await store.LockNextOrchestrationAsync(idle.Token));
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Work_of_a_host_that_is_gone_is_taken_back_at_the_next_poll_with_the_attempt_counted()
+    {
+        var schema = fixture.NewName("gone");
+        var time = new FakeTimeProvider();
+        var dying = Store(schema, time, lockTimeout: TimeSpan.FromHours(1));
+        var survivor = Store(schema, time, lockTimeout: TimeSpan.FromHours(1));
+        await StartAsync(dying, survivor);
+        await dying.CreateInstanceAsync(NewInstance("orphan", time), Wait.Token());
+        var item = await dying.LockNextOrchestrationAsync(Wait.Token());
+        Assert.True(await dying.CommitOrchestrationAsync(item, new OrchestrationCommit
+        {
+            ExpectedExecutionId = "exec-orphan",
+            ExpectedHistoryCount = 0,
+            NewHistory = ["h"],
+            ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
+            Instance = Running("exec-orphan", 1, time),
+            Activities = [new NewActivity(0, "A", null)],
+        }, Wait.Token()));
+        await dying.EnqueueMessageAsync("orphan", "event", time.GetUtcNow(), Wait.Token());
+        var instance = await dying.LockNextOrchestrationAsync(Wait.Token());
+        var activity = await dying.LockNextActivityAsync(Wait.Token());
+
+        // The host dies holding both locks: its session ends (and with it its advisory lock).
+        _disposables.Remove(dying);
+        await dying.DisposeAsync();
+
+        // Long before the locks expire, the survivor's next poll sees the host is gone and takes the work.
+        time.Advance(TimeSpan.FromSeconds(1));
+        var retaken = await survivor.LockNextOrchestrationAsync(Wait.Token());
+        var retakenActivity = await survivor.LockNextActivityAsync(Wait.Token());
+        Assert.Equal("orphan", retaken.InstanceId);
+        Assert.Equal(instance.Messages.Select(m => m.Id), retaken.Messages.Select(m => m.Id));
+        Assert.Equal(1, retaken.Attempts);
+        Assert.Equal((activity.Id, 1), (retakenActivity.Id, retakenActivity.Attempts));
+        Assert.True(retaken.LockedUntil > time.GetUtcNow().AddMinutes(59));
+    }
+
+    [Fact]
+    public async Task A_cached_executor_that_another_host_advanced_is_reloaded_before_it_runs()
+    {
+        var schema = fixture.NewName("stale");
+        var factory = new SchemaFactory(fixture, schema);
+        var time = new FakeTimeProvider();
+        GatedStore? gateA = null;
+        GatedStore? gateB = null;
+        Action<DurableTaskRegistry> tasks = r => r.AddOrchestratorFunc<object?, string>("Collect", async (ctx, _) =>
+        {
+            var text = string.Empty;
+            for (var i = 0; i < 3; i++)
+            {
+                text += await ctx.WaitForExternalEvent<string>("Next");
+            }
+
+            return text;
+        });
+        await using var hostA = await DurableTestHost.StartAsync(new WrappingStoreFactory(factory, s => gateA = new GatedStore(s)), tasks, time: time);
+        await using var hostB = await DurableTestHost.StartAsync(new WrappingStoreFactory(factory, s => gateB = new GatedStore(s)), tasks, time: time);
+
+        // Step 1 on host A (which caches the executor), step 2 on host B, step 3 on host A again.
+        gateB!.Close();
+        var id = await hostA.Client.ScheduleNewOrchestrationInstanceAsync("Collect");
+        await hostA.Client.RaiseEventAsync(id, "Next", "a");
+        await WaitForHistoryCountAsync(hostA, id, h => h.OfType<EventRaisedEvent>().Count() == 1);
+        gateA!.Close();
+        gateB.Open();
+        await hostA.Client.RaiseEventAsync(id, "Next", "b");
+        await WaitForHistoryCountAsync(hostA, id, h => h.OfType<EventRaisedEvent>().Count() == 2);
+        gateB.Close();
+        gateA.Open();
+        await hostA.Client.RaiseEventAsync(id, "Next", "c");
+
+        Assert.Equal("abc", (await Wait.CompletionAsync(hostA.Client, id)).ReadOutputAs<string>());
+        Assert.Equal(1, gateB.Committed);
+        Assert.True(gateA.Committed >= 2);
+        Assert.Equal(0, gateA.Refused); // detected before running, not by a refused commit
+        Assert.DoesNotContain(hostA.Logs.Entries, e => e.EventId.Id == 3102);
+    }
+
+    [Fact]
+    public async Task Notifications_reach_other_stores_without_polling()
+    {
+        // The fake clock never moves, so polling never runs: only NOTIFY can carry work and changes across stores.
+        var schema = fixture.NewName("notify");
+        var factory = new SchemaFactory(fixture, schema);
+        Action<DurableTaskRegistry> tasks = r => r.AddOrchestratorFunc<string, string>("Echo", (_, s) => Task.FromResult(s + "!"));
+        await using var worker = await DurableTestHost.StartAsync(factory, tasks);
+        await using var client = await DurableTestHost.StartAsync(factory, tasks, startWorker: false);
+
+        var id = await client.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "hi");
+
+        Assert.Equal("hi!", (await client.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, Wait.Token())).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Repeated_writes_after_an_unknown_outcome_change_nothing_twice()
+    {
+        var schema = fixture.NewName("repeat");
+        var time = new FakeTimeProvider();
+        var store = Store(schema, time);
+        await StartAsync(store);
+        var connection = new NpgsqlConnection(fixture.ConnectionString);
+        _disposables.Add(connection);
+        await connection.OpenAsync();
+
+        // A create repeated with the same execution ID (its reply was lost) reports success and adds nothing.
+        var first = await store.CreateInstanceAsync(NewInstance("i1", time), Wait.Token());
+        var repeated = await store.CreateInstanceAsync(NewInstance("i1", time), Wait.Token());
+        Assert.True(first.Created && repeated.Created);
+        Assert.Equal(1L, await ScalarAsync<long>(connection, $"SELECT count(*) FROM \"{schema}\".dt_messages WHERE instance_id = 'i1'"));
+
+        // An external message sent twice under one key is enqueued once, and the repeat returns the first result.
+        var key = Guid.NewGuid();
+        var sql = $"SELECT \"{schema}\".dt_enqueue_external('test', '{key}', 0, 'i1', 0, 'event')";
+        Assert.True(await ScalarAsync<bool>(connection, sql));
+        Assert.True(await ScalarAsync<bool>(connection, sql));
+        Assert.Equal(2L, await ScalarAsync<long>(connection, $"SELECT count(*) FROM \"{schema}\".dt_messages WHERE instance_id = 'i1'"));
+
+        // An episode commit repeated after it went through is refused by the version check and writes nothing.
+        var item = await store.LockNextOrchestrationAsync(Wait.Token());
+        var commit = new OrchestrationCommit
+        {
+            ExpectedExecutionId = "exec-i1",
+            ExpectedHistoryCount = 0,
+            NewHistory = ["h0", "h1"],
+            ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
+            Instance = Running("exec-i1", 2, time),
+            Activities = [new NewActivity(0, "A", null)],
+        };
+        Assert.True(await store.CommitOrchestrationAsync(item, commit, Wait.Token()));
+        Assert.False(await store.CommitOrchestrationAsync(item, commit, Wait.Token()));
+        Assert.Equal(["h0", "h1"], await store.GetHistoryAsync("i1", Wait.Token()));
+        Assert.Equal(1L, await ScalarAsync<long>(connection, $"SELECT count(*) FROM \"{schema}\".dt_activities"));
+    }
+
+    [Fact]
+    public async Task Health_is_reported_and_invalid_settings_name_the_setting()
+    {
+        var store = Store(fixture.NewName("health"));
+        await StartAsync(store);
+        var health = await store.CheckHealthAsync();
+        Assert.Equal(PostgresHealthStatus.Healthy, health.Status);
+        Assert.Contains("connected", health.Description, StringComparison.Ordinal);
+        _disposables.Remove(store);
+        await store.DisposeAsync();
+        Assert.Equal(PostgresHealthStatus.Unhealthy, (await store.CheckHealthAsync()).Status);
+
+        var bad = Assert.Throws<ArgumentException>(() => new PostgresOrchestrationStore(
+            new PostgresStoreOptions { ConnectionString = fixture.ConnectionString, Schema = "bad-schema", MaxLockBatch = 0 },
+            new DurableTaskOptions(),
+            TimeProvider.System,
+            NullLoggerFactory.Instance));
+        Assert.Contains("PostgresStoreOptions.Schema", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("PostgresStoreOptions.MaxLockBatch", bad.Message, StringComparison.Ordinal);
+        var both = Assert.Throws<ArgumentException>(() => new PostgresOrchestrationStore(
+            new PostgresStoreOptions { ConnectionString = fixture.ConnectionString + ";Password=secret-value", AccessTokenProvider = _ => default },
+            new DurableTaskOptions(),
+            TimeProvider.System,
+            NullLoggerFactory.Instance));
+        Assert.Contains("AccessTokenProvider", both.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-value", both.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task WaitForHistoryCountAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
+        await Wait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), "the history matches");
+
+    private static NewInstance NewInstance(string id, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        return new NewInstance(id, $"exec-{id}", "Test", null, "\"input\"", now, now, "start");
+    }
+
+    private static InstanceUpdate Running(string executionId, int historyCount, TimeProvider time) => new()
+    {
+        Status = OrchestrationRuntimeStatus.Running,
+        ExecutionId = executionId,
+        HistoryCount = historyCount,
+        LastUpdatedAt = time.GetUtcNow(),
+    };
+
+    private PostgresOrchestrationStore Store(string schema, TimeProvider? time = null, TimeSpan? lockTimeout = null, int maxConcurrent = 20)
+    {
+        var store = new PostgresOrchestrationStore(
+            new PostgresStoreOptions { ConnectionString = fixture.ConnectionString, Schema = schema },
+            new DurableTaskOptions
+            {
+                HubName = "test",
+                LockTimeout = lockTimeout ?? TimeSpan.FromMinutes(2),
+                PollingInterval = TimeSpan.FromSeconds(1),
+                MaxConcurrentOrchestrations = maxConcurrent,
+                MaxConcurrentActivities = maxConcurrent,
+            },
+            time ?? new FakeTimeProvider(),
+            NullLoggerFactory.Instance);
+        _disposables.Add(store);
+        return store;
+    }
+
+    private static async Task StartAsync(params IOrchestrationStore[] stores)
+    {
+        foreach (var store in stores)
+        {
+            await store.InitializeAsync(Wait.Token());
+            await store.StartDispatchAsync(Wait.Token());
+        }
+    }
+
+    /// <summary>Stores on one schema of the fixture's cluster (one factory shared by several hosts).</summary>
+    private sealed class SchemaFactory(PostgresFixture fixture, string schema) : IStoreFactory
+    {
+        public IOrchestrationStore Create(DurableTaskOptions options, TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory) =>
+            new PostgresOrchestrationStore(new PostgresStoreOptions { ConnectionString = fixture.ConnectionString, Schema = schema }, options, time, loggerFactory);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Hands out orchestration work only while open, so a test decides which host runs an episode.</summary>
+    private sealed class GatedStore(IOrchestrationStore inner) : DelegatingStore(inner)
+    {
+        private volatile TaskCompletionSource _open = Opened();
+        private int _committed;
+        private int _refused;
+
+        public int Committed => Volatile.Read(ref _committed);
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public void Open() => _open.TrySetResult();
+
+        public void Close()
+        {
+            if (_open.Task.IsCompleted)
+            {
+                _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        public override async Task<OrchestrationWorkItem> LockNextOrchestrationAsync(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                await _open.Task.WaitAsync(cancellationToken);
+                var item = await base.LockNextOrchestrationAsync(cancellationToken);
+                if (_open.Task.IsCompleted)
+                {
+                    return item;
+                }
+
+                // Closed while waiting: give the work back for the open host.
+                await base.AbandonOrchestrationAsync(item, TimeSpan.Zero, countAttempt: false, cancellationToken);
+            }
+        }
+
+        public override async Task<bool> CommitOrchestrationAsync(OrchestrationWorkItem workItem, OrchestrationCommit commit, CancellationToken cancellationToken)
+        {
+            var committed = await base.CommitOrchestrationAsync(workItem, commit, cancellationToken);
+            if (commit.Instance is not null)
+            {
+                Interlocked.Increment(ref committed ? ref _committed : ref _refused);
+            }
+
+            return committed;
+        }
+
+        private static TaskCompletionSource Opened()
+        {
+            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            open.SetResult();
+            return open;
+        }
+    }
+}
