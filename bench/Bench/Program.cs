@@ -21,7 +21,7 @@ if (benchmarks.Count == 0)
 
 var reporter = new BenchReporter(Console.Out);
 reporter.Note($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, " +
-    $"{typeof(Program).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration} build");
+    $"{typeof(IBenchmark).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration} build");
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
 var failed = 0;

@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Fleet.Durable.Client;
+using Fleet.Functions.Compliance;
+using Fleet.Functions.Settings;
+using Fleet.Simulator;
+using Fleet.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Fleet.Bench.Fleet;
+
+/// <summary>
+/// A remediating compliance sweep of the simulator's 10,000-device fleet (every tenant: Contoso 5,100 devices,
+/// Fabrikam 3,400, Northwind 500 that the identity may not read) with each tenant limited to 100 requests/s, run by
+/// the real app (host, durable runtime, Sphere client with its adaptive limiter) with default settings. The policy
+/// gives each readable tenant about 1,500 device moves (its unassigned devices plus explicit placements) and a few
+/// group fixes, so API calls dominate. Then the same calls, recorded from the app's client, are replayed against the
+/// re-seeded fleet by 32 workers that only retry on 429: the script a user would write instead.
+/// Figures (API calls and 429s from the simulator's counters over exactly each run):
+/// <c>sweep_10k_rate_utilization</c> = accepted calls ÷ (100/s × each tenant's time from the start to its completion),
+/// <c>sweep_10k_429_share</c> = 429 answers ÷ requests, and the same two for the baseline.
+/// </summary>
+public sealed class SweepBenchmark : IBenchmark
+{
+    private const double RateLimit = 100;
+    private const int MovesPerTenant = 1500;
+
+    public string Name => "fleet-sweep";
+
+    public IReadOnlyList<string> Figures =>
+        ["sweep_10k_rate_utilization", "sweep_10k_429_share", "baseline_sweep_10k_rate_utilization", "baseline_sweep_10k_429_share"];
+
+    public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
+    {
+        var azurite = await FleetBenchEnvironment.GetAsync(cancellationToken);
+        await using var simulator = await SimulatorHost.StartAsync(
+            new SimulatorOptions { Devices = 10_000, Seed = 1, RateLimit = RateLimit, SigningKey = FleetBenchEnvironment.SigningKey },
+            cancellationToken: cancellationToken);
+        var fleet = await simulator.Control.GetFleetAsync(cancellationToken);
+        var token = (await simulator.Control.IssueTokenAsync(new TokenRequest(), cancellationToken)).AccessToken;
+        var policyFile = Path.Combine(Path.GetTempPath(), $"fleet-bench-policy-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(policyFile, await PolicyAsync(simulator.BaseAddress, token, fleet, cancellationToken), cancellationToken);
+        try
+        {
+            var (app, recorded, summary) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
+            reporter.Note($"fleet-sweep app: {summary.Devices} devices in {summary.Tenants} tenants ({summary.TenantErrors} not readable), " +
+                          $"{summary.Findings} drift findings, {summary.Fixed} fixed, {summary.Failed} failed; {app.Describe(fleet, RateLimit)}");
+            reporter.Note("fleet-sweep settings: simulator 100 requests/s per tenant (burst 100, Retry-After in seconds), operations complete at once; " +
+                          "app defaults: PageSize 500, ChunkPages 10, MaxParallelRemediations 32, 32 concurrent activities/orchestrations, " +
+                          $"limiter initialRate 10, slowStartGrowth 4, burst half a second; machine load average {FleetBenchEnvironment.LoadAverage()}");
+            if (summary.Failed > 0 || summary.Fixed != summary.Findings)
+            {
+                throw new InvalidOperationException($"The sweep did not fix all drift: {summary.Fixed} of {summary.Findings} fixed, {summary.Failed} failed.");
+            }
+
+            // The baseline sends the same calls to the same fleet: re-seeded, counters and buckets reset.
+            await simulator.Control.ResetAsync(cancellationToken);
+            var replay = recorded.Where(c => c.Status is not 429 and < 500).ToList();
+            var baseline = await RunBaselineAsync(simulator, replay, fleet, cancellationToken);
+            var (baselineRun, baselineFigures) = baseline;
+            reporter.Note($"fleet-sweep baseline (32 workers, retry on 429 only): {replay.Count(c => !c.IsOperationPoll)} recorded calls replayed " +
+                          $"(the app's {replay.Count(c => c.IsOperationPoll)} operation polls replaced by the workers' own); {baselineFigures.Describe(fleet, RateLimit)}" +
+                          (baselineRun.Unexpected.Count > 0 ? $"; {baselineRun.Unexpected.Count} answers differed from the app's, e.g. {baselineRun.Unexpected[0]}" : string.Empty));
+
+            reporter.Report("sweep_10k_rate_utilization", app.Utilization(RateLimit), "ratio");
+            reporter.Report("sweep_10k_429_share", app.ThrottledShare, "ratio");
+            reporter.Report("baseline_sweep_10k_rate_utilization", baselineFigures.Utilization(RateLimit), "ratio");
+            reporter.Report("baseline_sweep_10k_429_share", baselineFigures.ThrottledShare, "ratio");
+        }
+        finally
+        {
+            File.Delete(policyFile);
+        }
+    }
+
+    private static async Task<(RunFigures Figures, IReadOnlyList<RecordedCall> Calls, SweepSummary Summary)> RunAppAsync(
+        AzuriteInstance azurite, SimulatorHost simulator, string policyFile, CancellationToken cancellationToken)
+    {
+        await using var app = await FleetBenchApp.StartAsync(azurite, simulator,
+            new Dictionary<string, string?> { ["ComplianceSweep:PolicyPath"] = policyFile }, record: true, cancellationToken);
+        var starter = app.Host.Services.GetRequiredService<SweepStarter>();
+
+        // A settings change refills the simulator's buckets: the sweep starts with the budget the service grants.
+        await simulator.Control.SetLimitsAsync(RateLimit, cancellationToken: cancellationToken);
+        await simulator.Control.ResetCountersAsync(cancellationToken);
+        app.Recorder!.Recording = true;
+        var started = Stopwatch.GetTimestamp();
+        var sweep = await starter.StartAsync(app.Client, new SweepRequest { Mode = SweepMode.Remediate }, "benchmark", cancellationToken);
+
+        // Each tenant sweep's completion is seen within 50 ms (of a run of tens of seconds).
+        var tenants = new Dictionary<string, TimeSpan>();
+        OrchestrationMetadata? done = null;
+        while (done is null)
+        {
+            await Task.Delay(50, cancellationToken);
+            for (var i = 0; i < 3; i++)
+            {
+                var id = ComplianceSweepOrchestration.TenantInstanceId(sweep.InstanceId, i);
+                if (!tenants.ContainsKey(id) && await app.Client.GetInstanceAsync(id, cancellationToken) is { IsCompleted: true })
+                {
+                    tenants[id] = Stopwatch.GetElapsedTime(started);
+                }
+            }
+
+            var metadata = await app.Client.GetInstanceAsync(sweep.InstanceId, getInputsAndOutputs: true, cancellationToken);
+            done = metadata is { IsCompleted: true } ? metadata : null;
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var counters = await simulator.Control.GetCountersAsync(cancellationToken);
+        app.Recorder.Recording = false;
+        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+        {
+            throw new InvalidOperationException($"The sweep ended {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
+        }
+
+        // Only tenants that were swept have a budget that counts (Northwind answers 403 at once).
+        var spans = new Dictionary<Guid, TimeSpan>();
+        foreach (var (id, span) in tenants)
+        {
+            var result = (await app.Client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken))!.ReadOutputAs<TenantSweepResult>()!;
+            if (result.Error is null)
+            {
+                spans[Guid.Parse(result.TenantId!)] = span;
+            }
+        }
+
+        var requests = counters.Total - counters.TokenRequests;
+        var accepted = counters.Tenants.ToDictionary(t => t.TenantId, t => t.Total - t.Throttled);
+        return (new RunFigures(elapsed, spans, accepted, requests, counters.Throttled), app.Recorder.Calls, done.ReadOutputAs<SweepSummary>()!);
+    }
+
+    private static async Task<(BaselineResult Run, RunFigures Figures)> RunBaselineAsync(
+        SimulatorHost simulator, IReadOnlyList<RecordedCall> calls, FleetDescription fleet, CancellationToken cancellationToken)
+    {
+        var reseeded = await simulator.Control.GetFleetAsync(cancellationToken);
+        if (reseeded.Contoso.Id != fleet.Contoso.Id || reseeded.Fabrikam.Id != fleet.Fabrikam.Id)
+        {
+            throw new InvalidOperationException("The re-seeded fleet differs from the first one; the recorded calls would not replay.");
+        }
+
+        var token = (await simulator.Control.IssueTokenAsync(new TokenRequest(), cancellationToken)).AccessToken;
+        var swept = new HashSet<Guid>(calls.Select(c => c.TenantId).OfType<Guid>().Where(t => t == fleet.Contoso.Id || t == fleet.Fabrikam.Id));
+        await simulator.Control.ResetCountersAsync(cancellationToken);
+        var result = await new BaselineReplay(simulator.BaseAddress, token).RunAsync(calls, cancellationToken);
+        var counters = await simulator.Control.GetCountersAsync(cancellationToken);
+        var spans = result.TenantSpans.Where(t => swept.Contains(t.Key)).ToDictionary(t => t.Key, t => t.Value);
+        var accepted = counters.Tenants.ToDictionary(t => t.TenantId, t => t.Total - t.Throttled);
+        return (result, new RunFigures(result.Elapsed, spans, accepted, counters.Total - counters.TokenRequests, counters.Throttled));
+    }
+
+    /// <summary>
+    /// The benchmark's policy: every tenant; per readable tenant its unassigned devices assigned to Field Test and
+    /// enough of its Production devices placed in Field Test to make <see cref="MovesPerTenant"/> moves, the
+    /// Development groups' update policy and the Production groups' deployment (release 1.1) corrected.
+    /// </summary>
+    private static async Task<string> PolicyAsync(Uri endpoint, string token, FleetDescription fleet, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = endpoint };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var tenants = new JsonArray();
+        foreach (var tenant in new[] { fleet.Contoso, fleet.Fabrikam })
+        {
+            var groups = tenant.Products.SelectMany(p => p.DeviceGroups.Select(g => (Product: p.Name, Group: g))).ToDictionary(x => x.Group.Id);
+            var placements = new JsonObject();
+            var wanted = MovesPerTenant - tenant.UnassignedDeviceIds.Count;
+            var production = (await ListDevicesAsync(http, tenant.Id, cancellationToken))
+                .Where(d => d.GroupId is { } g && groups[g].Group.Name == "Production")
+                .OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
+            if (production.Count < wanted)
+            {
+                throw new InvalidOperationException($"{tenant.Name} has {production.Count} Production devices, fewer than the {wanted} placements wanted.");
+            }
+
+            foreach (var device in production.Take(wanted))
+            {
+                placements[device.Id] = $"{groups[device.GroupId!.Value].Product}/Field Test";
+            }
+
+            tenants.Add(new JsonObject
+            {
+                ["tenant"] = tenant.Name,
+                ["products"] = new JsonArray([.. tenant.Products.Select(p => (JsonNode)new JsonObject
+                {
+                    ["name"] = p.Name,
+                    ["deviceGroups"] = new JsonArray(
+                        new JsonObject { ["name"] = "Field Test" },
+                        new JsonObject { ["name"] = "Development", ["updatePolicy"] = "UpdateAll" },
+                        new JsonObject { ["name"] = "Production", ["deployment"] = new JsonArray($"{p.Name.Replace(" ", string.Empty, StringComparison.Ordinal)}App 1.1") }),
+                })]),
+                ["devices"] = placements,
+                ["unassignedDevices"] = new JsonObject { ["action"] = "assign", ["target"] = $"{tenant.Products[0].Name}/Field Test" },
+            });
+        }
+
+        tenants.Add(new JsonObject { ["tenant"] = fleet.Northwind.Name });
+        return new JsonObject { ["tenants"] = tenants }.ToJsonString();
+    }
+
+    private static async Task<List<(string Id, Guid? GroupId)>> ListDevicesAsync(HttpClient http, Guid tenantId, CancellationToken cancellationToken)
+    {
+        var devices = new List<(string, Guid?)>();
+        string? continuation = null;
+        do
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/tenants/{tenantId}/devices?maxPageSize=1000");
+            if (continuation is not null)
+            {
+                request.Headers.Add("Sphere-Continuation", continuation);
+            }
+
+            using var response = await http.SendAsync(request, cancellationToken);
+            if ((int)response.StatusCode == 429)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                continue;
+            }
+
+            response.EnsureSuccessStatusCode();
+            using var page = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            foreach (var item in page.RootElement.GetProperty("Items").EnumerateArray())
+            {
+                var group = item.GetProperty("DeviceGroupId");
+                devices.Add((item.GetProperty("DeviceId").GetString()!, group.ValueKind == JsonValueKind.Null ? null : Guid.Parse(group.GetString()!)));
+            }
+
+            continuation = page.RootElement.GetProperty("ContinuationToken").GetString();
+        }
+        while (continuation is not null);
+
+        return devices;
+    }
+}
