@@ -20,10 +20,6 @@ namespace Fleet.Functions;
 /// </summary>
 public static class FleetApp
 {
-    // Azure.Identity's managed-identity credential reads these from the environment only; Core Tools exports
-    // local.settings.json Values to the environment, this host does not, so the app does it for these.
-    private static readonly string[] IdentityVariables = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET"];
-
     /// <summary>A builder for the app as a process (host.json and local.settings.json from the app's folder).</summary>
     public static FunctionsApplicationBuilder CreateBuilder(string[] args) =>
         CreateBuilder(new FunctionsApplicationOptions { Args = args ?? [] });
@@ -50,6 +46,7 @@ public static class FleetApp
                 TimeProvider = options.TimeProvider,
                 Settings = options.Settings,
                 EnvironmentName = options.EnvironmentName,
+                ExportLocalSettingsToEnvironment = options.ExportLocalSettingsToEnvironment,
             };
         }
 
@@ -64,7 +61,6 @@ public static class FleetApp
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
         ((IList<IConfigurationSource>)configuration.Sources).Insert(0, new MemoryConfigurationSource { InitialData = SettingDefaults.Values });
-        ExportIdentityVariables(configuration);
 
         var services = builder.Services;
         services.AddFleetSettings(configuration);
@@ -80,16 +76,5 @@ public static class FleetApp
         services.AddSingleton<ProvisioningStarter>();
         services.AddSingleton<SweepStarter>();
         return builder;
-    }
-
-    private static void ExportIdentityVariables(IConfiguration configuration)
-    {
-        foreach (var name in IdentityVariables)
-        {
-            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)) && configuration[name] is { Length: > 0 } value)
-            {
-                Environment.SetEnvironmentVariable(name, value);
-            }
-        }
     }
 }

@@ -39,6 +39,12 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
         // Read the files first: a malformed host.json stops start-up before anything else happens.
         var hostJson = ConfigurationFiles.ReadHostJson(_contentRoot);
         var localSettings = ConfigurationFiles.ReadLocalSettings(_contentRoot);
+        if (options.ExportLocalSettingsToEnvironment)
+        {
+            // Before anything reads the environment (the environment name, ASP.NET Core's host settings), as Core
+            // Tools sets them before the worker starts.
+            ConfigurationFiles.ExportToEnvironment(localSettings.Values);
+        }
 
         _web = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -50,7 +56,7 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
         var configuration = _web.Configuration;
         configuration.Sources.Clear();
         configuration.AddInMemoryCollection(hostJson);
-        configuration.AddInMemoryCollection(localSettings);
+        configuration.AddInMemoryCollection(localSettings.Configuration);
         configuration.AddEnvironmentVariables();
         configuration.AddCommandLine([.. options.Args], new Dictionary<string, string> { ["--port"] = HostSettingsReader.PortSetting });
         if (options.Settings is { } overrides)

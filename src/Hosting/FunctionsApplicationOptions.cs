@@ -42,6 +42,14 @@ public sealed class FunctionsApplicationOptions
     /// <summary>The environment name. Default: <c>AZURE_FUNCTIONS_ENVIRONMENT</c>, else the ASP.NET Core default.</summary>
     public string? EnvironmentName { get; init; }
 
+    /// <summary>
+    /// Whether local.settings.json <c>Values</c> are put into the process environment (variables already set keep
+    /// their values), as Core Tools does, so SDKs that read the environment see them. Default true. Set it to false
+    /// when several hosts share one process (tests), or one host's Values become every later host's environment,
+    /// which outranks their own local.settings.json.
+    /// </summary>
+    public bool ExportLocalSettingsToEnvironment { get; init; } = true;
+
     /// <summary>Adjusts the options of every storage client the host creates (tests put fault-injecting policies here).</summary>
     internal Action<Fleet.Storage.StorageClientOptions>? ConfigureStorage { get; init; }
 }

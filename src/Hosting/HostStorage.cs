@@ -66,6 +66,19 @@ internal sealed class HostStorage
     }
 
     /// <summary>
+    /// A queue client for renewing message leases: no Azure.Core retries and a network timeout of
+    /// <paramref name="requestTimeout"/>, so a renewal that does not get through fails while the lease still runs and
+    /// the listener's own schedule tries again (Azure.Core's retries could outlast a short lease).
+    /// </summary>
+    public QueueClient RenewalQueue(string connectionName, string queueName, TimeSpan requestTimeout)
+    {
+        var options = Options();
+        options.Retry.MaxRetries = 0;
+        options.Retry.NetworkTimeout = requestTimeout;
+        return Connection(connectionName).CreateQueueServiceClient(options).GetQueueClient(queueName, _encoding);
+    }
+
+    /// <summary>
     /// A blob of the host container for lease requests only: no Azure.Core retries and a short network timeout, so a
     /// renewal fails within <see cref="LeaseRequestTimeout"/> instead of retrying for minutes. The container must
     /// exist (<see cref="HostContainerAsync"/>).

@@ -42,8 +42,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4104, EventName = "AbandonedInvocationEnded", Level = LogLevel.Warning, Message = "Timed-out invocation {InvocationId} of '{FunctionName}' finally ended ({Status})")]
     public static partial void AbandonedInvocationEnded(this ILogger logger, string functionName, string invocationId, string status);
 
-    [LoggerMessage(EventId = 4200, EventName = "QueueListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} listens on queue '{QueueName}' (batchSize {BatchSize}, newBatchThreshold {NewBatchThreshold}, maxDequeueCount {MaxDequeueCount})")]
-    public static partial void QueueListenerStarted(this ILogger logger, string functionName, string queueName, int batchSize, int newBatchThreshold, int maxDequeueCount);
+    [LoggerMessage(EventId = 4200, EventName = "QueueListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} listens on queue '{QueueName}' (batchSize {BatchSize}, newBatchThreshold {NewBatchThreshold}, maxDequeueCount {MaxDequeueCount}, messageLeaseDuration {MessageLeaseDuration})")]
+    public static partial void QueueListenerStarted(this ILogger logger, string functionName, string queueName, int batchSize, int newBatchThreshold, int maxDequeueCount, TimeSpan messageLeaseDuration);
 
     [LoggerMessage(EventId = 4201, EventName = "QueueListenerStopping", Level = LogLevel.Information, Message = "Function {FunctionName} stops listening on queue '{QueueName}'; {InFlight} messages in flight")]
     public static partial void QueueListenerStopping(this ILogger logger, string functionName, string queueName, int inFlight);

@@ -10,8 +10,9 @@ using Fleet.Simulator;
 namespace Fleet.Functions.Tests;
 
 /// <summary>
-/// The app as operators run it: <c>dotnet Fleet.Functions.dll</c> with settings from the environment. Killed with
-/// SIGKILL in the middle of a provisioning and started again, it finishes the provisioning from its durable store.
+/// The app as operators run it: <c>dotnet Fleet.Functions.dll</c> with settings from the environment and its managed
+/// identity's endpoint from local.settings.json. Killed with SIGKILL in the middle of a provisioning and started
+/// again, it finishes the provisioning from its durable store.
 /// </summary>
 [Collection(FleetCollection.Name)]
 public sealed partial class AppProcessTests(FleetEnvironment environment)
@@ -31,8 +32,20 @@ public sealed partial class AppProcessTests(FleetEnvironment environment)
             settings["Host:LocalHttpPort"] = "0";
             settings["AzureFunctionsJobHost:logging:logLevel:default"] = "Information";
             settings["AzureWebJobsScriptRoot"] = folder;
-            settings["IDENTITY_ENDPOINT"] = environment.Identity.IdentityEndpoint.AbsoluteUri;
-            settings["IDENTITY_HEADER"] = environment.Identity.IdentityHeader;
+
+            // The managed identity's endpoint comes only from local.settings.json, as with Core Tools: the host puts
+            // Values into its environment, where Azure.Identity reads them (the variables this process has are removed).
+            settings["IDENTITY_ENDPOINT"] = null;
+            settings["IDENTITY_HEADER"] = null;
+            File.WriteAllText(Path.Combine(folder, "local.settings.json"), JsonSerializer.Serialize(new
+            {
+                IsEncrypted = false,
+                Values = new Dictionary<string, string>
+                {
+                    ["IDENTITY_ENDPOINT"] = environment.Identity.IdentityEndpoint.AbsoluteUri,
+                    ["IDENTITY_HEADER"] = environment.Identity.IdentityHeader,
+                },
+            }));
             var fleet = await simulator.Control.GetFleetAsync();
             var deviceId = fleet.UnclaimedDeviceIds[0];
             var group = fleet.Contoso.GetProduct("Thermostat").GetDeviceGroup("Development");
@@ -81,7 +94,16 @@ public sealed partial class AppProcessTests(FleetEnvironment environment)
             };
             foreach (var (key, value) in settings)
             {
-                start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+                // A null setting removes a variable the child would inherit.
+                var name = key.Replace(":", "__", StringComparison.Ordinal);
+                if (value is null)
+                {
+                    start.Environment.Remove(name);
+                }
+                else
+                {
+                    start.Environment[name] = value;
+                }
             }
 
             var app = new AppProcess(Process.Start(start)!);

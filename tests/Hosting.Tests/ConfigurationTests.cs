@@ -30,6 +30,9 @@ public sealed class ConfigurationTests
     [InlineData("""{ "version": "2.0", "extensions": { "queues": { "maxDequeueCount": 0 } } }""", "extensions.queues.maxDequeueCount")]
     [InlineData("""{ "version": "2.0", "extensions": { "queues": { "visibilityTimeout": "soon" } } }""", "extensions.queues.visibilityTimeout")]
     [InlineData("""{ "version": "2.0", "extensions": { "queues": { "maxPollingInterval": "00:00:00.010" } } }""", "extensions.queues.maxPollingInterval")]
+    [InlineData("""{ "version": "2.0", "extensions": { "queues": { "messageLeaseDuration": "00:00:04" } } }""", "extensions.queues.messageLeaseDuration")]
+    [InlineData("""{ "version": "2.0", "extensions": { "queues": { "messageLeaseDuration": "7.00:00:01" } } }""", "extensions.queues.messageLeaseDuration")]
+    [InlineData("""{ "version": "2.0", "extensions": { "queues": { "messageLeaseDuration": "30s" } } }""", "extensions.queues.messageLeaseDuration")]
     [InlineData("""{ "version": "2.0", "extensions": { "queues": { "messageEncoding": "utf16" } } }""", "extensions.queues.messageEncoding")]
     [InlineData("""{ "version": "2.0", "functionTimeout": "forever" }""", "functionTimeout")]
     [InlineData("""{ "version": "2.0", "logging": { "logLevel": { "default": "Loud" } } }""", "logging.logLevel.default")]
@@ -73,7 +76,7 @@ public sealed class ConfigurationTests
               "extensions": {
                 "http": { "routePrefix": "/v1/" },
                 "queues": { "batchSize": 8, "newBatchThreshold": 3, "maxDequeueCount": 2, "visibilityTimeout": "00:00:07",
-                            "maxPollingInterval": "00:00:02", "messageEncoding": "none" },
+                            "messageLeaseDuration": "00:02:00", "maxPollingInterval": "00:00:02", "messageEncoding": "none" },
                 "durableTask": { "hubName": "OpsHub", "maxConcurrentActivityFunctions": 7, "maxConcurrentOrchestratorFunctions": 9 }
               }
             }
@@ -87,6 +90,7 @@ public sealed class ConfigurationTests
         Assert.Equal(3, settings.Queues.NewBatchThreshold);
         Assert.Equal(2, settings.Queues.MaxDequeueCount);
         Assert.Equal(TimeSpan.FromSeconds(7), settings.Queues.VisibilityTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(2), settings.Queues.MessageLeaseDuration);
         Assert.Equal(TimeSpan.FromSeconds(2), settings.Queues.MaxPollingInterval);
         Assert.Equal(QueueMessageEncoding.None, settings.Queues.MessageEncoding);
         Assert.Equal("OpsHub", settings.Durable.HubName);
@@ -102,6 +106,7 @@ public sealed class ConfigurationTests
         Assert.Equal(8 * Environment.ProcessorCount, d.Queues.NewBatchThreshold);
         Assert.Equal(5, d.Queues.MaxDequeueCount);
         Assert.Equal(TimeSpan.Zero, d.Queues.VisibilityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), d.Queues.MessageLeaseDuration);
         Assert.Equal(TimeSpan.FromMinutes(1), d.Queues.MaxPollingInterval);
         Assert.Equal(QueueMessageEncoding.Base64, d.Queues.MessageEncoding);
         Assert.Equal("TestHubName", d.Durable.HubName);
@@ -142,7 +147,79 @@ public sealed class ConfigurationTests
         }
         finally
         {
-            Environment.SetEnvironmentVariable($"{unique}__Shadowed", null);
+            foreach (var name in new[] { "Queue", "Schedule", "Shadowed" })
+            {
+                Environment.SetEnvironmentVariable($"{unique}__{name}", null);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Local_settings_values_reach_the_process_environment_without_overriding_it()
+    {
+        var unique = "HostingEnv" + Guid.NewGuid().ToString("N")[..8];
+        string[] names = [$"{unique}_IDENTITY_ENDPOINT", $"{unique}__Nested", $"{unique}_Preset", $"{unique}_Number", $"{unique}_Empty", $"{unique}_Optional"];
+        await using var app = TestApp.Create(localSettings: $$"""
+            {
+              "IsEncrypted": false,
+              "Values": {
+                "{{unique}}_IDENTITY_ENDPOINT": "http://127.0.0.1:5080/msi/token",
+                "{{unique}}__Nested": "nested value",
+                "{{unique}}_Preset": "from-local-settings",
+                "{{unique}}_Number": 42,
+                "{{unique}}_Empty": "",
+                "{{unique}}_Optional": null
+              },
+              "ConnectionStrings": { "{{unique}}_Db": "Data Source=x.db" }
+            }
+            """);
+        Environment.SetEnvironmentVariable($"{unique}_Preset", "from-environment");
+        try
+        {
+            var builder = app.Builder(Functions);
+            Assert.Equal("http://127.0.0.1:5080/msi/token", Environment.GetEnvironmentVariable($"{unique}_IDENTITY_ENDPOINT"));
+
+            // Under the name as written (as Core Tools exports it); configuration reads it nested either way.
+            Assert.Equal("nested value", Environment.GetEnvironmentVariable($"{unique}__Nested"));
+            Assert.Equal("nested value", builder.Configuration[$"{unique}:Nested"]);
+            Assert.Equal("42", Environment.GetEnvironmentVariable($"{unique}_Number"));
+
+            // A variable already set wins, in the environment and in configuration.
+            Assert.Equal("from-environment", Environment.GetEnvironmentVariable($"{unique}_Preset"));
+            Assert.Equal("from-environment", builder.Configuration[$"{unique}_Preset"]);
+
+            // Only Values, and only values there are.
+            Assert.Null(Environment.GetEnvironmentVariable($"{unique}_Empty"));
+            Assert.Null(Environment.GetEnvironmentVariable($"{unique}_Optional"));
+            Assert.Null(Environment.GetEnvironmentVariable($"{unique}_Db"));
+            Assert.Null(Environment.GetEnvironmentVariable($"ConnectionStrings__{unique}_Db"));
+        }
+        finally
+        {
+            foreach (var name in names)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Local_settings_values_stay_out_of_the_environment_when_export_is_off()
+    {
+        var unique = "HostingEnv" + Guid.NewGuid().ToString("N")[..8];
+        await using var app = TestApp.Create(localSettings: $$"""{ "Values": { "{{unique}}_Value": "local" } }""");
+        try
+        {
+            var builder = FunctionsApplication.CreateBuilder(new FunctionsApplicationOptions
+            {
+                ContentRoot = app.ContentRoot, FunctionTypes = Functions, ExportLocalSettingsToEnvironment = false,
+            });
+            Assert.Equal("local", builder.Configuration[$"{unique}_Value"]);
+            Assert.Null(Environment.GetEnvironmentVariable($"{unique}_Value"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable($"{unique}_Value", null);
         }
     }
 
@@ -233,7 +310,11 @@ public sealed class ConfigurationTests
     {
         await using var app = TestApp.Create(File.ReadAllText(Fleet.Testing.RepoPaths.Combine("host.json")));
         File.Copy(Fleet.Testing.RepoPaths.Combine("local.settings.sample.json"), Path.Combine(app.ContentRoot, "local.settings.json"));
-        var builder = FunctionsApplication.CreateBuilder(new FunctionsApplicationOptions { ContentRoot = app.ContentRoot, FunctionTypes = Functions });
+        // Not exported: AzureWebJobsStorage in this process's environment would reach every later test's host.
+        var builder = FunctionsApplication.CreateBuilder(new FunctionsApplicationOptions
+        {
+            ContentRoot = app.ContentRoot, FunctionTypes = Functions, ExportLocalSettingsToEnvironment = false,
+        });
         await using var host = builder.Build();
         var settings = host.Services.GetRequiredService<HostSettings>();
         Assert.Equal("FleetHub", settings.Durable.HubName);

@@ -504,7 +504,7 @@ public sealed class QueueTests(AzuriteFixture azurite)
             },
             AfterResponse = async m =>
             {
-                if (StorageFaults.IsMessageUpdate(m, (int)Queues.QueueListener.ReceiveVisibility.TotalSeconds))
+                if (StorageFaults.IsMessageUpdate(m, (int)Configuration.QueueSettings.DefaultMessageLeaseDuration.TotalSeconds))
                 {
                     renewalApplied.TrySetResult();
                     await Task.WhenAny(deleteSent.Task, Task.Delay(TimeSpan.FromSeconds(2)));
@@ -517,13 +517,134 @@ public sealed class QueueTests(AzuriteFixture azurite)
             s => s.AddSingleton(probe).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs), faults: faults);
         await probe.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
-        // Half the receive visibility passes while the function runs: the renewal goes out; then the function ends.
-        clock.Advance(Queues.QueueListener.ReceiveVisibility / 2);
+        // Half the message lease passes while the function runs: the renewal goes out; then the function ends.
+        clock.Advance(Configuration.QueueSettings.DefaultMessageLeaseDuration / 2);
         await renewalApplied.Task.WaitAsync(TimeSpan.FromSeconds(20));
         probe.Gate.Release();
 
         await Wait.UntilAsync(async () => (await queue.GetPropertiesAsync()).ApproximateMessagesCount == 0, "the message to be deleted");
         Assert.DoesNotContain(logs.Entries, e => e.EventId.Id is 4208 or 4210);
+    }
+
+    [Fact]
+    public async Task A_message_held_by_a_host_that_died_comes_back_after_the_message_lease()
+    {
+        var name = NewQueueName("dead");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync("""{ "deviceId": "d-1" }""");
+        var held = new Probe();
+        await using var app = TestApp.Create(HostJson("""{ "messageLeaseDuration": "00:00:05", "maxPollingInterval": "00:00:00.200" }"""));
+
+        // Once its function runs, nothing this host sends reaches storage any more: no renewal, no delete, no release,
+        // no receive. To the queue it is a host that was killed.
+        var dead = false;
+        var faults = new StorageFaults
+        {
+            BeforeRequest = _ =>
+            {
+                if (Volatile.Read(ref dead))
+                {
+                    throw new Azure.RequestFailedException(503, "Injected: this host is dead.");
+                }
+            },
+        };
+        await app.StartAsync([typeof(DeafFunction)], Settings(name), services: s => s.AddSingleton(held), hostId: app.HostId + "-a", faults: faults);
+        try
+        {
+            await held.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            Volatile.Write(ref dead, true);
+            var died = TimeProvider.System.GetTimestamp();
+            Assert.Empty(await queue.PeekMessagesAsync(32));
+
+            // A second host takes the message as soon as the dead host's lease on it ends.
+            var next = new Probe();
+            await app.StartAsync([typeof(PocoFunction)], Settings(name), services: s => s.AddSingleton(next), hostId: app.HostId + "-b");
+            await Wait.UntilAsync(() => !next.Requests.IsEmpty, "the other host to receive the message", TimeSpan.FromSeconds(30));
+            var hidden = TimeProvider.System.GetElapsedTime(died);
+            var (request, _, dequeueCount, _, _) = Assert.Single(next.Requests);
+            Assert.Equal("d-1", request.DeviceId);
+            Assert.Equal(2, dequeueCount);
+
+            // Hidden for (most of) the 5 s lease, counted from a moment just after the receive: not released early.
+            Assert.True(hidden >= TimeSpan.FromSeconds(3), $"the message came back after {hidden.TotalSeconds:0.0} s");
+            await Wait.UntilAsync(async () => (await queue.GetPropertiesAsync()).ApproximateMessagesCount == 0, "the other host to delete the message");
+        }
+        finally
+        {
+            held.Gate.Release();
+        }
+    }
+
+    [Fact]
+    public async Task Renewal_keeps_the_message_of_a_long_invocation_hidden_beyond_one_lease()
+    {
+        var name = NewQueueName("long");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync("long job");
+        var probe = new Probe();
+        var faults = new StorageFaults();
+        await using var app = TestApp.Create(HostJson("""{ "messageLeaseDuration": "00:00:05", "maxPollingInterval": "00:00:00.200" }"""));
+        await app.StartAsync([typeof(SlowFunction)], Settings(name), services: s => s.AddSingleton(probe), faults: faults);
+        await probe.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Eight seconds (over 1.5 leases) of work: the message must never be visible to anyone else meanwhile.
+        var running = TimeProvider.System.GetTimestamp();
+        while (TimeProvider.System.GetElapsedTime(running) < TimeSpan.FromSeconds(8))
+        {
+            Assert.Empty(await queue.PeekMessagesAsync(32));
+            await Task.Delay(250);
+        }
+
+        probe.Gate.Release();
+        await Wait.UntilAsync(async () => (await queue.GetPropertiesAsync()).ApproximateMessagesCount == 0, "the message to be deleted");
+        Assert.Equal("long job", Assert.Single(probe.Texts));
+        Assert.True(faults.Requests.Count(r => r.StartsWith("PUT ", StringComparison.Ordinal) && r.Contains("visibilitytimeout=5", StringComparison.Ordinal)) >= 3);
+    }
+
+    [Fact]
+    public async Task A_failed_renewal_is_tried_again_before_the_lease_ends()
+    {
+        var name = NewQueueName("retry");
+        var queue = Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync("keep me");
+        var probe = new Probe();
+        var logs = new LogCapture();
+
+        // The first renewal is refused; the next one must come soon enough to keep the message hidden.
+        var refused = 0;
+        var faults = new StorageFaults
+        {
+            BeforeRequest = m =>
+            {
+                if (StorageFaults.IsMessageUpdate(m, 8) && Interlocked.Exchange(ref refused, 1) == 0)
+                {
+                    throw new Azure.RequestFailedException(500, "Injected: the renewal failed.");
+                }
+            },
+        };
+        await using var app = TestApp.Create(
+            """{ "version": "2.0", "extensions": { "queues": { "messageLeaseDuration": "00:00:08", "maxPollingInterval": "00:00:00.200" } }, "logging": { "logLevel": { "Host.Triggers": "Debug" } } }""");
+        await app.StartAsync(
+            [typeof(SlowFunction)], Settings(name),
+            services: s => s.AddSingleton(probe).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs), faults: faults);
+        await probe.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Renewals at 4 s (refused), then at 5 s and every 4 s: past the first lease (8 s) it is still hidden.
+        var running = TimeProvider.System.GetTimestamp();
+        while (TimeProvider.System.GetElapsedTime(running) < TimeSpan.FromSeconds(10))
+        {
+            Assert.Empty(await queue.PeekMessagesAsync(32));
+            await Task.Delay(250);
+        }
+
+        probe.Gate.Release();
+        await Wait.UntilAsync(async () => (await queue.GetPropertiesAsync()).ApproximateMessagesCount == 0, "the message to be deleted");
+        Assert.Equal(1, Volatile.Read(ref refused));
+        Assert.Contains(logs.Entries, e => e.EventId.Id == 4210);
+        Assert.Equal("keep me", Assert.Single(probe.Texts));
     }
 
     [Fact]

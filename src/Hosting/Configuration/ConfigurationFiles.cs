@@ -45,13 +45,14 @@ internal static class ConfigurationFiles
 
     /// <summary>Reads local.settings.json from <paramref name="contentRoot"/> when present (it is a local-only file).</summary>
     /// <exception cref="HostConfigurationException">Malformed, encrypted, or with unknown sections.</exception>
-    public static Dictionary<string, string?> ReadLocalSettings(string contentRoot)
+    public static LocalSettings ReadLocalSettings(string contentRoot)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var rawValues = new List<KeyValuePair<string, string>>();
         var path = Path.Combine(contentRoot, LocalSettingsFileName);
         if (!File.Exists(path))
         {
-            return values;
+            return new LocalSettings(values, rawValues);
         }
 
         using var document = Parse(path, LocalSettingsFileName);
@@ -79,6 +80,10 @@ internal static class ConfigurationFiles
                     {
                         // '__' nests, as environment variables do: Provisioning__Queue is Provisioning:Queue.
                         values[key.Replace("__", ":", StringComparison.Ordinal)] = value;
+                        if (!string.IsNullOrEmpty(value))
+                        {
+                            rawValues.Add(new(key, value));
+                        }
                     }
 
                     break;
@@ -107,7 +112,23 @@ internal static class ConfigurationFiles
             }
         }
 
-        return values;
+        return new LocalSettings(values, rawValues);
+    }
+
+    /// <summary>
+    /// Puts local.settings.json <c>Values</c> into the process environment as Core Tools does for the worker, so code
+    /// and SDKs that read environment variables (Azure.Identity's managed identity reads <c>IDENTITY_ENDPOINT</c> and
+    /// <c>IDENTITY_HEADER</c>) see them. A variable that is already set (non-empty) keeps its value.
+    /// </summary>
+    public static void ExportToEnvironment(IEnumerable<KeyValuePair<string, string>> values)
+    {
+        foreach (var (name, value) in values)
+        {
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
     }
 
     private static JsonDocument Parse(string path, string fileName)
@@ -196,3 +217,6 @@ internal static class ConfigurationFiles
         }
     }
 }
+
+/// <summary>local.settings.json as configuration keys, and its non-empty <c>Values</c> under their names as written.</summary>
+internal sealed record LocalSettings(Dictionary<string, string?> Configuration, IReadOnlyList<KeyValuePair<string, string>> Values);

@@ -34,13 +34,28 @@ internal sealed record HostSettings
 /// <summary>host.json <c>extensions.queues</c>.</summary>
 internal sealed record QueueSettings
 {
+    public static readonly TimeSpan DefaultMessageLeaseDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>Shortest lease: renewals at half of it must still have time to get through.</summary>
+    public static readonly TimeSpan MinMessageLeaseDuration = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest lease: the longest visibility timeout Azure Storage queues accept.</summary>
+    public static readonly TimeSpan MaxMessageLeaseDuration = TimeSpan.FromDays(7);
+
     public int BatchSize { get; init; } = 16;
 
     public int NewBatchThreshold { get; init; }
 
     public int MaxDequeueCount { get; init; } = 5;
 
+    /// <summary>How long a failed message stays hidden before its next attempt.</summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long a received message stays hidden while its function runs (renewed at half of it): how soon the
+    /// messages of a host that died come back.
+    /// </summary>
+    public TimeSpan MessageLeaseDuration { get; init; } = DefaultMessageLeaseDuration;
 
     public TimeSpan MaxPollingInterval { get; init; } = TimeSpan.FromMinutes(1);
 

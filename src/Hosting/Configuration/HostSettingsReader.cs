@@ -38,6 +38,7 @@ internal static partial class HostSettingsReader
                 ["newBatchThreshold"] = null,
                 ["maxDequeueCount"] = null,
                 ["visibilityTimeout"] = null,
+                ["messageLeaseDuration"] = null,
                 ["maxPollingInterval"] = null,
                 ["messageEncoding"] = null,
             },
@@ -183,6 +184,12 @@ internal static partial class HostSettingsReader
             NewBatchThreshold = ReadInt(section, "extensions.queues.newBatchThreshold", (batchSize / 2) * Environment.ProcessorCount, 0, 10_000),
             MaxDequeueCount = ReadInt(section, "extensions.queues.maxDequeueCount", 5, 1, 1000),
             VisibilityTimeout = ReadTimeSpan(section, "extensions.queues.visibilityTimeout", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromDays(7)),
+
+            // Not an Azure Functions setting (its queue trigger hides messages for a fixed 10 minutes): ours, so
+            // operators choose how soon a dead host's messages come back.
+            MessageLeaseDuration = ReadTimeSpan(
+                section, "extensions.queues.messageLeaseDuration", QueueSettings.DefaultMessageLeaseDuration,
+                QueueSettings.MinMessageLeaseDuration, QueueSettings.MaxMessageLeaseDuration),
             MaxPollingInterval = ReadTimeSpan(section, "extensions.queues.maxPollingInterval", TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1)),
             MessageEncoding = ReadChoice(section, "extensions.queues.messageEncoding", QueueMessageEncoding.Base64,
                 ("base64", QueueMessageEncoding.Base64), ("none", QueueMessageEncoding.None)),

@@ -271,13 +271,21 @@ internal static class DurableFunctions
             };
             var executor = scope.GetRequiredService<FunctionExecutor>();
 
-            // Activities are not cancelled at shutdown: the worker lets them finish or hands them to another attempt.
+            // The worker cancels this token when its shutdown drain runs out; it becomes the function's CancellationToken
+            // (and FunctionContext.CancellationToken).
             var result = await executor.ExecuteAsync(
-                function, new TriggerInput(input, bindingData, $"Activity called by orchestration '{context.InstanceId}'.", Services: scope), CancellationToken.None)
+                function, new TriggerInput(input, bindingData, $"Activity called by orchestration '{context.InstanceId}'.", Services: scope), context.CancellationToken)
                 .ConfigureAwait(false);
-            return result.Succeeded
-                ? result.Value
-                : throw result.Exception ?? new InvalidOperationException($"Activity '{function.Name}' did not complete ({result.Outcome}).");
+            return result.Outcome switch
+            {
+                FunctionOutcome.Succeeded => result.Value,
+
+                // Whatever the function threw on its way out, a cancellation on the worker's token is what tells the
+                // worker to hand the activity back instead of recording a failure.
+                FunctionOutcome.Canceled => throw new OperationCanceledException(
+                    $"Activity '{function.Name}' was cancelled by the host's shutdown.", result.Exception, context.CancellationToken),
+                _ => throw result.Exception ?? new InvalidOperationException($"Activity '{function.Name}' did not complete ({result.Outcome})."),
+            };
         }
     }
 }

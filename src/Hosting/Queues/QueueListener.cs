@@ -13,20 +13,24 @@ namespace Fleet.Hosting.Queues;
 /// backoff up to <c>maxPollingInterval</c> while empty, retries by visibility (<c>visibilityTimeout</c>) and, after
 /// <c>maxDequeueCount</c> attempts (or at once for a message that cannot be bound), a move to <c>&lt;queue&gt;-poison</c>
 /// with a durable record. A received message is only ever deleted after success or after its copy reached the poison
-/// queue.
+/// queue. While its function runs a message is hidden for <c>messageLeaseDuration</c>, renewed at half of it, so the
+/// messages of a host that dies come back within one lease.
 /// </summary>
 internal sealed class QueueListener : IFunctionListener
 {
-    /// <summary>How long a received message stays hidden; renewed at half-time while its function runs.</summary>
-    internal static readonly TimeSpan ReceiveVisibility = TimeSpan.FromMinutes(10);
-
     /// <summary>How long cancelled invocations get to end after the drain period, before their messages are released anyway.</summary>
     internal static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
 
     private const int MaxReasonLength = 1000;
 
+    // After a failed renewal the next try comes at an eighth of the lease, so a short lease gets a few more tries.
+    private const int RenewalRetryDivisor = 8;
+
+    private static readonly TimeSpan MaxRenewalRequestTime = TimeSpan.FromSeconds(30);
+
     private readonly QueueTrigger _trigger;
     private readonly QueueClient _queue;
+    private readonly QueueClient _renewals;
     private readonly QueueClient? _poison;
     private readonly QueueClient? _rawPoison;
     private readonly PoisonMessageLog _poisonLog;
@@ -54,6 +58,11 @@ internal sealed class QueueListener : IFunctionListener
         Function = function;
         _trigger = function.Queue!;
         _queue = storage.Queue(_trigger.ConnectionName, _trigger.QueueName);
+        _settings = settings.Queues;
+
+        // A renewal must get through, or fail, well within the lease: a quarter of it (at most 30 s) per attempt.
+        _renewals = storage.RenewalQueue(
+            _trigger.ConnectionName, _trigger.QueueName, TimeSpan.FromTicks(Math.Min(_settings.MessageLeaseDuration.Ticks / 4, MaxRenewalRequestTime.Ticks)));
         if (_trigger.PoisonQueueName is { } poisonName)
         {
             _poison = storage.Queue(_trigger.ConnectionName, poisonName);
@@ -64,7 +73,6 @@ internal sealed class QueueListener : IFunctionListener
 
         _poisonLog = poisonLog;
         _executor = executor;
-        _settings = settings.Queues;
         _hostId = settings.HostId;
         _time = time;
         _logger = logger;
@@ -88,7 +96,7 @@ internal sealed class QueueListener : IFunctionListener
     {
         // In the background: an unreachable storage account must not hold up the host's start (HTTP keeps working).
         _loop = Task.Run(() => PollAsync(_stopPolling.Token), CancellationToken.None);
-        _logger.QueueListenerStarted(Function.Name, _trigger.QueueName, _settings.BatchSize, _settings.NewBatchThreshold, _settings.MaxDequeueCount);
+        _logger.QueueListenerStarted(Function.Name, _trigger.QueueName, _settings.BatchSize, _settings.NewBatchThreshold, _settings.MaxDequeueCount, _settings.MessageLeaseDuration);
         return Task.CompletedTask;
     }
 
@@ -174,8 +182,8 @@ internal sealed class QueueListener : IFunctionListener
                 try
                 {
                     // Not cancelled on stop: a receive the service already served must reach us, or its messages
-                    // would stay hidden for the whole receive visibility.
-                    messages = await _queue.ReceiveMessagesAsync(_settings.BatchSize, ReceiveVisibility, CancellationToken.None).ConfigureAwait(false);
+                    // would stay hidden for a whole lease.
+                    messages = await _queue.ReceiveMessagesAsync(_settings.BatchSize, _settings.MessageLeaseDuration, CancellationToken.None).ConfigureAwait(false);
                     Health.Ok();
                     missingQueueLogged = false;
                 }
@@ -389,31 +397,47 @@ internal sealed class QueueListener : IFunctionListener
         }
         catch (Exception ex)
         {
-            // It becomes visible again when its receive visibility ends.
+            // It becomes visible again when its lease ends.
             _logger.QueueMessageReleaseFailed(entry.Message.MessageId, _trigger.QueueName, ex.Message);
         }
     }
 
+    /// <summary>
+    /// Extends the message's lease at half of it while the function runs. A failed renewal is tried again sooner (the
+    /// lease may still have time left); one refused because the message is no longer ours ends the renewal.
+    /// </summary>
     private async Task RenewVisibilityAsync(InFlight entry, CancellationToken done)
     {
+        var lease = _settings.MessageLeaseDuration;
+        var wait = lease / 2;
         try
         {
             while (true)
             {
-                await Task.Delay(ReceiveVisibility / 2, _time, done).ConfigureAwait(false);
-
-                // Not cancelled: an update the service applied must update our pop receipt too.
-                var receipt = await _queue.UpdateMessageAsync(entry.Message.MessageId, entry.PopReceipt, ReceiveVisibility, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-                entry.PopReceipt = receipt.PopReceipt;
+                await Task.Delay(wait, _time, done).ConfigureAwait(false);
+                try
+                {
+                    // Not cancelled: an update the service applied must update our pop receipt too.
+                    var receipt = await _renewals.UpdateMessageAsync(entry.Message.MessageId, entry.PopReceipt, lease, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                    entry.PopReceipt = receipt.PopReceipt;
+                    wait = lease / 2;
+                }
+                catch (StorageRequestException ex) when (ex.IsNotFound || ex.ErrorCode == StorageErrorCodes.PopReceiptMismatch)
+                {
+                    // The lease lapsed and someone else received it, or it is gone: the renewal is over.
+                    _logger.QueueMessageRenewFailed(entry.Message.MessageId, _trigger.QueueName, ex.Message);
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    _logger.QueueMessageRenewFailed(entry.Message.MessageId, _trigger.QueueName, ex.Message);
+                    wait = lease / RenewalRetryDivisor;
+                }
             }
         }
         catch (OperationCanceledException)
         {
             // Processing ended.
-        }
-        catch (Exception ex)
-        {
-            _logger.QueueMessageRenewFailed(entry.Message.MessageId, _trigger.QueueName, ex.Message);
         }
     }
 
