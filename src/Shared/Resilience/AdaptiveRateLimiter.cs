@@ -36,6 +36,9 @@ public sealed class AdaptiveRateLimiter : RateLimiter
     private readonly ITimer _timer;
     private double _rate;
     private double? _learnedRate;
+    private double _burstLimit = double.PositiveInfinity;
+    private long _lastBurstCut = long.MinValue;
+    private long _resumeBurstUntil = long.MinValue;
     private bool _slowStart = true;
     private double _tokens;
     private long _lastRefill;
@@ -175,6 +178,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
 
         DateTimeOffset? pausedUntil = null;
         (double Old, double New, double? Measured)? decrease = null;
+        (double Old, double New)? burstCut = null;
         lock (_gate)
         {
             var now = _time.GetTimestamp();
@@ -190,9 +194,19 @@ public sealed class AdaptiveRateLimiter : RateLimiter
             }
 
             var acquiredAt = lease is Lease ours ? ours.AcquiredAt : now;
-            if (acquiredAt >= _lastDecrease)
+            if (acquiredAt >= _lastDecrease && acquiredAt >= _lastBurstCut)
             {
-                decrease = Decrease(now);
+                if (lease is Lease { ResumeBurst: true } && _options.Burst == 0 && Capacity(_rate) > 1)
+                {
+                    burstCut = (Capacity(_rate), Math.Max(1, Capacity(_rate) / 2));
+                    _burstLimit = burstCut.Value.New;
+                    _tokens = Math.Min(_tokens, _burstLimit);
+                    _lastBurstCut = now;
+                }
+                else
+                {
+                    decrease = Decrease(now);
+                }
             }
 
             ScheduleTimer(now);
@@ -206,6 +220,11 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         if (decrease is { } d)
         {
             _logger.LimiterRateDecreased(Name, d.Old, d.New, d.Measured);
+        }
+
+        if (burstCut is { } b)
+        {
+            _logger.LimiterBurstLowered(Name, b.Old, b.New);
         }
     }
 
@@ -227,7 +246,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
             if (_queue.Count == 0 && TryTake(permitCount, now))
             {
                 _successfulLeases++;
-                return new Lease(true, now, null);
+                return new Lease(true, now, null, IsResumeBurst(now));
             }
 
             _failedLeases++;
@@ -259,7 +278,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
             if (_queue.Count == 0 && TryTake(permitCount, now))
             {
                 _successfulLeases++;
-                return ValueTask.FromResult<RateLimitLease>(new Lease(true, now, null));
+                return ValueTask.FromResult<RateLimitLease>(new Lease(true, now, null, IsResumeBurst(now)));
             }
 
             waiter = new Waiter(permitCount);
@@ -339,7 +358,12 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         await base.DisposeAsyncCore().ConfigureAwait(false);
     }
 
-    private double Capacity(double rate) => _options.Burst > 0 ? _options.Burst : Math.Max(1, rate * 0.5);
+    // Half a second's worth by default, lowered when the burst that follows a Retry-After pause meets 429s.
+    private double Capacity(double rate) => _options.Burst > 0 ? _options.Burst : Math.Max(1, Math.Min(rate * 0.5, _burstLimit));
+
+    // Permits granted when a pause ends, before the rate would have earned the tokens saved up during it, go out back
+    // to back: a 429 to one of them says the server's bucket is smaller than ours, not that the rate is too high.
+    private bool IsResumeBurst(long now) => now <= _resumeBurstUntil;
 
     private double Seconds(long from, long to) => (to - from) / (double)_time.TimestampFrequency;
 
@@ -387,6 +411,10 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         // Tokens accrue through a pause too: the server refills its budget meanwhile, and the bucket's small
         // capacity bounds what is sent when the pause ends.
         _tokens = Math.Min(Capacity(_rate), _tokens + (_rate * Seconds(previous, now)));
+        if (previous < _pausedUntil && now >= _pausedUntil)
+        {
+            _resumeBurstUntil = _pausedUntil + (long)(_tokens / _rate * _time.TimestampFrequency);
+        }
     }
 
     private (double Old, double New, double? Measured) Decrease(long now)
@@ -451,7 +479,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
                 _queue.RemoveFirst();
                 node.Value.Node = null;
                 _successfulLeases++;
-                (released ??= []).Add((node.Value, node.Value.Registration, new Lease(true, now, null)));
+                (released ??= []).Add((node.Value, node.Value.Registration, new Lease(true, now, null, IsResumeBurst(now))));
             }
 
             if (released is not null)
@@ -516,9 +544,11 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         public CancellationTokenRegistration Registration { get; set; }
     }
 
-    private sealed class Lease(bool acquired, long acquiredAt, TimeSpan? retryAfter) : RateLimitLease
+    private sealed class Lease(bool acquired, long acquiredAt, TimeSpan? retryAfter, bool resumeBurst = false) : RateLimitLease
     {
         public long AcquiredAt { get; } = acquiredAt;
+
+        public bool ResumeBurst { get; } = resumeBurst;
 
         public override bool IsAcquired { get; } = acquired;
 

@@ -42,7 +42,8 @@ public sealed class AdaptiveRateLimiterOptions
 
     /// <summary>
     /// Permits that may be granted back to back (the bucket's capacity); 0 means half a second's worth of the current
-    /// rate (at least one), enough to catch up after a stall or a pause without bursting far past the server's budget.
+    /// rate (at least one), enough to catch up after a stall or a pause without bursting far past the server's budget,
+    /// and halved each time the burst that ends a Retry-After pause is answered with 429s.
     /// Set 1 for a server that allows no bursts at all.
     /// </summary>
     /// <value>Default 0.</value>

@@ -17,4 +17,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1102, EventName = "LimiterPaused", Level = LogLevel.Information,
         Message = "Rate limiter {Limiter} paused every caller until {PausedUntil:O} as Retry-After asked.")]
     public static partial void LimiterPaused(this ILogger logger, string limiter, DateTimeOffset pausedUntil);
+
+    [LoggerMessage(EventId = 1103, EventName = "LimiterBurstLowered", Level = LogLevel.Information,
+        Message = "Rate limiter {Limiter} lowered its burst from {OldBurst:F0} to {NewBurst:F0} permits after a 429 to a request sent back to back when a pause ended.")]
+    public static partial void LimiterBurstLowered(this ILogger logger, string limiter, double oldBurst, double newBurst);
 }

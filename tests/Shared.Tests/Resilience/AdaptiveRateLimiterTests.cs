@@ -214,6 +214,25 @@ public sealed class AdaptiveRateLimiterTests
     }
 
     [Fact]
+    public void A_server_burst_smaller_than_the_limiters_costs_the_burst_not_the_rate()
+    {
+        // When a Retry-After pause ends, the saved-up permits go out back to back and meet a server bucket of only 20:
+        // the excess is answered 429, which must shrink the limiter's burst, not halve its rate again after every
+        // pause down to what one burst gets through (about 20/s).
+        var clock = new FakeTimeProvider();
+        using var limiter = new AdaptiveRateLimiter("t", new AdaptiveRateLimiterOptions(), clock);
+        var simulation = new LimiterSimulation(clock, limiter, serverRate: 100, serverBurst: 20);
+
+        simulation.Run(callers: 100, TimeSpan.FromSeconds(100), latency: TimeSpan.FromMilliseconds(5));
+
+        var total = simulation.Accepted + simulation.Throttled;
+        Assert.True(simulation.Throttled < total * 0.01, $"{simulation.Throttled} of {total} requests were throttled.");
+        Assert.True(simulation.Accepted >= 100 * 100 * 0.9, $"{simulation.Accepted} accepted in 100 s at 100/s.");
+        Assert.True(simulation.AcceptedPerSecond.TakeLast(10).All(n => n >= 90), string.Join(",", simulation.AcceptedPerSecond));
+        Assert.InRange(limiter.LearnedRate!.Value, 90, 105);
+    }
+
+    [Fact]
     public void Without_retry_after_the_limiter_still_converges_without_a_stampede()
     {
         var clock = new FakeTimeProvider();
