@@ -11,6 +11,9 @@ public sealed class CountingStore(IOrchestrationStore inner) : IOrchestrationSto
     /// <summary>Episodes committed by this process.</summary>
     public int Episodes => Volatile.Read(ref _episodes);
 
+    /// <summary>The store every call goes to.</summary>
+    public IOrchestrationStore Inner => inner;
+
     /// <summary>Activity results recorded by this process.</summary>
     public int Activities => Volatile.Read(ref _activities);
 

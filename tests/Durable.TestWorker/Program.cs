@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Fleet.Durable;
 using Fleet.Durable.Client;
+using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
 using Fleet.Durable.TestWorker;
 using Microsoft.Extensions.DependencyInjection;
@@ -83,6 +84,12 @@ root.SetAction(async (parse, cancellationToken) =>
             break;
         default:
             throw new ArgumentException("--poison takes 'activity' or 'orchestrator'.");
+    }
+
+    if (((CountingStore)host.Services.GetRequiredService<IOrchestrationStore>()).Inner is PostgresOrchestrationStore postgres)
+    {
+        // Which locks in the database are this process's (lock_owner), for tests that look at them.
+        Console.WriteLine($"HOST {postgres.HostId}");
     }
 
     Console.WriteLine("READY");

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Fleet.Durable;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -24,6 +26,7 @@ public sealed class PostgresBenchHostProcess : IBenchmark
     private readonly Process? _process;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _activities;
+    private volatile long[] _statistics = [];
 
     /// <summary>Created by the benchmark runner (the host side).</summary>
     public PostgresBenchHostProcess()
@@ -41,6 +44,13 @@ public sealed class PostgresBenchHostProcess : IBenchmark
 
     /// <summary>Activities this host ran so far (its last WORK line).</summary>
     public int Activities => _activities;
+
+    /// <summary>The store's counters so far (its last STATS line), in <see cref="StatisticNames"/> order.</summary>
+    public long[] Statistics => _statistics;
+
+    /// <summary>Short names of the store counters a host reports.</summary>
+    public static IReadOnlyList<string> StatisticNames { get; } =
+        ["fetches", "empty fetches", "locked", "continued", "re-reads", "activity fetches", "empty activity fetches", "activities locked", "history loads", "write batches", "writes", "notices"];
 
     /// <summary>CPU the host process used so far.</summary>
     public TimeSpan Cpu
@@ -120,6 +130,7 @@ public sealed class PostgresBenchHostProcess : IBenchmark
             await service.StartAsync(cancellationToken);
         }
 
+        var store = (PostgresOrchestrationStore)provider.GetRequiredService<IOrchestrationStore>();
         Console.WriteLine("READY");
         using var stdinClosed = new CancellationTokenSource();
         var watch = Task.Run(async () =>
@@ -133,6 +144,9 @@ public sealed class PostgresBenchHostProcess : IBenchmark
         while (!stdinClosed.IsCancellationRequested)
         {
             Console.WriteLine($"WORK {Volatile.Read(ref activities).ToString(CultureInfo.InvariantCulture)}");
+            var s = store.GetStatistics();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"STATS {s.OrchestrationFetches} {s.EmptyOrchestrationFetches} {s.InstancesLocked} {s.InstancesContinued} {s.MessageRereads} {s.ActivityFetches} {s.EmptyActivityFetches} {s.ActivitiesLocked} {s.InstanceLoads} {s.WriteBatches} {s.WriteOperations} {s.NoticesReceived}"));
             try
             {
                 await Task.Delay(100, stdinClosed.Token);
@@ -185,6 +199,10 @@ public sealed class PostgresBenchHostProcess : IBenchmark
         else if (line is not null && line.StartsWith("WORK ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5), CultureInfo.InvariantCulture, out var activities))
         {
             _activities = activities;
+        }
+        else if (line is not null && line.StartsWith("STATS ", StringComparison.Ordinal))
+        {
+            _statistics = [.. line[6..].Split(' ').Select(v => long.Parse(v, CultureInfo.InvariantCulture))];
         }
     }
 }

@@ -45,6 +45,7 @@ public sealed class PostgresHelloCitiesBenchmark : IBenchmark
                 var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var workerCpu = workers.Select(w => w.Cpu).ToArray();
                 var before = workers.Select(w => w.Activities).ToArray();
+                var statsBefore = workers.Select(w => w.Statistics).ToArray();
                 var elapsed = await RunOnceAsync(durable, "run", Orchestrations, cancellationToken);
                 await Task.Delay(300, cancellationToken); // lets the hosts report their last counts
                 var clientUsed = Process.GetCurrentProcess().TotalProcessorTime - clientCpu;
@@ -55,6 +56,14 @@ public sealed class PostgresHelloCitiesBenchmark : IBenchmark
                 reporter.Note($"pg_hello5 {hosts} host(s): {Orchestrations} orchestrations in {elapsed.TotalSeconds:0.00} s; {shares}; " +
                     $"CPU per orchestration {cpu.TotalMilliseconds / Orchestrations:0.00} ms (client {clientUsed.TotalMilliseconds / Orchestrations:0.00}, " +
                     $"hosts {hostsUsed.TotalMilliseconds / Orchestrations:0.00}, PostgreSQL {serverUsed.TotalMilliseconds / Orchestrations:0.00}), machine load average {LoadAverage()}");
+                for (var i = 0; i < workers.Count; i++)
+                {
+                    var after = workers[i].Statistics;
+                    var counts = PostgresBenchHostProcess.StatisticNames.Select((name, k) =>
+                        $"{name} {(k < after.Length ? after[k] - (k < statsBefore[i].Length ? statsBefore[i][k] : 0) : 0)}");
+                    reporter.Note($"pg_hello5 {hosts} host(s), host {i} store counters for the measured run: {string.Join(", ", counts)}");
+                }
+
                 reporter.Report(hosts == 1 ? "pg_hello5_orch_per_s_1host" : "pg_hello5_orch_per_s_2hosts", Orchestrations / elapsed.TotalSeconds, "orch/s");
             }
             finally

@@ -16,6 +16,8 @@ namespace Fleet.Durable.Postgres;
 /// connection loses its work when its locks expire.</item>
 /// <item>Dispatch is pushed: each commit signals this host directly and other hosts with LISTEN/NOTIFY; future work
 /// (timers) is fetched by a timer; polling every <see cref="DurableTaskOptions.PollingInterval"/> is the fallback.</item>
+/// <item>Affinity is soft: a host first takes work it ran last (its executor is cached), new work, work of hosts that
+/// are gone and work that waited long; it takes the recent work of another live host only when it has none of that.</item>
 /// <item>Writes use group commit (one batch, one transaction, one round trip for many episodes). An episode commit is
 /// refused when another host advanced the instance (execution ID and history count checked), and each work item
 /// carries the instance's version so a cached executor that is out of date is reloaded before it runs.</item>
@@ -33,6 +35,9 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     private const int KeyCleanupEveryPolls = 60;
     private const long AnalyzeAfterRows = 200;
     private static readonly TimeSpan MessageKeyRetention = TimeSpan.FromHours(1);
+
+    // Work another live host ran last is left to it (its executor is cached there) unless it has waited this long.
+    private static readonly TimeSpan AffinityPatience = TimeSpan.FromSeconds(10);
 
     private readonly PostgresStoreOptions _options;
     private readonly DurableTaskOptions _taskOptions;
@@ -61,9 +66,15 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     private Task? _pollLoop;
     private NpgsqlConnection? _ownerConnection;
     private int _owner;
+
+    // The hosts that held their advisory lock at the last poll: work another live host ran last is left to it first.
+    private volatile int[] _alive = [];
+
     private int _tablesToAnalyze = 4;
     private long _tokenCounter;
     private int _disposed;
+
+    internal StoreCounters Counters { get; } = new();
 
     /// <summary>Creates the store; the database is reached by <see cref="InitializeAsync"/>.</summary>
     /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
@@ -168,6 +179,9 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     internal bool SharesActivityWork => _dispatch is null || ActivityLimit() <= 0;
 
     private TimeSpan LockTimeout => _taskOptions.LockTimeout;
+
+    /// <summary>What this store did so far (fetches, locks, loads, write batches, notices).</summary>
+    public PostgresStoreStatistics GetStatistics() => Counters.Snapshot();
 
     /// <summary>
     /// Checks that the database answers (within <see cref="PostgresStoreOptions.HealthCheckTimeout"/>) and whether the
@@ -575,6 +589,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             ExecutionId = executionId,
             HistoryCount = historyCount,
         };
+        Interlocked.Increment(ref Counters.InstancesContinued);
         _orchestrations.Add(new LockedInstance(item, token) { Stale = messages.Count == 0 });
     }
 
@@ -687,7 +702,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             try
             {
                 await EnsureOwnerAsync(closing).ConfigureAwait(false);
-                var (instances, activities) = await ReclaimAsync(membershipChanged: true, closing).ConfigureAwait(false);
+                var (instances, activities) = await ReclaimAsync(closing).ConfigureAwait(false);
                 await ArmNextDueAsync(closing).ConfigureAwait(false);
                 _logger.DispatchStarted(HubName, _owner, instances, activities);
                 _pollLoop = Task.Run(PollAsync, CancellationToken.None);
@@ -799,11 +814,10 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     }
 
     /// <summary>Takes back work locked by hosts that no longer hold their advisory lock.</summary>
-    private async Task<(int Instances, int Activities)> ReclaimAsync(bool membershipChanged, CancellationToken cancellationToken)
+    private async Task<(int Instances, int Activities)> ReclaimAsync(CancellationToken cancellationToken)
     {
         var connection = await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
         var alive = await AliveOwnersAsync(connection, cancellationToken).ConfigureAwait(false);
-        alive.Add(_owner);
         var now = NowTicks();
         int instances;
         await using (var command = Command(
@@ -839,20 +853,6 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             activities = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (membershipChanged)
-        {
-            // Work that preferred a host that is gone is anyone's now (a full scan, only when hosts come or go).
-            foreach (var table in new[] { "dt_instances", "dt_activities" })
-            {
-                await using var command = Command(
-                    connection,
-                    $"UPDATE {QuotedSchema}.{table} SET affinity = NULL WHERE hub = $1 AND affinity <> ALL($2)",
-                    Param.Text(HubName),
-                    Param.IntegerArray([.. alive]));
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-
         if (instances + activities > 0)
         {
             _orchestrations.Signal();
@@ -880,6 +880,8 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         }
 
         alive.Remove(PostgresSchema.MigrationLockKey);
+        alive.Add(_owner);
+        _alive = [.. alive];
         return alive;
     }
 
@@ -933,7 +935,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
                 var membershipChanged = lastAlive is null || !alive.SetEquals(lastAlive);
                 if (membershipChanged || poll % ReclaimEveryPolls == 0)
                 {
-                    var (instances, activities) = await ReclaimAsync(membershipChanged, closing).ConfigureAwait(false);
+                    var (instances, activities) = await ReclaimAsync(closing).ConfigureAwait(false);
                     if (instances + activities > 0)
                     {
                         _logger.Reclaimed(HubName, instances, activities);
@@ -1072,6 +1074,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
 
     private async Task<InstanceState?> LoadAsync(string instanceId, bool includePayloads, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref Counters.InstanceLoads);
         await ReadyAsync(cancellationToken).ConfigureAwait(false);
         return await RetryAsync("loading an instance", async ct =>
         {
@@ -1113,13 +1116,15 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             var now = NowTicks();
             var until = now + LockTimeout.Ticks;
 
-            await using var command = _dataSource.CreateCommand($"SELECT * FROM {QuotedSchema}.dt_lock_ready($1, $2, $3, $4, $5, $6)");
+            await using var command = _dataSource.CreateCommand($"SELECT * FROM {QuotedSchema}.dt_lock_ready($1, $2, $3, $4, $5, $6, $7, $8)");
             command.Parameters.Add(Param.Text(HubName));
             command.Parameters.Add(Param.Bigint(now));
             command.Parameters.Add(Param.Integer(limit));
             command.Parameters.Add(Param.Bigint(until));
             command.Parameters.Add(Param.Integer(_owner));
             command.Parameters.Add(Param.Bigint(token));
+            command.Parameters.Add(Param.IntegerArray(_alive));
+            command.Parameters.Add(Param.Bigint(now - AffinityPatience.Ticks));
             var locked = new List<LockedInstance>();
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             LockedInstance? current = null;
@@ -1153,6 +1158,13 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             return locked;
         }, _closing.Token).ConfigureAwait(false);
 
+        Interlocked.Increment(ref Counters.OrchestrationFetches);
+        Interlocked.Add(ref Counters.InstancesLocked, items.Count);
+        if (items.Count == 0)
+        {
+            Interlocked.Increment(ref Counters.EmptyOrchestrationFetches);
+        }
+
         var ready = new List<LockedInstance>(items.Count);
         foreach (var item in items)
         {
@@ -1185,6 +1197,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         }
 
         locked.Stale = false;
+        Interlocked.Increment(ref Counters.MessageRereads);
         var messages = await RetryAsync("reading messages", async ct =>
         {
             await using var command = _dataSource.CreateCommand(
@@ -1227,30 +1240,23 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     private async Task<IReadOnlyList<ActivityWorkItem>> FetchActivitiesAsync(int limit)
     {
         var token = NextToken();
+        var attempt = 0;
         var items = await RetryAsync("locking activities", async ct =>
         {
             var now = NowTicks();
             var until = now + LockTimeout.Ticks;
 
-            // Activities this host scheduled (or that no live host prefers) come first: their results then find the
-            // instance's executor cached here. The token also selects rows this fetch already locked if an earlier
-            // attempt's reply was lost.
-            await using var command = _dataSource.CreateCommand(
-                $"""
-                UPDATE {QuotedSchema}.dt_activities a SET visible_at = $4, lock_owner = $5, lock_token = $6,
-                    attempts = a.attempts + CASE WHEN a.lock_token IS NOT NULL AND a.lock_token <> $6 THEN 1 ELSE 0 END
-                WHERE a.id = ANY(ARRAY(
-                    SELECT id FROM {QuotedSchema}.dt_activities
-                    WHERE hub = $1 AND (visible_at <= $2 OR lock_token = $6)
-                    ORDER BY affinity IS NOT NULL AND affinity <> $5, visible_at, id LIMIT $3 FOR UPDATE SKIP LOCKED))
-                RETURNING a.id, a.instance_id, a.execution_id, a.task_id, a.name, a.input, a.attempts
-                """);
+            // A retry also selects the rows an earlier attempt locked if its reply was lost.
+            await using var command = _dataSource.CreateCommand($"SELECT * FROM {QuotedSchema}.dt_lock_activities($1, $2, $3, $4, $5, $6, $7, $8, $9)");
             command.Parameters.Add(Param.Text(HubName));
             command.Parameters.Add(Param.Bigint(now));
             command.Parameters.Add(Param.Integer(limit));
             command.Parameters.Add(Param.Bigint(until));
             command.Parameters.Add(Param.Integer(_owner));
             command.Parameters.Add(Param.Bigint(token));
+            command.Parameters.Add(Param.IntegerArray(_alive));
+            command.Parameters.Add(Param.Bigint(now - AffinityPatience.Ticks));
+            command.Parameters.Add(Param.Boolean(++attempt > 1));
             var list = new List<ActivityWorkItem>();
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -1272,6 +1278,13 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             return list;
         }, _closing.Token).ConfigureAwait(false);
 
+        Interlocked.Increment(ref Counters.ActivityFetches);
+        Interlocked.Add(ref Counters.ActivitiesLocked, items.Count);
+        if (items.Count == 0)
+        {
+            Interlocked.Increment(ref Counters.EmptyActivityFetches);
+        }
+
         items.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         return items;
     }
@@ -1290,6 +1303,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
 
     private void OnNotice(Notice notice)
     {
+        Interlocked.Increment(ref Counters.NoticesReceived);
         if (notice.OrchestrationWork)
         {
             _orchestrations.Signal();

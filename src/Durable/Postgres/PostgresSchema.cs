@@ -315,53 +315,104 @@ internal static class PostgresSchema
         END $fn$;
 
         -- Locks up to p_limit instances with visible messages (oldest first, skipping rows other hosts hold) for the
-        -- caller and returns each with its visible messages. Instances this host ran last (or that no host ran yet)
-        -- come first, so executors stay cached where they are; others are taken only to fill the batch. An instance
-        -- whose previous lock was never released (its host died or let it expire) gets an attempt counted on those
-        -- messages. p_token also selects rows this caller locked in an earlier attempt whose reply was lost. Rows are
-        -- updated by key, one at a time, so the plan does not depend on table statistics.
-        CREATE FUNCTION {s}.dt_lock_ready(p_hub text, p_now bigint, p_limit integer, p_until bigint, p_owner integer, p_token bigint)
+        -- caller and returns each with its visible messages. Instances this host ran last, that no host ran yet, whose
+        -- last host is not among the live ones (p_alive), or that have waited since p_overdue come first, so executors
+        -- stay cached where they are; instances another live host ran last are taken only when there are none of
+        -- those (an idle host helps a busy one), and never wait long for a host that is slow. An instance whose previous lock was never released (its host died or let it expire) gets an
+        -- attempt counted on those messages. p_token also selects rows this caller locked in an earlier attempt whose
+        -- reply was lost. Rows are updated by key, one at a time, so the plan does not depend on table statistics.
+        CREATE FUNCTION {s}.dt_lock_ready(p_hub text, p_now bigint, p_limit integer, p_until bigint, p_owner integer, p_token bigint,
+            p_alive integer[], p_overdue bigint)
         RETURNS TABLE (instance_id text, reclaimed boolean, execution_id text, history_count integer,
             msg_id bigint, msg_execution_id text, msg_data text, msg_attempts integer)
         LANGUAGE plpgsql AS $fn$
+        #variable_conflict use_column
         DECLARE
-            v_id text;
-            v_reclaimed boolean;
-            v_exec text;
-            v_count integer;
-            v_locked text[] := ARRAY[]::text[];
+            v_ids text[] := ARRAY[]::text[];
+            v_reclaimed text[] := ARRAY[]::text[];
+            v_new text[];
+            v_new_reclaimed text[];
             v_phase integer;
         BEGIN
             FOR v_phase IN 1 .. 2 LOOP
-                EXIT WHEN cardinality(v_locked) >= p_limit;
-                FOR v_id, v_reclaimed IN
-                    SELECT i.instance_id, i.lock_owner IS NOT NULL AND i.lock_token IS DISTINCT FROM p_token
+                -- Another live host's instances are taken only when this host found none of its own: work is stolen by
+                -- hosts that would otherwise idle, not moved between busy hosts (which costs a history reload).
+                EXIT WHEN cardinality(v_ids) >= p_limit OR (v_phase = 2 AND cardinality(v_ids) > 0);
+                SELECT COALESCE(array_agg(c.id ORDER BY c.next_at), ARRAY[]::text[]),
+                       COALESCE(array_agg(c.id) FILTER (WHERE c.was_locked), ARRAY[]::text[])
+                INTO v_new, v_new_reclaimed
+                FROM (
+                    SELECT i.instance_id AS id, i.next_message_at AS next_at,
+                        i.lock_owner IS NOT NULL AND i.lock_token IS DISTINCT FROM p_token AS was_locked
                     FROM {s}.dt_instances i
                     WHERE i.hub = p_hub AND i.next_message_at <= p_now
                       AND (i.locked_until IS NULL OR i.locked_until <= p_now OR i.lock_token = p_token)
-                      AND (v_phase = 2 OR i.affinity IS NULL OR i.affinity = p_owner)
-                      AND i.instance_id <> ALL(v_locked)
-                    ORDER BY i.next_message_at LIMIT p_limit - cardinality(v_locked)
-                    FOR UPDATE SKIP LOCKED
-                LOOP
-                    UPDATE {s}.dt_instances i SET locked_until = p_until, lock_owner = p_owner, lock_token = p_token
-                    WHERE i.instance_id = v_id AND i.hub = p_hub
-                    RETURNING i.execution_id, i.history_count INTO v_exec, v_count;
-                    v_locked := v_locked || v_id;
-                    IF v_reclaimed THEN
-                        UPDATE {s}.dt_messages m SET attempts = m.attempts + 1
-                        WHERE m.instance_id = v_id AND m.hub = p_hub AND m.visible_at <= p_now;
-                    END IF;
-                    RETURN QUERY
-                        SELECT v_id, v_reclaimed, v_exec, v_count, m.id, m.execution_id, m.data, m.attempts
-                        FROM {s}.dt_messages m
-                        WHERE m.instance_id = v_id AND m.hub = p_hub AND m.visible_at <= p_now
-                        ORDER BY m.id LIMIT 5000;
-                    IF NOT FOUND THEN
-                        RETURN QUERY SELECT v_id, v_reclaimed, v_exec, v_count, NULL::bigint, NULL::text, NULL::text, NULL::integer;
-                    END IF;
-                END LOOP;
+                      AND (v_phase = 2 OR i.affinity IS NULL OR i.affinity = p_owner OR i.affinity <> ALL(p_alive) OR i.next_message_at <= p_overdue)
+                      AND i.instance_id <> ALL(v_ids)
+                    ORDER BY i.next_message_at LIMIT p_limit - cardinality(v_ids)
+                    FOR UPDATE SKIP LOCKED) c;
+                v_ids := v_ids || v_new;
+                v_reclaimed := v_reclaimed || v_new_reclaimed;
             END LOOP;
+            IF cardinality(v_ids) = 0 THEN
+                RETURN;
+            END IF;
+            IF cardinality(v_reclaimed) > 0 THEN
+                UPDATE {s}.dt_messages m SET attempts = m.attempts + 1
+                WHERE m.instance_id = ANY(v_reclaimed) AND m.hub = p_hub AND m.visible_at <= p_now;
+            END IF;
+            -- One statement for the whole batch: lock each row by key and return it with its visible messages, oldest
+            -- instance first (the caller groups the rows by instance).
+            RETURN QUERY
+                WITH u AS (
+                    UPDATE {s}.dt_instances i SET locked_until = p_until, lock_owner = p_owner, lock_token = p_token
+                    WHERE i.instance_id = ANY(v_ids) AND i.hub = p_hub
+                    RETURNING i.instance_id, i.execution_id, i.history_count)
+                SELECT u.instance_id, u.instance_id = ANY(v_reclaimed), u.execution_id, u.history_count,
+                    m.id, m.execution_id, m.data, m.attempts
+                FROM u LEFT JOIN LATERAL (
+                    SELECT m.id, m.execution_id, m.data, m.attempts FROM {s}.dt_messages m
+                    WHERE m.instance_id = u.instance_id AND m.hub = p_hub AND m.visible_at <= p_now
+                    ORDER BY m.id LIMIT 5000) m ON true
+                ORDER BY array_position(v_ids, u.instance_id), m.id;
+        END $fn$;
+
+        -- Locks up to p_limit visible activities (oldest first, skipping rows other hosts hold) for the caller, with an
+        -- attempt counted on those whose previous lock was never released. Activities scheduled by this host (or by
+        -- one that is not live, or waiting since p_overdue) come first: their results then reach an executor cached
+        -- here. Others are taken only when there are none of those. On a retry after a lost reply (p_retry) the rows
+        -- this caller already locked with p_token come back too.
+        CREATE FUNCTION {s}.dt_lock_activities(p_hub text, p_now bigint, p_limit integer, p_until bigint, p_owner integer,
+            p_token bigint, p_alive integer[], p_overdue bigint, p_retry boolean)
+        RETURNS TABLE (id bigint, instance_id text, execution_id text, task_id integer, name text, input text, attempts integer)
+        LANGUAGE plpgsql AS $fn$
+        #variable_conflict use_column
+        DECLARE
+            v_ids bigint[] := ARRAY[]::bigint[];
+        BEGIN
+            IF p_retry THEN
+                v_ids := ARRAY(SELECT a.id FROM {s}.dt_activities a WHERE a.hub = p_hub AND a.lock_token = p_token);
+            END IF;
+            IF cardinality(v_ids) < p_limit THEN
+                v_ids := v_ids || ARRAY(
+                    SELECT a.id FROM {s}.dt_activities a
+                    WHERE a.hub = p_hub AND a.visible_at <= p_now
+                      AND (a.affinity IS NULL OR a.affinity = p_owner OR a.affinity <> ALL(p_alive) OR a.visible_at <= p_overdue)
+                    ORDER BY a.visible_at, a.id LIMIT p_limit - cardinality(v_ids)
+                    FOR UPDATE SKIP LOCKED);
+            END IF;
+            IF cardinality(v_ids) = 0 THEN
+                v_ids := ARRAY(
+                    SELECT a.id FROM {s}.dt_activities a
+                    WHERE a.hub = p_hub AND a.visible_at <= p_now
+                    ORDER BY a.visible_at, a.id LIMIT p_limit - cardinality(v_ids)
+                    FOR UPDATE SKIP LOCKED);
+            END IF;
+            RETURN QUERY
+                UPDATE {s}.dt_activities a SET visible_at = p_until, lock_owner = p_owner, lock_token = p_token,
+                    attempts = a.attempts + CASE WHEN a.lock_token IS NOT NULL AND a.lock_token <> p_token THEN 1 ELSE 0 END
+                WHERE a.id = ANY(v_ids)
+                RETURNING a.id, a.instance_id, a.execution_id, a.task_id, a.name, a.input, a.attempts;
         END $fn$;
 
         -- Deletes the activity row and, if it still existed, delivers the result to the same live execution.

@@ -141,6 +141,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
             }
 
             _store.Health.Succeeded();
+            Interlocked.Increment(ref _store.Counters.WriteBatches);
+            Interlocked.Add(ref _store.Counters.WriteOperations, batch.Count);
             foreach (var operation in batch)
             {
                 try

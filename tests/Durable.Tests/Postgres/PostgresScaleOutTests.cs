@@ -5,6 +5,7 @@ using Fleet.Durable.TestWorker;
 using Fleet.Durable.Tests.Conformance;
 using Fleet.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace Fleet.Durable.Tests.Postgres;
@@ -49,10 +50,28 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
                 () => Task.FromResult(victim.Progress >= Orchestrations / 3 && victim.Episodes > 0),
                 "a third of the orchestrations finished",
                 TimeSpan.FromSeconds(90));
+            // Frozen first, so the locks it is seen holding are still held when it dies: the survivors must then take
+            // them back (a host between two batches may hold none; it is let run on until it holds some).
+            var held = 0L;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the victim was never seen holding a lock");
+                victim.Freeze();
+                held = await LocksHeldByAsync(schema, victim.HostId);
+                if (held > 0)
+                {
+                    break;
+                }
+
+                victim.Resume();
+                await Task.Delay(20);
+            }
+
             var killedAt = victim.Progress;
             var victimEpisodes = victim.Episodes;
             victim.Kill();
-            output.WriteLine($"host1 killed with SIGKILL at progress {killedAt} after {victimEpisodes} episodes and {victim.Activities} activities");
+            output.WriteLine($"host1 killed with SIGKILL at progress {killedAt} after {victimEpisodes} episodes and {victim.Activities} activities, holding {held} locks");
 
             foreach (var survivor in new[] { workers[0], workers[2] })
             {
@@ -99,6 +118,18 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
             Assert.Equal([0, 2, 3, 4], history.OfType<TaskScheduledEvent>().Select(e => e.EventId).Order());
             Assert.Equal(4, history.OfType<TaskCompletedEvent>().Select(e => e.TaskScheduledId).Distinct().Count());
         }
+    }
+
+    private async Task<long> LocksHeldByAsync(string schema, int hostId)
+    {
+        Assert.True(hostId > 0, "the victim did not print its host ID");
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT (SELECT count(*) FROM \"{schema}\".dt_instances WHERE lock_owner = $1 AND lock_token IS NOT NULL) + (SELECT count(*) FROM \"{schema}\".dt_activities WHERE lock_owner = $1 AND lock_token IS NOT NULL)",
+            connection);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = hostId });
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private ServiceProvider OpenClient(string schema)

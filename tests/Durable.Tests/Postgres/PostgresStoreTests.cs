@@ -57,30 +57,39 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
             Assert.True((await a.CreateInstanceAsync(NewInstance($"i{i:D2}", time), Wait.Token())).Created);
         }
 
+        // The hosts ask for work in rounds, both at once, so neither can take everything before the other starts. Work
+        // a fetch missed (the other fetch held the rows at that moment) is found by the next poll, as in production: a
+        // round in which both wait in vain moves the clock to it.
         var lockedByA = new List<OrchestrationWorkItem>();
         var lockedByB = new List<OrchestrationWorkItem>();
-        await Task.WhenAll(LockAllAsync(a, lockedByA), LockAllAsync(b, lockedByB));
+        using var overall = new CancellationTokenSource(Wait.Default);
+        while (lockedByA.Count + lockedByB.Count < 60)
+        {
+            var round = await Task.WhenAll(TryLockAsync(a, lockedByA), TryLockAsync(b, lockedByB));
+            if (!round.Any(locked => locked))
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
 
-        Assert.Equal(60, lockedByA.Count + lockedByB.Count);
         Assert.Equal(60, lockedByA.Concat(lockedByB).Select(w => w.InstanceId).Distinct().Count());
         Assert.Empty(lockedByA.Select(w => w.InstanceId).Intersect(lockedByB.Select(w => w.InstanceId)));
         Assert.NotEmpty(lockedByA);
         Assert.NotEmpty(lockedByB);
         Assert.NotEqual(a.HostId, b.HostId);
 
-        static async Task LockAllAsync(IOrchestrationStore store, List<OrchestrationWorkItem> locked)
+        async Task<bool> TryLockAsync(IOrchestrationStore store, List<OrchestrationWorkItem> locked)
         {
-            while (true)
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(overall.Token);
+            wait.CancelAfter(TimeSpan.FromMilliseconds(200));
+            try
             {
-                using var idle = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-                try
-                {
-                    locked.Add(await store.LockNextOrchestrationAsync(idle.Token));
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                locked.Add(await store.LockNextOrchestrationAsync(wait.Token));
+                return true;
+            }
+            catch (OperationCanceledException) when (!overall.IsCancellationRequested)
+            {
+                return false;
             }
         }
     }
@@ -162,6 +171,42 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         Assert.True(gateA.Committed >= 2);
         Assert.Equal(0, gateA.Refused); // detected before running, not by a refused commit
         Assert.DoesNotContain(hostA.Logs.Entries, e => e.EventId.Id == 3102);
+    }
+
+    [Fact]
+    public async Task A_host_takes_its_own_and_new_work_first_and_another_live_hosts_work_only_when_it_has_none()
+    {
+        var schema = fixture.NewName("affinity");
+        var time = new FakeTimeProvider();
+        var a = Store(schema, time);
+        var b = Store(schema, time);
+        await StartAsync(a, b);
+
+        // Host A runs the first episode of "ran-by-a"; then a message for it and a new instance are waiting.
+        await RunFirstEpisodeAsync(a, "ran-by-a", time);
+        Assert.True(await a.EnqueueMessageAsync("ran-by-a", "event-1", time.GetUtcNow(), Wait.Token()));
+        Assert.True((await a.CreateInstanceAsync(NewInstance("new", time), Wait.Token())).Created);
+
+        // Host B takes the new instance and leaves A's (whose executor A has cached) to A...
+        var taken = await b.LockNextOrchestrationAsync(Wait.Token());
+        Assert.Equal("new", taken.InstanceId);
+
+        // ...until B has nothing else to do: then it takes A's instance rather than idle.
+        Assert.True(await a.EnqueueMessageAsync("ran-by-a", "event-2", time.GetUtcNow(), Wait.Token()));
+        var stolen = await b.LockNextOrchestrationAsync(Wait.Token());
+        Assert.Equal("ran-by-a", stolen.InstanceId);
+        Assert.Equal(["event-1", "event-2"], stolen.Messages.Select(m => m.Data));
+        Assert.Equal(1, stolen.HistoryCount);
+
+        // Work that has waited more than a few seconds for its host is anyone's, even for a host with work of its own.
+        await RunFirstEpisodeAsync(a, "also-by-a", time);
+        Assert.True(await a.EnqueueMessageAsync("also-by-a", "event-3", time.GetUtcNow(), Wait.Token()));
+        Assert.True((await a.CreateInstanceAsync(NewInstance("new-2", time), Wait.Token())).Created);
+        time.Advance(TimeSpan.FromSeconds(11));
+        var fetches = b.GetStatistics().OrchestrationFetches;
+        var both = new[] { await b.LockNextOrchestrationAsync(Wait.Token()), await b.LockNextOrchestrationAsync(Wait.Token()) };
+        Assert.Equal(["also-by-a", "new-2"], both.Select(w => w.InstanceId).Order(StringComparer.Ordinal));
+        Assert.Equal(fetches + 1, b.GetStatistics().OrchestrationFetches); // both in one fetch: neither was a fallback
     }
 
     [Fact]
@@ -261,6 +306,25 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
     {
         var now = time.GetUtcNow();
         return new NewInstance(id, $"exec-{id}", "Test", null, "\"input\"", now, now, "start");
+    }
+
+    // Creates the instance and commits its first episode on this store, which then holds the instance's affinity.
+    private static async Task RunFirstEpisodeAsync(PostgresOrchestrationStore store, string instanceId, FakeTimeProvider time)
+    {
+        Assert.True((await store.CreateInstanceAsync(NewInstance(instanceId, time), Wait.Token())).Created);
+        var first = await store.LockNextOrchestrationAsync(Wait.Token());
+        Assert.Equal(instanceId, first.InstanceId);
+        Assert.True(await store.CommitOrchestrationAsync(
+            first,
+            new OrchestrationCommit
+            {
+                ExpectedExecutionId = $"exec-{instanceId}",
+                ExpectedHistoryCount = 0,
+                NewHistory = ["h0"],
+                ConsumedMessageIds = first.Messages.Select(m => m.Id).ToArray(),
+                Instance = Running($"exec-{instanceId}", 1, time),
+            },
+            Wait.Token()));
     }
 
     private static InstanceUpdate Running(string executionId, int historyCount, TimeProvider time) => new()

@@ -32,6 +32,9 @@ internal sealed class TestWorkerProcess : IDisposable
 
     public bool SawDone { get; private set; }
 
+    /// <summary>The PostgreSQL store's host ID (lock_owner of its locks), from its HOST line; 0 until printed.</summary>
+    public int HostId { get; private set; }
+
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
@@ -88,6 +91,12 @@ internal sealed class TestWorkerProcess : IDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process freezes, holding its locks and connections, until killed.</summary>
+    public void Freeze() => Signal("-STOP");
+
+    /// <summary>SIGCONT: a frozen process runs on.</summary>
+    public void Resume() => Signal("-CONT");
+
     /// <summary>SIGKILL: no shutdown code runs, connections are cut by the OS.</summary>
     public void Kill()
     {
@@ -122,6 +131,10 @@ internal sealed class TestWorkerProcess : IDisposable
             _episodes = int.Parse(parts[1], CultureInfo.InvariantCulture);
             _activities = int.Parse(parts[2], CultureInfo.InvariantCulture);
         }
+        else if (line.StartsWith("HOST ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5), CultureInfo.InvariantCulture, out var hostId))
+        {
+            HostId = hostId;
+        }
         else if (line == "DONE")
         {
             SawDone = true;
@@ -135,6 +148,13 @@ internal sealed class TestWorkerProcess : IDisposable
 
             Log(line);
         }
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        Assert.True(kill.WaitForExit(10_000), $"kill {signal} did not finish");
+        Assert.Equal(0, kill.ExitCode);
     }
 
     private void Log(string line)
