@@ -318,9 +318,10 @@ internal static class PostgresSchema
         -- caller and returns each with its visible messages. Instances this host ran last, that no host ran yet, whose
         -- last host is not among the live ones (p_alive), or that have waited since p_overdue come first, so executors
         -- stay cached where they are; instances another live host ran last are taken only when there are none of
-        -- those (an idle host helps a busy one), and never wait long for a host that is slow. An instance whose previous lock was never released (its host died or let it expire) gets an
-        -- attempt counted on those messages. p_token also selects rows this caller locked in an earlier attempt whose
-        -- reply was lost. Rows are updated by key, one at a time, so the plan does not depend on table statistics.
+        -- those (an idle host helps a busy one), and never wait long for a host that is slow. An instance whose
+        -- previous lock was never released (its host died or let it expire) gets an attempt counted on those messages.
+        -- p_token also selects rows this caller locked in an earlier attempt whose reply was lost. Rows are updated by
+        -- key, so the plan does not depend on table statistics.
         CREATE FUNCTION {s}.dt_lock_ready(p_hub text, p_now bigint, p_limit integer, p_until bigint, p_owner integer, p_token bigint,
             p_alive integer[], p_overdue bigint)
         RETURNS TABLE (instance_id text, reclaimed boolean, execution_id text, history_count integer,
@@ -334,6 +335,9 @@ internal static class PostgresSchema
             v_new_reclaimed text[];
             v_phase integer;
         BEGIN
+            -- A lock is safe to lose in a server crash (the work is claimed again; every commit checks the version), so
+            -- this transaction does not wait for its WAL flush: claims cost no fsync, which bounds throughput with fsync on.
+            PERFORM set_config('synchronous_commit', 'off', true);
             FOR v_phase IN 1 .. 2 LOOP
                 -- Another live host's instances are taken only when this host found none of its own: work is stolen by
                 -- hosts that would otherwise idle, not moved between busy hosts (which costs a history reload).
@@ -390,6 +394,9 @@ internal static class PostgresSchema
         DECLARE
             v_ids bigint[] := ARRAY[]::bigint[];
         BEGIN
+            -- A lock is safe to lose in a server crash (the work is claimed again; every commit checks the version), so
+            -- this transaction does not wait for its WAL flush: claims cost no fsync, which bounds throughput with fsync on.
+            PERFORM set_config('synchronous_commit', 'off', true);
             IF p_retry THEN
                 v_ids := ARRAY(SELECT a.id FROM {s}.dt_activities a WHERE a.hub = p_hub AND a.lock_token = p_token);
             END IF;
