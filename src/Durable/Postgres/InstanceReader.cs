@@ -94,7 +94,7 @@ internal sealed class InstanceReader(NpgsqlDataSource dataSource, string quotedS
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
-            var record = PostgresQueries.ReadInstance(reader);
+            var record = InstanceRows.Read(reader);
             rows[record.InstanceId] = record;
         }
 

@@ -42,6 +42,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     private readonly PostgresStoreOptions _options;
     private readonly DurableTaskOptions _taskOptions;
     private readonly TimeProvider _time;
+    private readonly InstanceChangeWaiters _changeWaiters;
     private readonly ILogger _logger;
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -50,8 +51,6 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<string, ChangeWaiter> _changeWaiters = new(StringComparer.Ordinal);
-    private readonly Lock _changeGate = new();
     private readonly ConcurrentDictionary<OrchestrationWorkItem, byte> _instancesOut = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<long, byte> _activitiesOut = new();
     private readonly WorkQueue<LockedInstance> _orchestrations;
@@ -88,6 +87,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         _options = options;
         _taskOptions = taskOptions;
         _time = timeProvider;
+        _changeWaiters = new InstanceChangeWaiters(timeProvider);
         _logger = loggerFactory.CreateLogger("Fleet.Durable.Postgres");
         HubName = taskOptions.HubName;
         Schema = options.Schema;
@@ -309,7 +309,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     public async Task<InstancePage> QueryInstancesAsync(InstanceQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var after = PostgresQueries.DecodeToken(query.ContinuationToken);
+        var after = InstanceRows.DecodeToken(query.ContinuationToken);
         await ReadyAsync(cancellationToken).ConfigureAwait(false);
         return await RetryAsync("querying instances", async ct =>
         {
@@ -332,7 +332,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             {
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    rows.Add(PostgresQueries.ReadInstance(reader));
+                    rows.Add(InstanceRows.Read(reader));
                 }
             }
 
@@ -341,7 +341,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             {
                 rows.RemoveAt(rows.Count - 1);
                 var last = rows[^1];
-                token = PostgresQueries.EncodeToken(last.CreatedAt.UtcTicks, last.InstanceId);
+                token = InstanceRows.EncodeToken(last.CreatedAt.UtcTicks, last.InstanceId);
             }
 
             return new InstancePage(rows, token);
@@ -368,39 +368,8 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     }
 
     /// <inheritdoc />
-    public Task WaitForInstanceChangeAsync(string instanceId, TimeSpan maxWait, CancellationToken cancellationToken)
-    {
-        ChangeWaiter waiter;
-        lock (_changeGate)
-        {
-            waiter = _changeWaiters.GetOrAdd(instanceId, static _ => new ChangeWaiter());
-            waiter.References++;
-        }
-
-        return WaitAsync();
-
-        async Task WaitAsync()
-        {
-            try
-            {
-                await waiter.Changed.Task.WaitAsync(maxWait, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Fallback poll interval reached: the caller re-reads the instance.
-            }
-            finally
-            {
-                lock (_changeGate)
-                {
-                    if (--waiter.References == 0 && _changeWaiters.TryGetValue(instanceId, out var current) && current == waiter)
-                    {
-                        _changeWaiters.TryRemove(instanceId, out _);
-                    }
-                }
-            }
-        }
-    }
+    public Task WaitForInstanceChangeAsync(string instanceId, TimeSpan maxWait, CancellationToken cancellationToken) =>
+        _changeWaiters.WaitAsync(instanceId, maxWait, cancellationToken);
 
     /// <inheritdoc />
     public async Task<OrchestrationWorkItem> LockNextOrchestrationAsync(CancellationToken cancellationToken)
@@ -609,13 +578,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
 
     internal void ActivityReleased(ActivityWorkItem item) => _activitiesOut.TryRemove(item.Id, out _);
 
-    internal void NotifyChanged(string instanceId)
-    {
-        if (_changeWaiters.TryRemove(instanceId, out var waiter))
-        {
-            waiter.Changed.TrySetResult();
-        }
-    }
+    internal void NotifyChanged(string instanceId) => _changeWaiters.Notify(instanceId);
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params NpgsqlParameter[] parameters)
     {
@@ -1093,7 +1056,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
                 return null;
             }
 
-            var record = PostgresQueries.ReadInstance(reader);
+            var record = InstanceRows.Read(reader);
             var history = reader.IsDBNull(15) ? [] : reader.GetFieldValue<string[]>(15);
             return new InstanceState(record, history);
         }, cancellationToken).ConfigureAwait(false);
@@ -1340,13 +1303,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         NotifyAllChanged();
     }
 
-    private void NotifyAllChanged()
-    {
-        foreach (var id in _changeWaiters.Keys)
-        {
-            NotifyChanged(id);
-        }
-    }
+    private void NotifyAllChanged() => _changeWaiters.NotifyAll();
 
     /// <summary>A locked instance fetched and not yet handed out.</summary>
     private sealed class LockedInstance(OrchestrationWorkItem item, long token)
@@ -1357,12 +1314,5 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
 
         /// <summary>This host enqueued messages for the instance after the fetch: read them again at hand-out.</summary>
         public volatile bool Stale;
-    }
-
-    private sealed class ChangeWaiter
-    {
-        public TaskCompletionSource Changed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public int References { get; set; }
     }
 }

@@ -1,12 +1,11 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 
 namespace Fleet.Durable.Postgres;
 
-/// <summary>SQL fragments and row readers shared by queries, loads and purges.</summary>
+/// <summary>SQL fragments shared by queries, loads and purges (rows are read with <see cref="InstanceRows"/>).</summary>
 internal static class PostgresQueries
 {
     public const string ColumnsWithPayloads =
@@ -48,47 +47,5 @@ internal static class PostgresQueries
         }
 
         return sql.ToString();
-    }
-
-    /// <summary>Reads an instance row selected with <see cref="Columns"/> (first 15 columns).</summary>
-    public static InstanceRecord ReadInstance(DbDataReader reader) => new()
-    {
-        InstanceId = reader.GetString(0),
-        ExecutionId = reader.GetString(1),
-        Name = reader.GetString(2),
-        Version = reader.IsDBNull(3) ? null : reader.GetString(3),
-        Status = (OrchestrationRuntimeStatus)reader.GetInt16(4),
-        CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
-        LastUpdatedAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
-        CompletedAt = reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetInt64(7), TimeSpan.Zero),
-        ScheduledStartAt = reader.IsDBNull(8) ? null : new DateTimeOffset(reader.GetInt64(8), TimeSpan.Zero),
-        Input = reader.IsDBNull(9) ? null : reader.GetString(9),
-        Output = reader.IsDBNull(10) ? null : reader.GetString(10),
-        CustomStatus = reader.IsDBNull(11) ? null : reader.GetString(11),
-        FailureDetails = reader.IsDBNull(12) ? null : reader.GetString(12),
-        ParentInstanceId = reader.IsDBNull(13) ? null : reader.GetString(13),
-        HistoryCount = reader.GetInt32(14),
-    };
-
-    public static string EncodeToken(long createdTicks, string instanceId) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{createdTicks.ToString(CultureInfo.InvariantCulture)}|{instanceId}"));
-
-    public static (long CreatedTicks, string InstanceId)? DecodeToken(string? token)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return null;
-        }
-
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            var separator = text.IndexOf('|', StringComparison.Ordinal);
-            return (long.Parse(text.AsSpan(0, separator), CultureInfo.InvariantCulture), text[(separator + 1)..]);
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentOutOfRangeException or OverflowException)
-        {
-            throw new ArgumentException("The continuation token is not one this store issued.", nameof(token), ex);
-        }
     }
 }

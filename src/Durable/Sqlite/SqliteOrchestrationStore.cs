@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -26,11 +25,10 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
     private readonly SqliteStoreOptions _options;
     private readonly DurableTaskOptions _taskOptions;
     private readonly TimeProvider _time;
+    private readonly InstanceChangeWaiters _changeWaiters;
     private readonly ILogger _logger;
     private readonly string _connectionString;
     private readonly ConcurrentBag<ReaderConnection> _readers = [];
-    private readonly ConcurrentDictionary<string, ChangeWaiter> _changeWaiters = new(StringComparer.Ordinal);
-    private readonly Lock _changeGate = new();
     private readonly SemaphoreSlim _initializeGate = new(1, 1);
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<string, byte> _recoveredInstances = new(StringComparer.Ordinal);
@@ -63,6 +61,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
         _options = options;
         _taskOptions = taskOptions;
         _time = timeProvider;
+        _changeWaiters = new InstanceChangeWaiters(timeProvider);
         _logger = loggerFactory.CreateLogger("Fleet.Durable.Sqlite");
         HubName = taskOptions.HubName;
         DatabasePath = Path.GetFullPath(options.DatabasePath);
@@ -183,7 +182,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
             using var command = reader.Connection.CreateCommand();
             command.Parameters.AddWithValue("$hub", HubName);
             var sql = $"SELECT {InstanceColumns(query.IncludePayloads)} FROM dt_instances WHERE hub = $hub" + SqliteQueries.FilterSql(command, query.Filter);
-            if (DecodeToken(query.ContinuationToken) is { } after)
+            if (InstanceRows.DecodeToken(query.ContinuationToken) is { } after)
             {
                 sql += " AND (created_at > $afterCreated OR (created_at = $afterCreated AND instance_id > $afterId))";
                 command.Parameters.AddWithValue("$afterCreated", after.CreatedTicks);
@@ -197,7 +196,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
             {
                 while (rowReader.Read())
                 {
-                    rows.Add(ReadInstanceRow(rowReader));
+                    rows.Add(InstanceRows.Read(rowReader));
                 }
             }
 
@@ -206,7 +205,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
             {
                 rows.RemoveAt(rows.Count - 1);
                 var last = rows[^1];
-                token = EncodeToken(last.CreatedAt.UtcTicks, last.InstanceId);
+                token = InstanceRows.EncodeToken(last.CreatedAt.UtcTicks, last.InstanceId);
             }
 
             return new InstancePage(rows, token);
@@ -239,39 +238,8 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
         Writer.WriteAsync(new PurgeInstancesOperation(this, filter, maxInstances, recursive)).WaitAsync(cancellationToken);
 
     /// <inheritdoc />
-    public Task WaitForInstanceChangeAsync(string instanceId, TimeSpan maxWait, CancellationToken cancellationToken)
-    {
-        ChangeWaiter waiter;
-        lock (_changeGate)
-        {
-            waiter = _changeWaiters.GetOrAdd(instanceId, static _ => new ChangeWaiter());
-            waiter.References++;
-        }
-
-        return WaitAsync();
-
-        async Task WaitAsync()
-        {
-            try
-            {
-                await waiter.Changed.Task.WaitAsync(maxWait, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Fallback poll interval reached: the caller re-reads the instance.
-            }
-            finally
-            {
-                lock (_changeGate)
-                {
-                    if (--waiter.References == 0 && _changeWaiters.TryGetValue(instanceId, out var current) && current == waiter)
-                    {
-                        _changeWaiters.TryRemove(instanceId, out _);
-                    }
-                }
-            }
-        }
-    }
+    public Task WaitForInstanceChangeAsync(string instanceId, TimeSpan maxWait, CancellationToken cancellationToken) =>
+        _changeWaiters.WaitAsync(instanceId, maxWait, cancellationToken);
 
     /// <inheritdoc />
     public async Task<OrchestrationWorkItem> LockNextOrchestrationAsync(CancellationToken cancellationToken)
@@ -450,13 +418,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
 
     internal static long ParseToken(string token) => long.Parse(token, CultureInfo.InvariantCulture);
 
-    internal void NotifyChanged(string instanceId)
-    {
-        if (_changeWaiters.TryRemove(instanceId, out var waiter))
-        {
-            waiter.Changed.TrySetResult();
-        }
-    }
+    internal void NotifyChanged(string instanceId) => _changeWaiters.Notify(instanceId);
 
     private void EnsureDispatching()
     {
@@ -626,7 +588,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
     {
         var command = reader.Prepared(includePayloads ? SelectInstanceWithPayloads : SelectInstanceWithoutPayloads, "$id");
         using var rows = command.With("$id", instanceId).ExecuteReader();
-        return rows.Read() ? ReadInstanceRow(rows) : null;
+        return rows.Read() ? InstanceRows.Read(rows) : null;
     }
 
     private static List<string> ReadHistory(ReaderConnection reader, string instanceId)
@@ -653,47 +615,6 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
     private const string SelectInstanceWithoutPayloads = $"SELECT {ColumnsWithoutPayloads} FROM dt_instances WHERE hub = $hub AND instance_id = $id";
 
     private static string InstanceColumns(bool includePayloads) => includePayloads ? ColumnsWithPayloads : ColumnsWithoutPayloads;
-
-    private static InstanceRecord ReadInstanceRow(SqliteDataReader reader) => new()
-    {
-        InstanceId = reader.GetString(0),
-        ExecutionId = reader.GetString(1),
-        Name = reader.GetString(2),
-        Version = reader.IsDBNull(3) ? null : reader.GetString(3),
-        Status = (OrchestrationRuntimeStatus)reader.GetInt32(4),
-        CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
-        LastUpdatedAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
-        CompletedAt = reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetInt64(7), TimeSpan.Zero),
-        ScheduledStartAt = reader.IsDBNull(8) ? null : new DateTimeOffset(reader.GetInt64(8), TimeSpan.Zero),
-        Input = reader.IsDBNull(9) ? null : reader.GetString(9),
-        Output = reader.IsDBNull(10) ? null : reader.GetString(10),
-        CustomStatus = reader.IsDBNull(11) ? null : reader.GetString(11),
-        FailureDetails = reader.IsDBNull(12) ? null : reader.GetString(12),
-        ParentInstanceId = reader.IsDBNull(13) ? null : reader.GetString(13),
-        HistoryCount = reader.GetInt32(14),
-    };
-
-    private static string EncodeToken(long createdTicks, string instanceId) =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{createdTicks.ToString(CultureInfo.InvariantCulture)}|{instanceId}"));
-
-    private static (long CreatedTicks, string InstanceId)? DecodeToken(string? token)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return null;
-        }
-
-        try
-        {
-            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            var separator = text.IndexOf('|', StringComparison.Ordinal);
-            return (long.Parse(text.AsSpan(0, separator), CultureInfo.InvariantCulture), text[(separator + 1)..]);
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentOutOfRangeException or OverflowException)
-        {
-            throw new ArgumentException("The continuation token is not one this store issued.", nameof(token), ex);
-        }
-    }
 
     private static void Execute(SqliteConnection connection, string sql)
     {
@@ -750,12 +671,5 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
 
             Connection.Dispose();
         }
-    }
-
-    private sealed class ChangeWaiter
-    {
-        public TaskCompletionSource Changed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public int References { get; set; }
     }
 }
