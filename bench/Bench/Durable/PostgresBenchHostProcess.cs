@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using Fleet.Durable;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
@@ -26,7 +27,7 @@ public sealed class PostgresBenchHostProcess : IBenchmark
     private readonly Process? _process;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _activities;
-    private volatile long[] _statistics = [];
+    private volatile PostgresStoreStatistics? _statistics;
 
     /// <summary>Created by the benchmark runner (the host side).</summary>
     public PostgresBenchHostProcess()
@@ -45,12 +46,8 @@ public sealed class PostgresBenchHostProcess : IBenchmark
     /// <summary>Activities this host ran so far (its last WORK line).</summary>
     public int Activities => _activities;
 
-    /// <summary>The store's counters so far (its last STATS line), in <see cref="StatisticNames"/> order.</summary>
-    public long[] Statistics => _statistics;
-
-    /// <summary>Short names of the store counters a host reports.</summary>
-    public static IReadOnlyList<string> StatisticNames { get; } =
-        ["fetches", "empty fetches", "locked", "continued", "re-reads", "activity fetches", "empty activity fetches", "activities locked", "history loads", "write batches", "writes", "notices"];
+    /// <summary>The store's counters so far (its last STATS line); null until the first.</summary>
+    public PostgresStoreStatistics? Statistics => _statistics;
 
     /// <summary>CPU the host process used so far.</summary>
     public TimeSpan Cpu
@@ -144,9 +141,7 @@ public sealed class PostgresBenchHostProcess : IBenchmark
         while (!stdinClosed.IsCancellationRequested)
         {
             Console.WriteLine($"WORK {Volatile.Read(ref activities).ToString(CultureInfo.InvariantCulture)}");
-            var s = store.GetStatistics();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"STATS {s.OrchestrationFetches} {s.EmptyOrchestrationFetches} {s.InstancesLocked} {s.InstancesContinued} {s.MessageRereads} {s.ActivityFetches} {s.EmptyActivityFetches} {s.ActivitiesLocked} {s.InstanceLoads} {s.WriteBatches} {s.WriteOperations} {s.NoticesReceived}"));
+            Console.WriteLine($"STATS {JsonSerializer.Serialize(store.GetStatistics())}");
             try
             {
                 await Task.Delay(100, stdinClosed.Token);
@@ -202,7 +197,7 @@ public sealed class PostgresBenchHostProcess : IBenchmark
         }
         else if (line is not null && line.StartsWith("STATS ", StringComparison.Ordinal))
         {
-            _statistics = [.. line[6..].Split(' ').Select(v => long.Parse(v, CultureInfo.InvariantCulture))];
+            _statistics = JsonSerializer.Deserialize<PostgresStoreStatistics>(line.AsSpan(6));
         }
     }
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using Fleet.Durable;
 using Fleet.Durable.Client;
+using Fleet.Durable.Postgres;
 using Fleet.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -60,9 +62,8 @@ public sealed class PostgresHelloCitiesBenchmark : IBenchmark
                     $"hosts {hostsUsed.TotalMilliseconds / Orchestrations:0.00}, PostgreSQL {serverUsed.TotalMilliseconds / Orchestrations:0.00}), machine load average {LoadAverage()}");
                 for (var i = 0; i < workers.Count; i++)
                 {
-                    var after = workers[i].Statistics;
-                    var counts = PostgresBenchHostProcess.StatisticNames.Select((name, k) =>
-                        $"{name} {(k < after.Length ? after[k] - (k < statsBefore[i].Length ? statsBefore[i][k] : 0) : 0)}");
+                    var counts = typeof(PostgresStoreStatistics).GetProperties().Select(p =>
+                        $"{p.Name} {Counter(p, workers[i].Statistics) - Counter(p, statsBefore[i])}");
                     reporter.Note($"pg_hello5 {hosts} host(s), host {i} store counters for the measured run: {string.Join(", ", counts)}");
                 }
 
@@ -130,6 +131,9 @@ public sealed class PostgresHelloCitiesBenchmark : IBenchmark
 
         return TimeSpan.FromSeconds(total / ticksPerSecond);
     }
+
+    private static long Counter(PropertyInfo counter, PostgresStoreStatistics? statistics) =>
+        statistics is null ? 0 : (long)counter.GetValue(statistics)!;
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";

@@ -664,8 +664,9 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         {
             try
             {
-                await EnsureOwnerAsync(closing).ConfigureAwait(false);
-                var (instances, activities) = await ReclaimAsync(closing).ConfigureAwait(false);
+                var connection = await EnsureOwnerAsync(closing).ConfigureAwait(false);
+                var alive = await AliveOwnersAsync(connection, closing).ConfigureAwait(false);
+                var (instances, activities) = await ReclaimAsync(connection, alive, closing).ConfigureAwait(false);
                 await ArmNextDueAsync(closing).ConfigureAwait(false);
                 _logger.DispatchStarted(HubName, _owner, instances, activities);
                 _pollLoop = Task.Run(PollAsync, CancellationToken.None);
@@ -776,11 +777,9 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         }
     }
 
-    /// <summary>Takes back work locked by hosts that no longer hold their advisory lock.</summary>
-    private async Task<(int Instances, int Activities)> ReclaimAsync(CancellationToken cancellationToken)
+    /// <summary>Takes back work locked by hosts that are not <paramref name="alive"/> (no longer hold their advisory lock).</summary>
+    private async Task<(int Instances, int Activities)> ReclaimAsync(NpgsqlConnection connection, HashSet<int> alive, CancellationToken cancellationToken)
     {
-        var connection = await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
-        var alive = await AliveOwnersAsync(connection, cancellationToken).ConfigureAwait(false);
         var now = NowTicks();
         int instances;
         await using (var command = Command(
@@ -898,7 +897,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
                 var membershipChanged = lastAlive is null || !alive.SetEquals(lastAlive);
                 if (membershipChanged || poll % ReclaimEveryPolls == 0)
                 {
-                    var (instances, activities) = await ReclaimAsync(closing).ConfigureAwait(false);
+                    var (instances, activities) = await ReclaimAsync(connection, alive, closing).ConfigureAwait(false);
                     if (instances + activities > 0)
                     {
                         _logger.Reclaimed(HubName, instances, activities);
@@ -1121,12 +1120,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             return locked;
         }, _closing.Token).ConfigureAwait(false);
 
-        Interlocked.Increment(ref Counters.OrchestrationFetches);
-        Interlocked.Add(ref Counters.InstancesLocked, items.Count);
-        if (items.Count == 0)
-        {
-            Interlocked.Increment(ref Counters.EmptyOrchestrationFetches);
-        }
+        StoreCounters.CountFetch(ref Counters.OrchestrationFetches, ref Counters.EmptyOrchestrationFetches, ref Counters.InstancesLocked, items.Count);
 
         var ready = new List<LockedInstance>(items.Count);
         foreach (var item in items)
@@ -1241,12 +1235,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             return list;
         }, _closing.Token).ConfigureAwait(false);
 
-        Interlocked.Increment(ref Counters.ActivityFetches);
-        Interlocked.Add(ref Counters.ActivitiesLocked, items.Count);
-        if (items.Count == 0)
-        {
-            Interlocked.Increment(ref Counters.EmptyActivityFetches);
-        }
+        StoreCounters.CountFetch(ref Counters.ActivityFetches, ref Counters.EmptyActivityFetches, ref Counters.ActivitiesLocked, items.Count);
 
         items.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         return items;

@@ -46,6 +46,17 @@ internal sealed class StoreCounters
     public long WriteOperations;
     public long NoticesReceived;
 
+    /// <summary>Counts one fetch that locked <paramref name="locked"/> items.</summary>
+    public static void CountFetch(ref long fetches, ref long emptyFetches, ref long itemsLocked, int locked)
+    {
+        Interlocked.Increment(ref fetches);
+        Interlocked.Add(ref itemsLocked, locked);
+        if (locked == 0)
+        {
+            Interlocked.Increment(ref emptyFetches);
+        }
+    }
+
     public PostgresStoreStatistics Snapshot() => new(
         Interlocked.Read(ref OrchestrationFetches),
         Interlocked.Read(ref EmptyOrchestrationFetches),
