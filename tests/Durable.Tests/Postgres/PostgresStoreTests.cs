@@ -1,3 +1,4 @@
+using System.Globalization;
 using Fleet.Durable.Client;
 using Fleet.Durable.History;
 using Fleet.Durable.Postgres;
@@ -222,6 +223,60 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         var id = await client.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "hi");
 
         Assert.Equal("hi!", (await client.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, Wait.Token())).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Plans_made_while_the_queues_are_empty_keep_using_the_indexes_as_the_queues_fill()
+    {
+        // Queue tables are often empty when (auto)vacuum analyzes them. A plan cached from such statistics scanned the
+        // whole table for every key lookup once it filled again: 4x slower in the benchmark.
+        var schema = fixture.NewName("plans");
+        var factory = new SchemaFactory(fixture, schema);
+        Action<DurableTaskRegistry> tasks = r =>
+        {
+            r.AddActivityFunc<int, int>("Double", (_, n) => n * 2);
+            r.AddOrchestratorFunc<int, int>("Sum", async (context, n) =>
+            {
+                var total = 0;
+                for (var i = 0; i < 5; i++)
+                {
+                    total += await context.CallActivityAsync<int>("Double", n + i);
+                }
+
+                return total;
+            });
+        };
+        await RunAsync("warm", 20);
+        await fixture.Instance.PsqlAsync($"VACUUM (ANALYZE) \"{schema}\".dt_messages, \"{schema}\".dt_activities, \"{schema}\".dt_instances, \"{schema}\".dt_history");
+        Assert.Equal("0,0", (await fixture.Instance.PsqlAsync(
+            $"SELECT string_agg(reltuples::text, ',') FROM pg_class WHERE relnamespace = '\"{schema}\"'::regnamespace AND relname IN ('dt_messages', 'dt_activities')")).Trim());
+        var before = await SequentialReadsAsync();
+
+        await RunAsync("run", 300);
+
+        // Ad-hoc statements planned per poll may still scan a table while it is small; none may scan it per item.
+        Assert.InRange(await SequentialReadsAsync() - before, 0, 300);
+
+        async Task RunAsync(string prefix, int count)
+        {
+            await using var host = await DurableTestHost.StartAsync(factory, tasks, o => o.MaxConcurrentActivities = o.MaxConcurrentOrchestrations = 50);
+            var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+                host.Client.ScheduleNewOrchestrationInstanceAsync("Sum", i, new StartOrchestrationOptions($"{prefix}-{i}"))));
+            foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            {
+                Assert.Equal((10 * i) + 20, (await Wait.CompletionAsync(host.Client, id, TimeSpan.FromSeconds(60))).ReadOutputAs<int>());
+            }
+        }
+
+        // Backends report their table counters when they end, so this waits for the host's connections to close.
+        async Task<long> SequentialReadsAsync()
+        {
+            await Wait.UntilAsync(
+                async () => (await fixture.Instance.PsqlAsync("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fleet-durable'")).Trim() == "0",
+                "the host's connections are closed");
+            return long.Parse(await fixture.Instance.PsqlAsync(
+                $"SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE schemaname = '{schema}' AND relname IN ('dt_messages', 'dt_activities')"), CultureInfo.InvariantCulture);
+        }
     }
 
     [Fact]
