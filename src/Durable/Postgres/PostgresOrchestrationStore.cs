@@ -136,6 +136,19 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
                     (_, cancellationToken) => password.GetAsync(cancellationToken));
             }
 
+            // The statements sent outside the store's functions (due times, history and instance reads, queries) get
+            // the scan settings the functions carry (see PostgresSchema): their plans are cached too, once prepared.
+            builder.UsePhysicalConnectionInitializer(
+                connection =>
+                {
+                    using var command = new NpgsqlCommand(PostgresSchema.SessionSettings, connection);
+                    command.ExecuteNonQuery();
+                },
+                async connection =>
+                {
+                    await using var command = new NpgsqlCommand(PostgresSchema.SessionSettings, connection);
+                    await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+                });
             _dataSource = builder.Build();
             _ownsDataSource = true;
         }

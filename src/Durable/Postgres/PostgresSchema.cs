@@ -22,6 +22,12 @@ internal static class PostgresSchema
     /// <summary>Statuses that accept messages: Running, Pending, Suspended.</summary>
     public const string LiveStatuses = "(0, 6, 7)";
 
+    /// <summary>
+    /// The scan settings of the store's functions, for its own sessions: every statement the store sends is a key
+    /// lookup or an ordered index scan, and must stay one whatever statistics the planner last saw.
+    /// </summary>
+    public const string SessionSettings = "SET enable_seqscan = off; SET enable_bitmapscan = off";
+
     /// <summary>The advisory-lock sub-key of the migration lock; host liveness locks use sub-keys from 1.</summary>
     public const int MigrationLockKey = 0;
 
