@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using Fleet.Durable.Storage;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -15,10 +15,9 @@ namespace Fleet.Durable.Postgres;
 /// </summary>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
-    private readonly Channel<PgWrite> _queue = Channel.CreateUnbounded<PgWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly GroupCommitQueue<PgWrite> _queue;
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresOrchestrationStore _store;
-    private readonly int _maxBatch;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _loop;
@@ -28,25 +27,21 @@ internal sealed class PostgresWriter : IAsyncDisposable
     {
         _dataSource = dataSource;
         _store = store;
-        _maxBatch = maxBatch;
+        _queue = new GroupCommitQueue<PgWrite>(maxBatch, nameof(PostgresOrchestrationStore));
         _logger = logger;
-        _loop = Task.Run(RunAsync, CancellationToken.None);
+        _loop = Task.Run(() => _queue.RunAsync(RunBatchAsync, (batch, ex) => _logger.WriteFailed(ex, batch.Count)), CancellationToken.None);
     }
 
     public Task<T> WriteAsync<T>(PgWrite<T> operation)
     {
-        if (!_queue.Writer.TryWrite(operation))
-        {
-            throw new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store is closed.");
-        }
-
+        _queue.Add(operation);
         return operation.Task;
     }
 
     /// <summary>Writes what is queued, then closes.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         using (var drain = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
         {
             // A database that stays away must not block shutdown: queued writes are then failed.
@@ -60,36 +55,6 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
 
         _closing.Dispose();
-    }
-
-    private async Task RunAsync()
-    {
-        var batch = new List<PgWrite>(_maxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var operation))
-            {
-                batch.Add(operation);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                await RunBatchAsync(batch).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Nothing may end this loop, or every later write would wait forever: what is not finished fails.
-                _logger.WriteFailed(ex, batch.Count);
-                FailAll(batch, ex);
-            }
-        }
     }
 
     private async Task RunBatchAsync(List<PgWrite> batch)
@@ -110,7 +75,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    FailAll(batch, new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
+                    GroupCommitQueue<PgWrite>.FailAll(batch, new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
                     return;
                 }
 
@@ -121,7 +86,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 await DropConnectionAsync().ConfigureAwait(false);
                 if (_closing.IsCancellationRequested)
                 {
-                    FailAll(batch, new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
+                    GroupCommitQueue<PgWrite>.FailAll(batch, new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
                     return;
                 }
 
@@ -243,21 +208,6 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
         _connection = null;
     }
-
-    private static void FailAll(List<PgWrite> batch, Exception exception)
-    {
-        foreach (var operation in batch)
-        {
-            try
-            {
-                operation.Fail(exception);
-            }
-            catch (Exception)
-            {
-                // One broken operation must not stop the others from being failed.
-            }
-        }
-    }
 }
 
 /// <summary>What a write operation needs to build its command.</summary>
@@ -270,7 +220,7 @@ internal readonly record struct WriteContext(string Schema, string Hub, long Now
 /// One write: a single command (usually a call to one of the schema's functions) returning one result set. It may be
 /// executed more than once (batch retries), so it keeps its result until <see cref="Complete"/>.
 /// </summary>
-internal abstract class PgWrite
+internal abstract class PgWrite : IQueuedWrite
 {
     /// <summary>Adds the instance rows this operation updates (locked in order at the start of the batch).</summary>
     public virtual void AddTouched(ISet<string> instanceIds)

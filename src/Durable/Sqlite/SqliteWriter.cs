@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using Fleet.Durable.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -12,10 +12,9 @@ namespace Fleet.Durable.Sqlite;
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {
-    private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly GroupCommitQueue<WriteOperation> _queue;
     private readonly SqliteConnection _connection;
     private readonly WriterCommands _commands;
-    private readonly int _maxBatch;
     private readonly ILogger _logger;
     private readonly Task _loop;
 
@@ -23,60 +22,36 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         _connection = connection;
         _commands = new WriterCommands(connection, hub);
-        _maxBatch = maxBatch;
+        _queue = new GroupCommitQueue<WriteOperation>(maxBatch, nameof(SqliteOrchestrationStore));
         _logger = logger;
-        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _loop = Task.Factory.StartNew(
+            () => _queue.RunAsync(
+                batch =>
+                {
+                    RunBatch(batch);
+                    return Task.CompletedTask;
+                },
+                BatchFailed),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
     }
 
     public Task<T> WriteAsync<T>(WriteOperation<T> operation)
     {
-        if (!_queue.Writer.TryWrite(operation))
-        {
-            throw new ObjectDisposedException(nameof(SqliteOrchestrationStore), "The durable store is closed.");
-        }
-
+        _queue.Add(operation);
         return operation.Task;
     }
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         await _loop.ConfigureAwait(false);
         _commands.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task RunAsync()
-    {
-        var batch = new List<WriteOperation>(_maxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var operation))
-            {
-                batch.Add(operation);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                RunBatch(batch);
-            }
-            catch (Exception ex)
-            {
-                // Nothing may end this loop: every later write would wait forever. Operations of the batch not yet
-                // completed fail with the error (completed ones keep their result) and the writer goes on.
-                FailUnfinished(batch, ex);
-            }
-        }
-    }
-
-    private void FailUnfinished(List<WriteOperation> batch, Exception error)
+    private void BatchFailed(List<WriteOperation> batch, Exception error)
     {
         try
         {
@@ -88,17 +63,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
 
         _logger.WriteFailed(error, batch.Count);
-        foreach (var operation in batch)
-        {
-            try
-            {
-                operation.Fail(error);
-            }
-            catch (Exception)
-            {
-                // One broken operation must not stop the others from being failed.
-            }
-        }
     }
 
     private void RunBatch(List<WriteOperation> batch)
@@ -173,7 +137,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 /// One unit of work for the writer. <see cref="Execute"/> runs inside a transaction and may run twice (after a batch
 /// rollback), so it keeps its effects in the database and its result fields until <see cref="AfterCommit"/>.
 /// </summary>
-internal abstract class WriteOperation
+internal abstract class WriteOperation : IQueuedWrite
 {
     public abstract void Execute(WriterCommands commands);
 
