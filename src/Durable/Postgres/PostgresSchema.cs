@@ -423,7 +423,7 @@ internal static class PostgresSchema
                 v_ids := ARRAY(
                     SELECT a.id FROM {s}.dt_activities a
                     WHERE a.hub = p_hub AND a.visible_at <= p_now
-                    ORDER BY a.visible_at, a.id LIMIT p_limit - cardinality(v_ids)
+                    ORDER BY a.visible_at, a.id LIMIT p_limit
                     FOR UPDATE SKIP LOCKED);
             END IF;
             RETURN QUERY

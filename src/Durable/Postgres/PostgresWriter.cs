@@ -75,7 +75,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    GroupCommitQueue<PgWrite>.FailAll(batch, new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
+                    FailClosed(batch);
                     return;
                 }
 
@@ -86,7 +86,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 await DropConnectionAsync().ConfigureAwait(false);
                 if (_closing.IsCancellationRequested)
                 {
-                    GroupCommitQueue<PgWrite>.FailAll(batch, new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
+                    FailClosed(batch);
                     return;
                 }
 
@@ -129,6 +129,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
             return;
         }
     }
+
+    private static void FailClosed(List<PgWrite> batch) => GroupCommitQueue<PgWrite>.FailAll(
+        batch,
+        new ObjectDisposedException(nameof(PostgresOrchestrationStore), "The durable store closed before the database came back."));
 
     private async Task ExecuteAsync(List<PgWrite> operations)
     {
