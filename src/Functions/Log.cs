@@ -1,4 +1,4 @@
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Settings;
 using Fleet.Shared.DesiredState;
 using Microsoft.Extensions.Logging;
@@ -13,8 +13,12 @@ internal static partial class Log
     public static partial void ProvisioningScheduled(this ILogger logger, string deviceId, GroupPath placement, string instanceId, string source);
 
     [LoggerMessage(EventId = 5001, EventName = "ProvisioningAlreadyRunning", Level = LogLevel.Information,
-        Message = "Provisioning of device {DeviceId} is already {Status} as {InstanceId}; the request from {Source} starts nothing new.")]
-    public static partial void ProvisioningAlreadyRunning(this ILogger logger, string deviceId, OrchestrationRuntimeStatus status, string instanceId, string source);
+        Message = "Provisioning of device {DeviceId} is already under way as {InstanceId}; the request from {Source} starts nothing new.")]
+    public static partial void ProvisioningAlreadyRunning(this ILogger logger, string deviceId, string instanceId, string source);
+
+    [LoggerMessage(EventId = 5004, EventName = "ProvisioningMessageRejected", Level = LogLevel.Warning,
+        Message = "Provisioning message {MessageId} is not a valid request and goes to the rejected queue: {Reason}")]
+    public static partial void ProvisioningMessageRejected(this ILogger logger, string messageId, string reason);
 
     [LoggerMessage(EventId = 5002, EventName = "ProvisioningCompleted", Level = LogLevel.Information,
         Message = "Device {DeviceId} provisioned in tenant {TenantId} into {Placement} (claimed now: {Claimed}, moved: {Moved}).")]

@@ -1,9 +1,9 @@
 using System.Globalization;
-using Fleet.Durable;
+using Microsoft.DurableTask;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
-using Fleet.Hosting;
+using Microsoft.Azure.Functions.Worker;
 using Fleet.Shared.DesiredState;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -136,7 +136,6 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
         // Outcomes are ~250 bytes each: 500 keep a RecordRemediations input far below the payload limit.
         private const int RecordBatchSize = 500;
 
-        private readonly ILogger _logger = context.CreateReplaySafeLogger<ComplianceSweepOrchestration>();
         private TenantSweepCounters _counters = state.Counters;
         private int _placed = state.PlacedDevices;
         private TenantSweepPhase _phase = state.Phase;
@@ -331,14 +330,14 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
                 var result = await context.CallSubOrchestratorAsync<RemediationResult>(RemediateName, new RemediationRequest(Scope.SweepId, Scope.TenantId, finding));
                 if (result.Outcome == RemediationOutcome.Failed)
                 {
-                    _logger.RemediationFailed(Scope.SweepId, finding.Id, Scope.TenantId, $"{result.ErrorCode} {result.Message}");
+                    context.CreateReplaySafeLogger<ComplianceSweepOrchestration>().RemediationFailed(Scope.SweepId, finding.Id, Scope.TenantId, $"{result.ErrorCode} {result.Message}");
                 }
 
                 return result;
             }
             catch (TaskFailedException ex)
             {
-                _logger.RemediationFailed(Scope.SweepId, finding.Id, Scope.TenantId, ex.FailureDetails.ToString());
+                context.CreateReplaySafeLogger<ComplianceSweepOrchestration>().RemediationFailed(Scope.SweepId, finding.Id, Scope.TenantId, ex.FailureDetails.ToString());
                 return new RemediationResult(finding.Id, RemediationOutcome.Failed, ex.FailureDetails.ErrorType, ex.FailureDetails.ErrorMessage);
             }
         }
@@ -361,7 +360,7 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
         private void Progress(string phase)
         {
             Status();
-            _logger.TenantSweepProgress(Scope.SweepId, Scope.TenantId, phase, _counters.Pages, _counters.Devices, _counters.Findings, _counters.Fixed, _counters.Failed);
+            context.CreateReplaySafeLogger<ComplianceSweepOrchestration>().TenantSweepProgress(Scope.SweepId, Scope.TenantId, phase, _counters.Pages, _counters.Devices, _counters.Findings, _counters.Fixed, _counters.Failed);
         }
     }
 }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using Fleet.Shared.DesiredState;
-using Fleet.Storage;
 
 namespace Fleet.Functions.Compliance;
 
@@ -73,9 +75,9 @@ public sealed class ReportStore(BlobContainerClient container)
     {
         try
         {
-            return (await container.GetBlobClient(name).DownloadContentAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Content;
+            return (await container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
         }
-        catch (StorageRequestException ex) when (ex.IsNotFound)
+        catch (RequestFailedException ex) when (ex.Status == 404)
         {
             return null;
         }
@@ -92,12 +94,12 @@ public sealed class ReportStore(BlobContainerClient container)
         var names = new List<string>();
         try
         {
-            await foreach (var item in container.GetBlobsAsync(prefix, cancellationToken).ConfigureAwait(false))
+            await foreach (var item in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken).ConfigureAwait(false))
             {
                 names.Add(item.Name);
             }
         }
-        catch (StorageRequestException ex) when (ex.IsNotFound)
+        catch (RequestFailedException ex) when (ex.Status == 404)
         {
             // No container yet: nothing was written.
         }
@@ -110,11 +112,11 @@ public sealed class ReportStore(BlobContainerClient container)
     {
         if (Volatile.Read(ref _created) == 0)
         {
-            await container.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _created, 1);
         }
 
-        await container.GetBlobClient(name).UploadAsync(data, contentType: contentType, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await container.GetBlobClient(name).UploadAsync(data, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = contentType } }, cancellationToken).ConfigureAwait(false);
     }
 }
 

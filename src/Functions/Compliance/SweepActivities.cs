@@ -1,7 +1,7 @@
 using System.Globalization;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
-using Fleet.Hosting;
+using Microsoft.Azure.Functions.Worker;
 using Fleet.Shared.DesiredState;
 using Fleet.Shared.Sphere;
 

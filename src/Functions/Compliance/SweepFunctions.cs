@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Http;
-using Fleet.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using System.Net;
+using Microsoft.Azure.Functions.Worker.Http;
 
 namespace Fleet.Functions.Compliance;
 
@@ -21,25 +21,25 @@ public sealed partial class SweepFunctions(SweepStarter starter, ReportStore rep
     /// 202 with the check-status payload, or 409 with the payload of the sweep still running.
     /// </summary>
     [Function("StartComplianceSweep")]
-    public async Task<IActionResult> StartComplianceSweep(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "sweeps")] HttpRequest request, [DurableClient] DurableTaskClient client)
+    public async Task<HttpResponseData> StartComplianceSweep(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "sweeps")] HttpRequestData request, [DurableClient] DurableTaskClient client)
     {
         var (body, errors) = await HttpJson.ReadAsync(request, () => new SweepRequest());
         if (body is null || errors.Count > 0)
         {
-            return HttpJson.BadRequest(errors);
+            return await HttpJson.BadRequest(request, errors);
         }
 
         try
         {
-            var start = await starter.StartAsync(client, body, "HTTP", request.HttpContext.RequestAborted);
+            var start = await starter.StartAsync(client, body, "HTTP", request.FunctionContext.CancellationToken);
             return start.Started
                 ? await client.CreateCheckStatusResponseAsync(request, start.InstanceId)
-                : new ConflictObjectResult(client.CreateHttpManagementPayload(start.InstanceId, request));
+                : await HttpJson.WriteAsync(request, HttpStatusCode.Conflict, client.CreateHttpManagementPayload(start.InstanceId, request));
         }
         catch (NoPolicyException ex)
         {
-            return HttpJson.BadRequest([ex.Message]);
+            return await HttpJson.BadRequest(request, [ex.Message]);
         }
     }
 
@@ -49,20 +49,20 @@ public sealed partial class SweepFunctions(SweepStarter starter, ReportStore rep
     /// unknown sweep, 409 when it has finished.
     /// </summary>
     [Function("StopComplianceSweep")]
-    public static async Task<IActionResult> StopComplianceSweep(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "sweeps/{id}/stop")] HttpRequest request, string id,
+    public static async Task<HttpResponseData> StopComplianceSweep(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "sweeps/{id}/stop")] HttpRequestData request, string id,
         [DurableClient] DurableTaskClient client)
     {
-        var cancellation = request.HttpContext.RequestAborted;
+        var cancellation = request.FunctionContext.CancellationToken;
         var sweep = SweepIdPattern().IsMatch(id) ? await client.GetInstanceAsync(id, cancellation) : null;
         if (sweep is null || sweep.Name != ComplianceSweepOrchestration.Name)
         {
-            return new NotFoundObjectResult(new { error = $"No compliance sweep '{id}'." });
+            return await HttpJson.NotFound(request, $"No compliance sweep '{id}'.");
         }
 
         if (sweep.IsCompleted)
         {
-            return new ConflictObjectResult(new { error = $"Sweep '{id}' has already finished ({sweep.RuntimeStatus})." });
+            return await HttpJson.Conflict(request, $"Sweep '{id}' has already finished ({sweep.RuntimeStatus}).");
         }
 
         await client.TerminateInstanceAsync(id, new TerminateInstanceOptions("Stopped by an operator.", Recursive: true), cancellation);
@@ -74,19 +74,19 @@ public sealed partial class SweepFunctions(SweepStarter starter, ReportStore rep
     /// 404 until the sweep has written it.
     /// </summary>
     [Function("GetComplianceSweepReport")]
-    public async Task<IActionResult> GetComplianceSweepReport(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "sweeps/{id}/report")] HttpRequest request, string id)
+    public async Task<HttpResponseData> GetComplianceSweepReport(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "sweeps/{id}/report")] HttpRequestData request, string id)
     {
         if (!SweepIdPattern().IsMatch(id))
         {
-            return HttpJson.BadRequest([$"'{id}' is not a sweep id."]);
+            return await HttpJson.BadRequest(request, [$"'{id}' is not a sweep id."]);
         }
 
         var text = string.Equals(request.Query["format"], "text", StringComparison.OrdinalIgnoreCase);
-        var content = await reports.ReadAsync(text ? ReportStore.SummaryBlob(id) : ReportStore.ReportBlob(id), request.HttpContext.RequestAborted);
+        var content = await reports.ReadAsync(text ? ReportStore.SummaryBlob(id) : ReportStore.ReportBlob(id), request.FunctionContext.CancellationToken);
         return content is null
-            ? new NotFoundObjectResult(new { error = $"Sweep '{id}' has no report (yet)." })
-            : new FileContentResult(content.ToArray(), text ? "text/plain; charset=utf-8" : "application/json");
+            ? await HttpJson.NotFound(request, $"Sweep '{id}' has no report (yet).")
+            : await HttpJson.WriteAsync(request, HttpStatusCode.OK, content.ToMemory(), text ? "text/plain; charset=utf-8" : "application/json");
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")]

@@ -1,5 +1,6 @@
 using System.Globalization;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Settings;
 using Fleet.Shared.DesiredState;
 using Microsoft.Extensions.Logging;
@@ -53,7 +54,7 @@ public sealed class SweepStarter(
         var instanceId = InstancePrefix + time.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-"
             + Guid.NewGuid().ToString("N")[..8];
         await client.ScheduleNewOrchestrationInstanceAsync(
-            ComplianceSweepOrchestration.Name, input, new Fleet.Durable.StartOrchestrationOptions(instanceId), cancellationToken);
+            ComplianceSweepOrchestration.Name, input, new StartOrchestrationOptions(instanceId), cancellationToken);
         logger.SweepScheduled(instanceId, mode, source);
         return new SweepStart(instanceId, true);
     }

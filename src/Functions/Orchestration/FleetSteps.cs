@@ -1,9 +1,9 @@
-using Fleet.Durable;
+using Microsoft.DurableTask;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
 using Fleet.Shared.DesiredState;
 using Fleet.Shared.Sphere;
-using Fleet.Storage;
+using Azure;
 
 namespace Fleet.Functions.Orchestration;
 
@@ -51,7 +51,7 @@ internal sealed class FleetSteps
 
     /// <summary>Whether a failed activity or sub-orchestration is worth another attempt.</summary>
     public static bool IsTransient(TaskFailureDetails failure) =>
-        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<StorageRequestException>()
+        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<RequestFailedException>()
         || failure.IsCausedBy<TimeoutException>() || failure.IsCausedBy<HttpRequestException>() || failure.IsCausedBy<IOException>();
 
     /// <summary>Calls a Sphere activity; its non-retryable error fails <paramref name="step"/>.</summary>
@@ -75,29 +75,29 @@ internal sealed class FleetSteps
     public async Task WaitForOperationAsync(string step, string tenantId, string operationId)
     {
         var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
-        while (true)
+        var operation = new OperationRef(tenantId, operationId);
+        var progress = await CallAsync<OperationProgress>(step, nameof(SphereActivities.GetOperation), operation);
+        while (!progress.Finished && BeforeDeadline(deadline))
         {
-            var progress = await CallAsync<OperationProgress>(step, nameof(SphereActivities.GetOperation), new OperationRef(tenantId, operationId));
-            if (progress.Finished)
-            {
-                if (progress.Failure is { } failure)
-                {
-                    throw new FleetStepFailedException(step, failure);
-                }
-
-                return;
-            }
-
-            if (_context.CurrentUtcDateTime + _options.OperationPollInterval > deadline)
-            {
-                throw new FleetStepFailedException(step, new SphereError(0, SphereError.OperationTimedOut,
-                    $"Operation {operationId} was still {progress.State} after {_options.OperationTimeout:g} (Orchestrations:OperationTimeout).",
-                    OperationId: operationId));
-            }
-
             await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
+            progress = await CallAsync<OperationProgress>(step, nameof(SphereActivities.GetOperation), operation);
+        }
+
+        if (!progress.Finished)
+        {
+            throw new FleetStepFailedException(step, new SphereError(0, SphereError.OperationTimedOut,
+                $"Operation {operationId} was still {progress.State} after {_options.OperationTimeout:g} (Orchestrations:OperationTimeout).",
+                OperationId: operationId));
+        }
+
+        if (progress.Failure is { } failure)
+        {
+            throw new FleetStepFailedException(step, failure);
         }
     }
+
+    /// <summary>Whether one more poll interval still ends before <paramref name="deadline"/> (orchestration time).</summary>
+    private bool BeforeDeadline(DateTime deadline) => _context.CurrentUtcDateTime + _options.OperationPollInterval <= deadline;
 
     /// <summary>
     /// Finds the product and group of <paramref name="path"/>, creating what is missing when
@@ -219,42 +219,31 @@ internal sealed class FleetSteps
     public async Task<DevicePlacement> WaitForDeviceAsync(string step, string tenantId, string deviceId)
     {
         var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
-        while (true)
+        var device = new DeviceRef(tenantId, deviceId);
+        var read = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), device);
+        while (read.Error is { IsNotFound: true } && BeforeDeadline(deadline))
         {
-            var read = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), new DeviceRef(tenantId, deviceId));
-            if (read.Error is not { } error)
-            {
-                return read.Value!;
-            }
-
-            if (!error.IsNotFound || _context.CurrentUtcDateTime + _options.OperationPollInterval > deadline)
-            {
-                throw new FleetStepFailedException(step, error);
-            }
-
             await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
+            read = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), device);
         }
+
+        return read.Error is { } error ? throw new FleetStepFailedException(step, error) : read.Value!;
     }
 
     /// <summary>Calls an activity until its value satisfies <paramref name="done"/>, polling with durable timers within <c>OperationTimeout</c>.</summary>
     public async Task<T> PollAsync<T>(string step, string activity, object input, Func<T, bool> done, string what)
     {
         var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
-        while (true)
+        var value = await CallAsync<T>(step, activity, input);
+        while (!done(value) && BeforeDeadline(deadline))
         {
-            var value = await CallAsync<T>(step, activity, input);
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (_context.CurrentUtcDateTime + _options.OperationPollInterval > deadline)
-            {
-                throw new FleetStepFailedException(step, new SphereError(0, SphereError.OperationTimedOut,
-                    $"Gave up waiting for {what} after {_options.OperationTimeout:g} (Orchestrations:OperationTimeout)."));
-            }
-
             await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
+            value = await CallAsync<T>(step, activity, input);
         }
+
+        return done(value)
+            ? value
+            : throw new FleetStepFailedException(step, new SphereError(0, SphereError.OperationTimedOut,
+                $"Gave up waiting for {what} after {_options.OperationTimeout:g} (Orchestrations:OperationTimeout)."));
     }
 }

@@ -1,8 +1,8 @@
-using Fleet.Durable;
+using Microsoft.DurableTask;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
-using Fleet.Hosting;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Functions.Provisioning;

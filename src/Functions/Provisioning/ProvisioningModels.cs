@@ -7,7 +7,7 @@ namespace Fleet.Functions.Provisioning;
 
 /// <summary>
 /// A provisioning request: the queue message (JSON) and the body of <c>POST /api/provision</c>. A message that fails
-/// validation goes to the poison queue at once with the reason.
+/// validation is recorded in the rejected queue with the reason (<see cref="RejectedMessage"/>), not retried.
 /// </summary>
 public sealed class ProvisioningRequest : IValidatableObject
 {

@@ -1,5 +1,5 @@
-using Fleet.Durable;
-using Fleet.Durable.Client;
+using DurableTask.Core.Exceptions;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Settings;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -40,13 +40,13 @@ public sealed class ProvisioningStarter(IOptionsMonitor<ProvisioningOptions> opt
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(
-                ProvisionDeviceOrchestration.Name, input, new StartOrchestrationOptions(instanceId), cancellationToken);
+                ProvisionDeviceOrchestration.Name, input, Fleet.Functions.Orchestration.StartOptions.Unique(instanceId), cancellationToken);
             logger.ProvisioningScheduled(input.DeviceId, input.Placement, instanceId, source);
             return new ProvisioningStart(instanceId, true);
         }
-        catch (OrchestrationAlreadyExistsException ex)
+        catch (OrchestrationAlreadyExistsException)
         {
-            logger.ProvisioningAlreadyRunning(input.DeviceId, ex.Status, instanceId, source);
+            logger.ProvisioningAlreadyRunning(input.DeviceId, instanceId, source);
             return new ProvisioningStart(instanceId, false);
         }
     }

@@ -1,9 +1,9 @@
 using System.Globalization;
-using Fleet.Durable;
+using Microsoft.DurableTask;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
-using Fleet.Hosting;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -35,7 +35,6 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
 
     private sealed class Rollout(TaskOrchestrationContext context, FleetSteps steps, RolloutInput input)
     {
-        private readonly ILogger _logger = context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>();
         private readonly RolloutStatus _status = new()
         {
             Images = input.Images,
@@ -111,7 +110,7 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
             wave.State = "AwaitingApproval";
             _status.Decision = $"Waiting up to {input.ApprovalTimeout:g} for the '{ApproveEvent}' event before wave {wave.Wave}.";
             Publish();
-            _logger.RolloutAwaitingApproval(context.InstanceId, input.ApprovalTimeout, wave.Wave);
+            context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>().RolloutAwaitingApproval(context.InstanceId, input.ApprovalTimeout, wave.Wave);
             ApprovalDecision? decision;
             try
             {
@@ -155,9 +154,10 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
                 string.Join("; ", wave.Groups.Select(g => $"{g.Path} (previous deployment {g.PreviousDeploymentId ?? "none"})")) +
                 ". Until this finishes, each of these groups carries either its previous deployment or the new one.";
             Publish();
-            if (_logger.IsEnabled(LogLevel.Information))
+            var logger = context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>();
+            if (logger.IsEnabled(LogLevel.Information))
             {
-                _logger.RolloutWaveDeploying(context.InstanceId, wave.Wave, string.Join(", ", wave.Groups.Select(g => g.Path)));
+                logger.RolloutWaveDeploying(context.InstanceId, wave.Wave, string.Join(", ", wave.Groups.Select(g => g.Path)));
             }
 
             await Task.WhenAll(wave.Groups.Select(async g =>
@@ -205,7 +205,7 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
                 wave.State = "Passed";
                 wave.Decision = $"Proceed: every group reports at least {Percent(wave.HealthThreshold)} installed (lowest {Percent(lowest)}).";
                 _status.Decision = wave.Decision;
-                _logger.RolloutWaveMeasured(context.InstanceId, wave.Wave, lowest, wave.HealthThreshold, "proceed");
+                context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>().RolloutWaveMeasured(context.InstanceId, wave.Wave, lowest, wave.HealthThreshold, "proceed");
                 Publish();
                 return null;
             }
@@ -213,7 +213,7 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
             wave.State = "Halted";
             wave.Decision = "Halt: " + string.Join("; ", unhealthy.Select(g => $"{g.Path} has {g.Installed}/{g.Devices} ({Percent(g.Health ?? 0)}) installed"))
                 + $", below {Percent(wave.HealthThreshold)}.";
-            _logger.RolloutWaveMeasured(context.InstanceId, wave.Wave, lowest, wave.HealthThreshold, "halt");
+            context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>().RolloutWaveMeasured(context.InstanceId, wave.Wave, lowest, wave.HealthThreshold, "halt");
             if (input.RollbackOnFailure)
             {
                 await RollBackAsync(wave);
@@ -258,7 +258,7 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
             }
 
             Publish();
-            _logger.RolloutFinished(context.InstanceId, outcome, _status.CurrentWave);
+            context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>().RolloutFinished(context.InstanceId, outcome, _status.CurrentWave);
             return new RolloutResult(outcome, _status.CurrentWave, decision, _status.Waves);
         }
 
@@ -269,7 +269,7 @@ public sealed class RolloutDeploymentOrchestration(IOptions<OrchestrationOptions
             _status.ErrorCode = errorCode;
             _status.ErrorMessage = message;
             Publish();
-            _logger.RolloutFailed(context.InstanceId, _status.InFlight ?? "no change", errorCode, message);
+            context.CreateReplaySafeLogger<RolloutDeploymentOrchestration>().RolloutFailed(context.InstanceId, _status.InFlight ?? "no change", errorCode, message);
         }
 
         private void Publish() => context.SetCustomStatus(_status);

@@ -1,12 +1,12 @@
-using Fleet.Durable;
-using Fleet.Durable.Client;
+using System.Net;
+using DurableTask.Core.Exceptions;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Http;
 using Fleet.Functions.Sphere;
-using Fleet.Hosting;
+using Microsoft.Azure.Functions.Worker;
 using Fleet.Shared.DesiredState;
 using Fleet.Shared.Sphere;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Functions.Rollouts;
@@ -23,13 +23,13 @@ public sealed class RolloutFunctions(ILogger<RolloutFunctions> logger)
     /// id is still running.
     /// </summary>
     [Function("StartRollout")]
-    public async Task<IActionResult> StartRollout(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "rollouts")] HttpRequest request, [DurableClient] DurableTaskClient client)
+    public async Task<HttpResponseData> StartRollout(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "rollouts")] HttpRequestData request, [DurableClient] DurableTaskClient client)
     {
         var (body, errors) = await HttpJson.ReadAsync<RolloutRequest>(request);
         if (body is null || errors.Count > 0)
         {
-            return HttpJson.BadRequest(errors);
+            return await HttpJson.BadRequest(request, errors);
         }
 
         var input = body.ToInput();
@@ -37,11 +37,11 @@ public sealed class RolloutFunctions(ILogger<RolloutFunctions> logger)
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(
-                RolloutDeploymentOrchestration.Name, input, new StartOrchestrationOptions(instanceId), request.HttpContext.RequestAborted);
+                RolloutDeploymentOrchestration.Name, input, Fleet.Functions.Orchestration.StartOptions.Unique(instanceId), request.FunctionContext.CancellationToken);
         }
         catch (OrchestrationAlreadyExistsException)
         {
-            return new ConflictObjectResult(client.CreateHttpManagementPayload(instanceId, request));
+            return await HttpJson.WriteAsync(request, HttpStatusCode.Conflict, client.CreateHttpManagementPayload(instanceId, request));
         }
 
         logger.RolloutScheduled(instanceId, input.Images.Count, input.Waves.Count, input.Tenant);

@@ -1,4 +1,4 @@
-using Fleet.Hosting;
+using Microsoft.Azure.Functions.Worker;
 using Fleet.Shared.Sphere;
 
 namespace Fleet.Functions.Sphere;
