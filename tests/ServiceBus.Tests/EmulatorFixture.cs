@@ -19,7 +19,7 @@ public class EmulatorFixture : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        _emulator = await ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = Config() }, Time);
+        _emulator = await ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = Config() }, Time, TestLogging.Factory);
         Client = NewClient(_emulator.ConnectionString);
     }
 

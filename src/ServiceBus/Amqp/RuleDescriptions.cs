@@ -7,7 +7,8 @@ using Microsoft.Azure.Amqp.Framing;
 namespace Fleet.ServiceBus.Amqp;
 
 /// <summary>
-/// The described types Service Bus uses for rules in <c>enumerate-rules</c> replies (descriptors 0x137:00000004–9),
+/// The described types Service Bus uses for rules in <c>enumerate-rules</c> replies (rule descriptions and actions
+/// 0x137:00000004–6, filters 0x13:70000006–9),
 /// and the reading of <c>add-rule</c> request maps.
 /// </summary>
 internal static class RuleDescriptions
@@ -66,19 +67,20 @@ internal static class RuleDescriptions
 
     private static string? Text(AmqpMap map, string key) => map[ManagementResponse.Key(key)]?.ToString();
 
-    private const ulong Vendor = 0x0000013700000000;
+    private const ulong RuleVendor = 0x0000013700000000;
+    private const ulong FilterVendor = 0x0000001370000000;
 
-    private sealed class RuleDescription(SubscriptionRule rule) : DescribedList("com.microsoft:rule-description:list", Vendor | 4)
+    private sealed class RuleDescription(SubscriptionRule rule) : DescribedList("com.microsoft:rule-description:list", RuleVendor | 4)
     {
         private readonly AmqpDescribed _filter = rule.Filter switch
         {
-            TrueRuleFilter => new ConstantFilter("com.microsoft:true-filter:list", Vendor | 7),
-            FalseRuleFilter => new ConstantFilter("com.microsoft:false-filter:list", Vendor | 8),
+            TrueRuleFilter => new ConstantFilter("com.microsoft:true-filter:list", FilterVendor | 7),
+            FalseRuleFilter => new ConstantFilter("com.microsoft:false-filter:list", FilterVendor | 8),
             CorrelationRuleFilter c => new CorrelationFilter(c),
             _ => throw new ArgumentOutOfRangeException(nameof(rule), rule.Filter.GetType().Name, "Unknown rule filter."),
         };
 
-        private readonly AmqpDescribed _action = new ConstantFilter("com.microsoft:empty-rule-action:list", Vendor | 5);
+        private readonly AmqpDescribed _action = new ConstantFilter("com.microsoft:empty-rule-action:list", RuleVendor | 5);
 
         protected override int FieldCount => 4;
 
@@ -114,7 +116,7 @@ internal static class RuleDescriptions
         }
     }
 
-    private sealed class CorrelationFilter(CorrelationRuleFilter filter) : DescribedList("com.microsoft:correlation-filter:list", Vendor | 9)
+    private sealed class CorrelationFilter(CorrelationRuleFilter filter) : DescribedList("com.microsoft:correlation-filter:list", FilterVendor | 9)
     {
         private readonly AmqpMap _properties = new((IDictionary<MapKey, object>)filter.Properties.ToDictionary(p => new MapKey(p.Key), p => p.Value!));
 
