@@ -48,7 +48,12 @@ internal sealed class BrokerRuntime : IRuntimeProvider
     {
         if (settings.Role == true)
         {
-            settings.MaxMessageSize = (ulong)MaxMessageSize;
+            // Requests to $management carry whole messages (schedule-message), so they may exceed the entity limit;
+            // the node itself refuses a scheduled message over it.
+            var address = (settings.Target as Target)?.Address?.ToString();
+            settings.MaxMessageSize = address is not null && EntityAddress.Parse(address).Kind == NodeKind.Entity
+                ? (ulong)MaxMessageSize
+                : (ulong)MaxMessageSize * 4;
             return new ReceivingAmqpLink(session, settings);
         }
 
