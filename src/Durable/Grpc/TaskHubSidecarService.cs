@@ -114,6 +114,26 @@ public sealed partial class TaskHubSidecarService : P.TaskHubSidecarService.Task
         });
 
     /// <inheritdoc />
+    public override Task<P.ListInstanceIdsResponse> ListInstanceIds(P.ListInstanceIdsRequest request, ServerCallContext context) =>
+        Guard(nameof(ListInstanceIds), async () =>
+        {
+            // The store pages by creation time; the completion-time window is applied to each page, so a page may hold
+            // fewer IDs than asked while the key still points further.
+            var statuses = request.RuntimeStatus.Count > 0
+                ? request.RuntimeStatus.Select(ProtoCodec.FromProto).ToArray()
+                : [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated];
+            var from = request.CompletedTimeFrom?.ToDateTimeOffset();
+            var to = request.CompletedTimeTo?.ToDateTimeOffset();
+            var pageSize = request.PageSize is > 0 and <= 1000 ? request.PageSize : 100;
+            var page = await _backend.QueryInstancesAsync(new InstanceQuery(new InstanceFilter { Statuses = statuses }, pageSize, false, request.LastInstanceKey), context.CancellationToken).ConfigureAwait(false);
+            var response = new P.ListInstanceIdsResponse { LastInstanceKey = page.ContinuationToken };
+            response.InstanceIds.Add(page.Instances
+                .Where(r => r.CompletedAt is not { } done || ((from is null || done >= from) && (to is null || done <= to)))
+                .Select(r => r.InstanceId));
+            return response;
+        });
+
+    /// <inheritdoc />
     public override Task<P.PurgeInstancesResponse> PurgeInstances(P.PurgeInstancesRequest request, ServerCallContext context) =>
         Guard(nameof(PurgeInstances), async () =>
         {
