@@ -52,3 +52,17 @@ public sealed class FunctionIndexingException : Exception
     /// <summary>A setting involved, or null.</summary>
     public string? Setting { get; }
 }
+
+/// <summary>
+/// The local functions host cannot start: no <c>dotnet</c>, a missing worker.config.json or app, a worker that
+/// crashed or did not complete its handshake in time. The message is one line that names the cause and the file or
+/// setting involved.
+/// </summary>
+public sealed class HostStartupException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public HostStartupException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}

@@ -85,8 +85,16 @@ public sealed class SimulatorOptions
     /// </summary>
     public string? SigningKey { get; set; }
 
-    /// <summary>A shallow copy, so a running host never sees later edits of the caller's instance.</summary>
-    internal SimulatorOptions Clone() => (SimulatorOptions)MemberwiseClone();
+    /// <summary>The simulated IoT Central applications (under <c>/iotc/{app}/api/</c>).</summary>
+    public IoTCentralSimulatorOptions IoTCentral { get; set; } = new();
+
+    /// <summary>A copy, so a running host never sees later edits of the caller's instance.</summary>
+    internal SimulatorOptions Clone()
+    {
+        var copy = (SimulatorOptions)MemberwiseClone();
+        copy.IoTCentral = IoTCentral?.Clone()!;
+        return copy;
+    }
 }
 
 /// <summary>Checks <see cref="SimulatorOptions"/> at start-up; each failure names the setting.</summary>
@@ -153,6 +161,15 @@ public sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOption
         if (options.SigningKey is { Length: < 16 })
         {
             failures.Add($"{nameof(options.SigningKey)} must be at least 16 characters when set.");
+        }
+
+        if (options.IoTCentral is null)
+        {
+            failures.Add($"{nameof(options.IoTCentral)} must not be null.");
+        }
+        else
+        {
+            options.IoTCentral.Validate(failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

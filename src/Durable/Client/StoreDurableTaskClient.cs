@@ -8,7 +8,6 @@ namespace Fleet.Durable.Client;
 /// <summary>The <see cref="DurableTaskClient"/> that works directly against an <see cref="IOrchestrationStore"/>.</summary>
 public sealed class StoreDurableTaskClient : DurableTaskClient
 {
-    private const int PurgePageSize = 500;
     private const int MaxInstanceIdLength = 256;
     private readonly IOrchestrationStore _store;
     private readonly DurableTaskOptions _options;
@@ -158,26 +157,8 @@ public sealed class StoreDurableTaskClient : DurableTaskClient
         }
 
         var instanceFilter = new InstanceFilter { CreatedFrom = filter.CreatedFrom, CreatedTo = filter.CreatedTo, Statuses = terminal };
-        var started = _time.GetTimestamp();
-        var total = 0;
-        while (true)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            var purged = await _store.PurgeInstancesAsync(instanceFilter, PurgePageSize, options?.Recursive ?? false, cancellation).ConfigureAwait(false);
-            total += purged;
-
-            // The store counts every instance it deleted (descendants included) and never fewer than it selected, so
-            // a short count means the page selected fewer than PurgePageSize matches: nothing matching is left.
-            if (purged < PurgePageSize)
-            {
-                return new PurgeResult(total, true);
-            }
-
-            if (filter.Timeout is { } timeout && _time.GetElapsedTime(started) >= timeout)
-            {
-                return new PurgeResult(total, false);
-            }
-        }
+        var (deleted, complete) = await InstancePurge.AllAsync(_store, instanceFilter, options?.Recursive ?? false, filter.Timeout, _time, cancellation).ConfigureAwait(false);
+        return new PurgeResult(deleted, complete);
     }
 
     /// <inheritdoc />
@@ -201,22 +182,10 @@ public sealed class StoreDurableTaskClient : DurableTaskClient
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         await EnsureInitializedAsync().ConfigureAwait(false);
-        while (true)
-        {
-            using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            var changed = _store.WaitForInstanceChangeAsync(instanceId, _options.PollingInterval, waitCts.Token);
-            var record = await _store.GetInstanceAsync(instanceId, getInputsAndOutputs, cancellation).ConfigureAwait(false);
-            if (record is null || reached(record.Status))
-            {
-                await waitCts.CancelAsync().ConfigureAwait(false);
-                await changed.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-                return record is null
-                    ? throw new InvalidOperationException($"No orchestration instance with ID '{instanceId}' exists in hub '{Name}'.")
-                    : ToMetadata(record, getInputsAndOutputs);
-            }
-
-            await changed.ConfigureAwait(false);
-        }
+        var record = await InstanceWait.ForStatusAsync(_store, instanceId, getInputsAndOutputs, reached, _options.PollingInterval, cancellation).ConfigureAwait(false);
+        return record is null
+            ? throw new InvalidOperationException($"No orchestration instance with ID '{instanceId}' exists in hub '{Name}'.")
+            : ToMetadata(record, getInputsAndOutputs);
     }
 
     private async Task SendAsync(string instanceId, HistoryEvent message, CancellationToken cancellation)

@@ -26,7 +26,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly PayloadSerializer _payloads;
-    private readonly ExecutorCache _cache;
+    private readonly InstanceCache<OrchestrationExecutor> _cache;
     private readonly SemaphoreSlim _orchestrationSlots;
     private readonly SemaphoreSlim _activitySlots;
     private readonly ConcurrentDictionary<string, byte> _forceLoad = new(StringComparer.Ordinal);
@@ -56,7 +56,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Fleet.Durable.Worker");
         _time = timeProvider;
         _payloads = new PayloadSerializer(_options.DataConverter, _options.MaxPayloadBytes);
-        _cache = new ExecutorCache(_options.CacheSize);
+        _cache = new InstanceCache<OrchestrationExecutor>(_options.CacheSize, static e => e.InstanceId);
         _orchestrationSlots = new SemaphoreSlim(_options.MaxConcurrentOrchestrations);
         _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivities);
     }

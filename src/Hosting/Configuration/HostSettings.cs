@@ -81,6 +81,9 @@ internal enum DurableStorageType
     Postgres,
 }
 
+/// <summary>host.json <c>extensions.durableTask</c>'s task hub and concurrency limits (null: the host's default).</summary>
+internal sealed record DurableTaskHubSettings(string HubName, int? MaxConcurrentActivityFunctions, int? MaxConcurrentOrchestratorFunctions);
+
 /// <summary>host.json <c>extensions.durableTask</c>.</summary>
 internal sealed record DurableSettings
 {

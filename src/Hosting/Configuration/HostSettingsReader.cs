@@ -245,7 +245,11 @@ internal static partial class HostSettingsReader
         };
     }
 
-    private static DurableSettings ReadDurable(IConfiguration configuration, IConfigurationSection section)
+    /// <summary>
+    /// host.json <c>extensions.durableTask</c>'s task hub name (with <c>%setting%</c> references resolved; the Azure
+    /// default when absent) and concurrency limits, validated: the part every durable host reads, whichever store it runs.
+    /// </summary>
+    internal static DurableTaskHubSettings ReadDurableHub(IConfiguration configuration, IConfigurationSection section)
     {
         var hubName = section["hubName"];
         if (string.IsNullOrWhiteSpace(hubName))
@@ -271,6 +275,15 @@ internal static partial class HostSettingsReader
             throw Invalid("extensions.durableTask.hubName", hubName, "use 1-64 letters, digits, '-' or '_'");
         }
 
+        return new DurableTaskHubSettings(
+            hubName,
+            ReadOptionalInt(section, "extensions.durableTask.maxConcurrentActivityFunctions", 1, 10_000),
+            ReadOptionalInt(section, "extensions.durableTask.maxConcurrentOrchestratorFunctions", 1, 10_000));
+    }
+
+    private static DurableSettings ReadDurable(IConfiguration configuration, IConfigurationSection section)
+    {
+        var hub = ReadDurableHub(configuration, section);
         var provider = section.GetSection("storageProvider");
         var type = ReadChoice(provider, "extensions.durableTask.storageProvider.type", DurableStorageType.Sqlite,
             ("sqlite", DurableStorageType.Sqlite), ("postgres", DurableStorageType.Postgres));
@@ -289,11 +302,11 @@ internal static partial class HostSettingsReader
 
         return new DurableSettings
         {
-            HubName = hubName,
+            HubName = hub.HubName,
             StorageType = type,
             ConnectionStringName = connectionStringName,
-            MaxConcurrentActivityFunctions = ReadOptionalInt(section, "extensions.durableTask.maxConcurrentActivityFunctions", 1, 10_000),
-            MaxConcurrentOrchestratorFunctions = ReadOptionalInt(section, "extensions.durableTask.maxConcurrentOrchestratorFunctions", 1, 10_000),
+            MaxConcurrentActivityFunctions = hub.MaxConcurrentActivityFunctions,
+            MaxConcurrentOrchestratorFunctions = hub.MaxConcurrentOrchestratorFunctions,
         };
     }
 

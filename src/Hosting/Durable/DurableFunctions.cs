@@ -1,5 +1,4 @@
 using System.Reflection;
-using Azure.Core;
 using Fleet.Durable;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
@@ -7,12 +6,9 @@ using Fleet.Durable.Worker;
 using Fleet.Hosting.Configuration;
 using Fleet.Hosting.Indexing;
 using Fleet.Hosting.Invocation;
-using Fleet.Shared.Identity;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Npgsql;
 
 namespace Fleet.Hosting.Durable;
 
@@ -39,7 +35,7 @@ internal static class DurableFunctions
     {
         var durable = settings.Durable;
         var databasePath = durable.StorageType == DurableStorageType.Sqlite ? SqlitePath(configuration, settings) : null;
-        var postgres = durable.StorageType == DurableStorageType.Postgres ? PostgresConnection.Read(configuration, settings) : null;
+        var postgres = durable.StorageType == DurableStorageType.Postgres ? ReadPostgres(configuration, settings) : null;
         if (postgres is not null)
         {
             // Unhealthy (503 from /admin/host/status) while the database cannot be reached; the host keeps running.
@@ -77,21 +73,7 @@ internal static class DurableFunctions
             });
             if (postgres is not null)
             {
-                builder.UsePostgres((sp, options) =>
-                {
-                    options.ConnectionString = postgres.ConnectionString;
-                    if (postgres.Credential is { } configured)
-                    {
-                        // A TokenCredential the app registers under the connection's name wins over the settings.
-                        var credential = sp.GetKeyedService<TokenCredential>(postgres.Name) ?? configured;
-                        options.AccessTokenProvider = async cancellationToken =>
-                        {
-                            var token = await credential.GetTokenAsync(new TokenRequestContext([PostgresStoreOptions.AzureDatabaseScope]), cancellationToken)
-                                .ConfigureAwait(false);
-                            return new PostgresAccessToken(token.Token, token.ExpiresOn);
-                        };
-                    }
-                });
+                postgres.Apply(builder);
             }
             else
             {
@@ -120,99 +102,22 @@ internal static class DurableFunctions
                 name, $"Setting '{name}' (named by extensions.durableTask.storageProvider.connectionStringName) is not set: give it the SQLite database path or 'Data Source=<path>'.");
         }
 
-        string path;
-        if (value.Contains('=', StringComparison.Ordinal))
-        {
-            try
-            {
-                path = new SqliteConnectionStringBuilder(value).DataSource;
-            }
-            catch (ArgumentException ex)
-            {
-                throw new HostConfigurationException(name, $"Setting '{name}' is not a valid SQLite connection string: {ex.Message}", ex);
-            }
-        }
-        else
-        {
-            path = value;
-        }
-
-        if (string.IsNullOrWhiteSpace(path) || path == ":memory:")
-        {
-            throw new HostConfigurationException(name, $"Setting '{name}' must name a SQLite database file (the durable store must survive restarts).");
-        }
-
-        return Path.IsPathRooted(path) ? path : Path.Combine(settings.ContentRoot, path);
+        return DurableStoreConnection.SqliteFile(name, value, settings.ContentRoot);
     }
 
-    /// <summary>
-    /// The PostgreSQL connection host.json names: an Npgsql connection string in the setting (or <c>ConnectionStrings</c>
-    /// entry) named by <c>storageProvider.connectionStringName</c>. Without a password, Microsoft Entra authentication is
-    /// used when the connection names an identity (<c>{name}__credential</c>, <c>__clientId</c>, <c>__tenantId</c> +
-    /// <c>__clientSecret</c>, read as for any identity-based connection) or when the server is an Azure Database for
-    /// PostgreSQL (<c>*.postgres.database.azure.com</c>, then <c>DefaultAzureCredential</c>); its user name is the
-    /// Entra principal's name.
-    /// </summary>
-    private sealed record PostgresConnection(string Name, string ConnectionString, TokenCredential? Credential)
+    /// <summary>The PostgreSQL connection host.json names through <c>storageProvider.connectionStringName</c>.</summary>
+    private static DurableStoreConnection.Postgres ReadPostgres(IConfiguration configuration, HostSettings settings)
     {
-        private const string AzureHostSuffix = ".postgres.database.azure.com";
-
-        public static PostgresConnection Read(IConfiguration configuration, HostSettings settings)
+        var name = settings.Durable.ConnectionStringName
+            ?? throw new HostConfigurationException("extensions.durableTask.storageProvider.connectionStringName", "The 'postgres' durable store needs a connectionStringName.");
+        var value = configuration.GetConnectionString(name) is { Length: > 0 } connectionString ? connectionString : configuration[name];
+        if (string.IsNullOrWhiteSpace(value))
         {
-            var name = settings.Durable.ConnectionStringName
-                ?? throw new HostConfigurationException("extensions.durableTask.storageProvider.connectionStringName", "The 'postgres' durable store needs a connectionStringName.");
-            var value = configuration.GetConnectionString(name) is { Length: > 0 } connectionString ? connectionString : configuration[name];
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                throw new HostConfigurationException(
-                    name, $"Setting '{name}' (named by extensions.durableTask.storageProvider.connectionStringName) is not set: give it the PostgreSQL connection string ('Host=...;Database=...;Username=...').");
-            }
-
-            NpgsqlConnectionStringBuilder parsed;
-            try
-            {
-                parsed = new NpgsqlConnectionStringBuilder(value);
-            }
-            catch (ArgumentException ex)
-            {
-                // The parser's message can quote the value, password included: it is not passed on.
-                throw new HostConfigurationException(name, $"Setting '{name}' is not a valid PostgreSQL connection string ({ex.GetType().Name}).");
-            }
-
-            if (string.IsNullOrWhiteSpace(parsed.Host))
-            {
-                throw new HostConfigurationException(name, $"Setting '{name}' names no server: add 'Host=<server>' to the connection string.");
-            }
-
-            var hasPassword = !string.IsNullOrEmpty(parsed.Password);
-            var namesIdentity = ConnectionCredentials.HasExplicitIdentity(configuration, name);
-            var azureServer = parsed.Host.EndsWith(AzureHostSuffix, StringComparison.OrdinalIgnoreCase);
-            if (hasPassword && namesIdentity)
-            {
-                throw new HostConfigurationException(
-                    name, $"Setting '{name}' has a password and '{name}__credential' / '__clientId' / '__clientSecret' settings name an identity: remove one of them.");
-            }
-
-            if (hasPassword || (!namesIdentity && !azureServer))
-            {
-                return new PostgresConnection(name, value, null);
-            }
-
-            if (string.IsNullOrWhiteSpace(parsed.Username))
-            {
-                throw new HostConfigurationException(
-                    name, $"Setting '{name}' uses Microsoft Entra authentication and needs 'Username=<the Entra user, group or managed identity name>'.");
-            }
-
-            try
-            {
-                return new PostgresConnection(name, value, ConnectionCredentials.Create(configuration, name));
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new HostConfigurationException(name, ex.Message, ex);
-            }
+            throw new HostConfigurationException(
+                name, $"Setting '{name}' (named by extensions.durableTask.storageProvider.connectionStringName) is not set: give it the PostgreSQL connection string ('Host=...;Database=...;Username=...').");
         }
+
+        return DurableStoreConnection.Postgres.Parse(configuration, name, value);
     }
 
     /// <summary>Reports the PostgreSQL store's health (reachable database, working connections) in the host's health report.</summary>

@@ -1,0 +1,103 @@
+using Fleet.Durable.Grpc;
+using Microsoft.Extensions.Logging;
+
+namespace Fleet.Hosting.Local.Durable;
+
+/// <summary>
+/// Ties the Durable trigger listeners of one host to the backend: functions register as their listeners are created;
+/// the orchestration and activity dispatchers start once every created listener has started (so no episode meets an
+/// orchestrator that is still loading and gets failed as unknown), and stop with the first listener that stops (the
+/// host is shutting down).
+/// </summary>
+internal sealed class DurableFunctionsRuntime(
+    DurableBackend backend, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
+    : IAsyncDisposable
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Fleet.Hosting.Local.Durable");
+    private readonly Lock _gate = new();
+    private IFunctionInvoker? _invoker;
+    private OrchestrationDispatcher? _orchestrations;
+    private ActivityDispatcher? _activities;
+    private Task? _stopped;
+
+    /// <summary>The functions known so far.</summary>
+    public DurableFunctionCatalog Catalog => catalog;
+
+    /// <summary>Adds a function whose listener the host is creating.</summary>
+    public bool TryRegister(DurableFunctionKind kind, FunctionSpec function, IFunctionInvoker invoker, out string? notLoadedReason)
+    {
+        lock (_gate)
+        {
+            _invoker ??= invoker;
+        }
+
+        if (!catalog.TryAdd(kind, function, out var name))
+        {
+            notLoadedReason = $"another {kind.ToString().ToLowerInvariant()} function is already named '{name}' for the Durable Task runtime.";
+            _logger.DurableFunctionNotLoaded(function.Name, notLoadedReason);
+            return false;
+        }
+
+        notLoadedReason = null;
+        return true;
+    }
+
+    /// <summary>A listener started; the dispatchers start with the last one.</summary>
+    public void ListenerStarted()
+    {
+        if (!catalog.MarkStarted())
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_orchestrations is not null || _stopped is not null)
+            {
+                return;
+            }
+
+            var invoker = _invoker ?? throw new InvalidOperationException("A Durable trigger listener started before any was created.");
+            _orchestrations = new OrchestrationDispatcher(
+                backend, catalog, invoker, settings.ExtendedSessionIdleTimeoutSeconds > 0, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
+            _activities = new ActivityDispatcher(backend, catalog, invoker, settings.MaxConcurrentActivityFunctions, _logger, time);
+            _orchestrations.Start();
+            _activities.Start();
+        }
+
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            _logger.DurableDispatchStarted("orchestration", catalog.Count(DurableFunctionKind.Orchestrator), settings.MaxConcurrentOrchestratorFunctions);
+            _logger.DurableDispatchStarted("activity", catalog.Count(DurableFunctionKind.Activity), settings.MaxConcurrentActivityFunctions);
+        }
+    }
+
+    /// <summary>A listener stops: the dispatchers stop taking work and drain until <paramref name="cancellationToken"/> fires.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _stopped ??= StopCoreAsync(_orchestrations, _activities, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        if (_orchestrations is not null)
+        {
+            await _orchestrations.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_activities is not null)
+        {
+            await _activities.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task StopCoreAsync(OrchestrationDispatcher? orchestrations, ActivityDispatcher? activities, CancellationToken cancellationToken) =>
+        await Task.WhenAll(
+            orchestrations?.StopAsync(cancellationToken) ?? Task.CompletedTask,
+            activities?.StopAsync(cancellationToken) ?? Task.CompletedTask).ConfigureAwait(false);
+}

@@ -1,0 +1,113 @@
+using DurableTaskBuilder = Fleet.Durable.DurableTaskBuilder;
+using DurableTaskOptions = Fleet.Durable.DurableTaskOptions;
+using Fleet.Durable.Grpc;
+using Fleet.Testing;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// Outside Fleet.Durable on purpose: the SDK's type names (DurableTaskClient, TaskOrchestrationContext, RetryPolicy…)
+// would otherwise resolve to the older runtime's mirrors of them.
+namespace Fleet.SidecarTests;
+
+/// <summary>The sidecar backend served on loopback Kestrel (HTTP/2 cleartext), on a store chosen by the test.</summary>
+public sealed class SidecarServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private SidecarServer(WebApplication app, string address)
+    {
+        _app = app;
+        Address = address;
+        Backend = app.Services.GetRequiredService<DurableBackend>();
+    }
+
+    public string Address { get; }
+
+    public DurableBackend Backend { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<SidecarServer> StartAsync(Action<DurableTaskBuilder> store, Action<DurableBackendOptions>? backend = null, Action<DurableTaskOptions>? options = null)
+    {
+        var port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddDurableBackend(
+            b =>
+            {
+                b.Configure(o =>
+                {
+                    o.HubName = "sdk";
+                    options?.Invoke(o);
+                });
+                store(b);
+            },
+            backend);
+        var app = builder.Build();
+        app.MapDurableTaskSidecar();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await app.StartAsync(cts.Token);
+        return new SidecarServer(app, $"http://localhost:{port}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>A real Microsoft.DurableTask.Worker.Grpc worker and Client.Grpc client connected to a sidecar address.</summary>
+public sealed class SdkWorkerHost : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private readonly GrpcChannel _channel;
+
+    private SdkWorkerHost(IHost host, GrpcChannel channel)
+    {
+        _host = host;
+        _channel = channel;
+        Client = host.Services.GetRequiredService<DurableTaskClient>();
+    }
+
+    public DurableTaskClient Client { get; }
+
+    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true)
+    {
+        var channel = GrpcChannel.ForAddress(address);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        if (startWorker)
+        {
+            builder.Services.AddDurableTaskWorker(b =>
+            {
+                b.AddTasks(tasks);
+                b.UseGrpc(channel);
+            });
+        }
+
+        builder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
+        var host = builder.Build();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await host.StartAsync(cts.Token);
+        return new SdkWorkerHost(host, channel);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _host.StopAsync(cts.Token);
+        _host.Dispose();
+        _channel.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+
+namespace DurableApp;
+
+/// <summary>
+/// The crash test's orchestration: an activity, a durable timer, a sub-orchestration and an external event, with an
+/// output computed from all of them. Every activity run is appended to the file named by DURABLEAPP_RUN_LOG.
+/// </summary>
+public static class Crash
+{
+    private static readonly object RunLogLock = new();
+
+    [Function(nameof(Mixed))]
+    public static async Task<string> Mixed([OrchestrationTrigger] TaskOrchestrationContext context, int n)
+    {
+        var doubled = await context.CallActivityAsync<int>(nameof(Record), n);
+        await context.CreateTimer(context.CurrentUtcDateTime.AddMilliseconds(200), CancellationToken.None);
+        var child = await context.CallSubOrchestratorAsync<int>(nameof(MixedChild), doubled);
+        var go = await context.WaitForExternalEvent<int>("Go");
+        return $"{n}:{doubled}:{child}:{go}";
+    }
+
+    [Function(nameof(MixedChild))]
+    public static Task<int> MixedChild([OrchestrationTrigger] TaskOrchestrationContext context, int value) =>
+        context.CallActivityAsync<int>(nameof(Record), value);
+
+    /// <summary>Doubles its input and records that it ran (instance id and input), at least once per call.</summary>
+    [Function(nameof(Record))]
+    public static int Record([ActivityTrigger] int value, FunctionContext context)
+    {
+        if (Environment.GetEnvironmentVariable("DURABLEAPP_RUN_LOG") is { Length: > 0 } path)
+        {
+            var instanceId = context.BindingContext.BindingData.TryGetValue("instanceId", out var id) ? id : "?";
+            lock (RunLogLock)
+            {
+                File.AppendAllText(path, $"{instanceId} {value}\n");
+            }
+        }
+
+        return value * 2;
+    }
+}

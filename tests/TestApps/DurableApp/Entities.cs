@@ -1,0 +1,32 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Entities;
+
+namespace DurableApp;
+
+/// <summary>A counter entity (class-based, state = the count).</summary>
+public sealed class Counter : TaskEntity<int>
+{
+    public int Add(int amount) => State += amount;
+
+    public int Get() => State;
+
+    public void Reset() => State = 0;
+
+    [Function(nameof(Counter))]
+    public static Task Dispatch([EntityTrigger] TaskEntityDispatcher dispatcher) => dispatcher.DispatchAsync<Counter>();
+}
+
+/// <summary>Orchestrations that use the counter.</summary>
+public static class CounterOrchestrations
+{
+    /// <summary>Signals Add(5), calls Add(2), then returns Get() of counter @key (input).</summary>
+    [Function(nameof(CountTo7))]
+    public static async Task<int> CountTo7([OrchestrationTrigger] TaskOrchestrationContext context, string key)
+    {
+        var id = new EntityInstanceId(nameof(Counter), key);
+        await context.Entities.SignalEntityAsync(id, nameof(Counter.Add), 5);
+        await context.Entities.CallEntityAsync<int>(id, nameof(Counter.Add), 2);
+        return await context.Entities.CallEntityAsync<int>(id, nameof(Counter.Get));
+    }
+}
