@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
 using Fleet.Hosting.Configuration;
 using Fleet.Hosting.Durable;
 using Microsoft.Extensions.Configuration;
@@ -53,11 +51,12 @@ internal sealed record DurableFunctionsSettings(
 
     /// <summary>Reads and validates the settings.</summary>
     /// <exception cref="HostConfigurationException">A setting is invalid; the exception names it.</exception>
-    public static DurableFunctionsSettings Read(IConfiguration appSettings, JsonObject hostJson, string scriptRoot)
+    /// <param name="appSettings">The host's configuration: app settings, and host.json under <c>AzureFunctionsJobHost</c>.</param>
+    /// <param name="scriptRoot">The app's output folder.</param>
+    public static DurableFunctionsSettings Read(IConfiguration appSettings, string scriptRoot)
     {
         ArgumentNullException.ThrowIfNull(appSettings);
-        ArgumentNullException.ThrowIfNull(hostJson);
-        var section = HostJsonSection(hostJson);
+        var section = appSettings.GetSection(ConfigurationFiles.HostJsonPrefix + ":extensions:durableTask");
         var hub = HostSettingsReader.ReadDurableHub(appSettings, section);
         var defaultConcurrency = 10 * Environment.ProcessorCount;
         var extendedSessions = ReadBool(section, "extendedSessionsEnabled", false);
@@ -100,12 +99,6 @@ internal sealed record DurableFunctionsSettings(
             reason,
             provider);
     }
-
-    private static IConfigurationSection HostJsonSection(JsonObject hostJson) =>
-        new ConfigurationBuilder()
-            .AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(hostJson.ToJsonString())))
-            .Build()
-            .GetSection("extensions:durableTask");
 
     private static string EnvName(string setting) => setting.Replace(":", "__", StringComparison.Ordinal);
 
