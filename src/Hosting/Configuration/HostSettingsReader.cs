@@ -71,6 +71,7 @@ internal static partial class HostSettingsReader
         ["maxConcurrentEntityFunctions"] = null,
         ["extendedSessionsEnabled"] = null,
         ["extendedSessionIdleTimeoutInSeconds"] = null,
+        ["maxGrpcMessageSizeInBytes"] = null,
     });
 
     /// <summary>Reads and validates every host setting.</summary>

@@ -11,7 +11,7 @@ namespace Fleet.Hosting.Tests.Local;
 /// Durable Functions through the local host and the real worker (Durable extension 1.22.0) on SQLite: the conformance
 /// cases of the sidecar backend, run as functions.
 /// </summary>
-public sealed class DurableFunctionsTests(DurableAppFixture fixture) : IClassFixture<DurableAppFixture>
+public sealed partial class DurableFunctionsTests(DurableAppFixture fixture) : IClassFixture<DurableAppFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 

@@ -10,7 +10,7 @@ namespace Fleet.Hosting.Local.Durable;
 /// from, pointing at this host's TaskHubSidecarService and management API.
 /// </summary>
 internal sealed class DurableClientBindingProvider(
-    DurableFunctionsRuntime runtime, DurableEndpoints endpoints, HostSettings hostSettings, IOptions<DurableFunctionsOptions> options)
+    DurableFunctionsRuntime runtime, DurableEndpoints endpoints, DurableFunctionsSettings settings, HostSettings hostSettings, IOptions<DurableFunctionsOptions> options)
     : IInputBindingProvider
 {
     /// <summary>The connection name the management URLs carry, as Durable Functions writes it.</summary>
@@ -50,7 +50,7 @@ internal sealed class DurableClientBindingProvider(
             binding.Raw["connectionName"]?.GetValue<string>() is { Length: > 0 } connection ? connection : null,
             DurableHttpApiCommon.Query(hubName, ManagementConnectionName, hostSettings.Keys.DurableTaskKey),
             new Uri(origin, DurableHttpApiCommon.BasePath),
-            MaxGrpcMessageSizeInBytes: null,
+            settings.MaxGrpcMessageSizeInBytes,
             GrpcHttpClientTimeout: null);
     }
 }

@@ -26,6 +26,7 @@ internal enum LocalDurableStore
 /// <param name="Postgres">The PostgreSQL connection, for the PostgreSQL store.</param>
 /// <param name="StoreReason">Why this store runs (which setting chose it), for the start-up log.</param>
 /// <param name="HostJsonStorageProvider">host.json's storageProvider.type, as written (or "(none)").</param>
+/// <param name="MaxGrpcMessageSizeInBytes">The largest reply the worker's durableClient accepts (host.json <c>maxGrpcMessageSizeInBytes</c>, default 4 MiB).</param>
 internal sealed record DurableFunctionsSettings(
     string HubName,
     int MaxConcurrentOrchestratorFunctions,
@@ -35,7 +36,8 @@ internal sealed record DurableFunctionsSettings(
     string? SqlitePath,
     DurableStoreConnection.Postgres? Postgres,
     string StoreReason,
-    string HostJsonStorageProvider)
+    string HostJsonStorageProvider,
+    int MaxGrpcMessageSizeInBytes)
 {
     /// <summary>Selects the PostgreSQL store (an Npgsql connection string); the same setting the standalone backend reads.</summary>
     public const string PostgresSetting = "DurableTask:Backend:PostgresConnectionString";
@@ -97,7 +99,8 @@ internal sealed record DurableFunctionsSettings(
             sqlitePath,
             connection,
             reason,
-            provider);
+            provider,
+            ReadInt(section, "maxGrpcMessageSizeInBytes", 4 * 1024 * 1024, 64 * 1024, int.MaxValue));
     }
 
     private static string EnvName(string setting) => setting.Replace(":", "__", StringComparison.Ordinal);
