@@ -128,7 +128,8 @@ public sealed class SdkChainBenchmark : IBenchmark
             while (true)
             {
                 var lease = await backend.LockNextActivityAsync(stop);
-                starts[int.Parse(lease.Request.Input, System.Globalization.CultureInfo.InvariantCulture)] = Stopwatch.GetTimestamp();
+                // The Functions-path runner sends activity inputs as a one-element JSON array, as the worker's host unwraps.
+                starts[System.Text.Json.JsonSerializer.Deserialize<int[]>(lease.Request.Input)![0]] = Stopwatch.GetTimestamp();
                 await backend.CompleteActivityAsync(lease, new P.ActivityResponse { InstanceId = lease.Request.OrchestrationInstance.InstanceId, TaskId = lease.Request.TaskId, Result = "1" }, stop);
             }
         }
