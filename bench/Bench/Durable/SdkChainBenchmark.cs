@@ -71,7 +71,10 @@ public sealed class SdkChainBenchmark : IBenchmark
         var activities = Task.Run(() => RunActivitiesAsync(host.Backend, starts, stop.Token), CancellationToken.None);
         try
         {
-            await RunChainAsync(host.Client, count, cancellationToken);
+            // A consumer loop that fails ends the run with its error instead of leaving the chain waiting.
+            var chain = RunChainAsync(host.Client, count, cancellationToken);
+            await await Task.WhenAny(chain, orchestrations, activities);
+            await chain;
         }
         finally
         {
