@@ -55,7 +55,7 @@ public sealed class ProtocolContractTests(HttpAppFixture builtIn)
 
         var notify = builtIn.Host.Functions.Single(f => f.Spec.Name == "Notify").Spec;
         Assert.Equal(["Text", "Response"], notify.Outputs.Select(o => o.Name));
-        Assert.Equal("String", notify.Outputs[0].DataType);
+        Assert.Equal(("sms", "Out", "+100200300"), (notify.Outputs[0].Type, notify.Outputs[0].Direction, notify.Outputs[0].Raw["to"]!.GetValue<string>()));
     }
 
     /// <summary>The JSON with object keys sorted, so comparisons ignore the worker's property order.</summary>
