@@ -23,7 +23,7 @@ internal sealed class HttpOverheadBenchmark : IBenchmark
     private const int WarmUp = 300;
     private const int Measured = 2000;
 
-    public string Name => "host";
+    public string Name => "host_http";
 
     public IReadOnlyList<string> Figures => ["kestrel_hello_p50_ms", "host_http_p50_ms", "host_http_overhead_p50_ms"];
 
