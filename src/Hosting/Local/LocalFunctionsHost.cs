@@ -51,8 +51,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>Every function the worker announced, loaded or not (with the reason).</summary>
     internal IReadOnlyList<RegisteredFunction> Functions { get; private set; } = [];
 
-    /// <summary>The worker-facing HTTP/2 listener (FunctionRpc and the endpoints bindings add).</summary>
-    internal Uri RpcAddress { get; private init; } = new("http://127.0.0.1/");
+    /// <summary>The worker-facing HTTP/2 listener (FunctionRpc and the endpoints bindings add, e.g. the TaskHubSidecarService).</summary>
+    public Uri RpcAddress { get; private init; } = new("http://127.0.0.1/");
 
     internal WorkerSupervisor Supervisor { get; }
 
