@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Fleet.Hosting.Local;
 using Fleet.Testing;
 using Grpc.Net.Client;
@@ -14,6 +15,8 @@ namespace Fleet.Bench.Host;
 /// extension 1.22.0) on the default SQLite store: 2,000 orchestrations of 5 sequential activities, every episode and
 /// activity an invocation over the Functions protocol, scheduled and awaited by the SDK's gRPC client on the host's
 /// TaskHubSidecarService. Warm (a first round of 300 on the same host), timed from the first schedule to the last completion.
+/// Run twice: with the app's host.json as it is (extended sessions off, the Azure default: every episode replays the
+/// full history) and with <c>extendedSessionsEnabled</c> (the worker keeps each instance between episodes).
 /// </summary>
 internal sealed class HostHelloCitiesBenchmark : IBenchmark
 {
@@ -22,11 +25,25 @@ internal sealed class HostHelloCitiesBenchmark : IBenchmark
 
     public string Name => "host-hello5";
 
-    public IReadOnlyList<string> Figures => ["hello5_fn_orch_per_s"];
+    public IReadOnlyList<string> Figures => ["hello5_fn_orch_per_s", "hello5_fn_extended_sessions_orch_per_s"];
 
     public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
     {
+        await RunHostAsync(reporter, "hello5_fn_orch_per_s", extendedSessions: false, cancellationToken);
+        await RunHostAsync(reporter, "hello5_fn_extended_sessions_orch_per_s", extendedSessions: true, cancellationToken);
+    }
+
+    private static async Task RunHostAsync(BenchReporter reporter, string figure, bool extendedSessions, CancellationToken cancellationToken)
+    {
         var root = CopyApp();
+        if (extendedSessions)
+        {
+            var path = Path.Combine(root, "host.json");
+            var hostJson = JsonNode.Parse(File.ReadAllText(path))!;
+            hostJson["extensions"]!["durableTask"]!["extendedSessionsEnabled"] = true;
+            File.WriteAllText(path, hostJson.ToJsonString());
+        }
+
         try
         {
             await using var host = await LocalFunctionsHost.StartAsync(
@@ -49,9 +66,9 @@ internal sealed class HostHelloCitiesBenchmark : IBenchmark
             var elapsed = await RunOnceAsync(client, Orchestrations, cancellationToken);
             process.Refresh();
             var hostCpu = process.TotalProcessorTime - cpuBefore;
-            reporter.Note($"host-hello5: {Orchestrations} orchestrations x 5 activities in {elapsed.TotalSeconds:0.00} s through the local host and its worker " +
+            reporter.Note($"{figure}: {Orchestrations} orchestrations x 5 activities in {elapsed.TotalSeconds:0.00} s through the local host and its worker " +
                 $"({Orchestrations * 11} invocations); host process CPU {hostCpu.TotalMilliseconds / Orchestrations:0.00} ms per orchestration (the worker's CPU is not counted)");
-            reporter.Report("hello5_fn_orch_per_s", Orchestrations / elapsed.TotalSeconds, "orch/s");
+            reporter.Report(figure, Orchestrations / elapsed.TotalSeconds, "orch/s");
             await host.StopAsync();
         }
         finally
