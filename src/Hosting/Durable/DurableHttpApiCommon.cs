@@ -47,6 +47,129 @@ internal static class DurableHttpApiCommon
             RewindPostUri: $"{instance}/rewind{reasonSuffix}");
     }
 
+    /// <summary>
+    /// Runs one API call: refuses a <c>taskHub</c> other than <paramref name="hubName"/>; a caller that left ends the
+    /// call; an exception <paramref name="refusal"/> maps (or an ArgumentException) answers 4xx; any other is logged
+    /// and answers 500 without its details.
+    /// </summary>
+    /// <typeparam name="TBackend">What the handler works on (a client, the backend).</typeparam>
+    public static async Task RunAsync<TBackend>(
+        HttpContext context, TBackend backend, string hubName, Func<HttpContext, TBackend, Task<IResult>> handler, Func<Exception, IResult?> refusal, Action<Exception> logFailure)
+    {
+        var hub = context.Request.Query["taskHub"].ToString();
+        IResult result;
+        if (hub.Length > 0 && !string.Equals(hub, hubName, StringComparison.OrdinalIgnoreCase))
+        {
+            result = Error(StatusCodes.Status400BadRequest, $"This host serves task hub '{hubName}', not '{hub}'.");
+        }
+        else
+        {
+            try
+            {
+                result = await handler(context, backend).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (refusal(ex) is not null || ex is ArgumentException)
+            {
+                result = refusal(ex) ?? Error(StatusCodes.Status400BadRequest, ex.Message);
+            }
+            catch (Exception ex)
+            {
+                logFailure(ex);
+                result = Error(StatusCodes.Status500InternalServerError, "Something went wrong while processing the request.");
+            }
+        }
+
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>An instance's status as the API writes it (the output of a failed one is its failure, "type: message").</summary>
+    public static JsonObject StatusPayload(
+        string name, string instanceId, OrchestrationRuntimeStatus status, string? input, bool showInput, string? customStatus, string? output,
+        string? failure, DateTimeOffset createdAt, DateTimeOffset lastUpdatedAt)
+    {
+        var body = new JsonObject
+        {
+            ["name"] = name,
+            ["instanceId"] = instanceId,
+            ["runtimeStatus"] = status.ToString(),
+        };
+        if (showInput)
+        {
+            body["input"] = Parse(input);
+        }
+
+        body["customStatus"] = Parse(customStatus);
+        body["output"] = status == OrchestrationRuntimeStatus.Failed && failure is not null ? JsonValue.Create(failure) : Parse(output);
+        body["createdTime"] = Time(createdAt);
+        body["lastUpdatedTime"] = Time(lastUpdatedAt);
+        return body;
+    }
+
+    /// <summary>
+    /// The status call's answer: 202 with <c>Location</c> and <c>Retry-After: 5</c> while the instance runs (so clients
+    /// do not spin, as Durable Functions asks), 500 for a failed one when <c>returnInternalServerErrorOnFailure</c>, else 200.
+    /// </summary>
+    public static IResult StatusResult(HttpRequest request, JsonObject body, OrchestrationRuntimeStatus status) => status switch
+    {
+        OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended or OrchestrationRuntimeStatus.ContinuedAsNew =>
+            Results.Json(body, JsonOptions, statusCode: StatusCodes.Status202Accepted).WithHeaders(
+                ("Location", $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}{request.QueryString}"), ("Retry-After", "5")),
+        OrchestrationRuntimeStatus.Failed when Flag(request.Query, "returnInternalServerErrorOnFailure", false) =>
+            Results.Json(body, JsonOptions, statusCode: StatusCodes.Status500InternalServerError),
+        _ => Results.Json(body, JsonOptions),
+    };
+
+    /// <summary>The list call's query (<c>GET instances</c>), or the 400 it answers.</summary>
+    public static IResult? TryReadListQuery(HttpRequest request, int defaultPageSize, out ListQuery list)
+    {
+        var query = request.Query;
+        list = null!;
+        if (!TryDate(query, "createdTimeFrom", out var from) || !TryDate(query, "createdTimeTo", out var to))
+        {
+            return Error(StatusCodes.Status400BadRequest, "createdTimeFrom and createdTimeTo must be ISO 8601 times.");
+        }
+
+        if (!TryStatuses(query, out var statuses))
+        {
+            return Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Running,Completed.");
+        }
+
+        var top = defaultPageSize;
+        if (query.TryGetValue("top", out var topText) && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top is < 1 or > 1000))
+        {
+            return Error(StatusCodes.Status400BadRequest, "top must be a page size from 1 to 1000.");
+        }
+
+        var prefix = query["instanceIdPrefix"].ToString();
+        var continuation = request.Headers[ContinuationHeader].ToString();
+        list = new ListQuery(from, to, statuses, top, Flag(query, "showInput", false), prefix.Length == 0 ? null : prefix, continuation.Length == 0 ? null : continuation);
+        return null;
+    }
+
+    /// <summary>The bulk purge's query (<c>DELETE instances</c>: <c>createdTimeFrom</c> required), or the 400 it answers.</summary>
+    public static IResult? TryReadPurgeQuery(IQueryCollection query, out DateTimeOffset from, out DateTimeOffset? to, out OrchestrationRuntimeStatus[]? statuses)
+    {
+        from = default;
+        to = null;
+        statuses = null;
+        if (!query.ContainsKey("createdTimeFrom") || !TryDate(query, "createdTimeFrom", out var start) || start is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, "Please provide value for 'createdTimeFrom' parameter.");
+        }
+
+        from = start.Value;
+        if (!TryDate(query, "createdTimeTo", out to))
+        {
+            return Error(StatusCodes.Status400BadRequest, "createdTimeTo must be an ISO 8601 time.");
+        }
+
+        return TryStatuses(query, out statuses) ? null : Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Completed,Failed.");
+    }
+
     public static async Task<(object? Value, IResult? Error)> ReadJsonAsync(HttpRequest request, bool requireJsonContentType)
     {
         if (request.ContentLength == 0)
@@ -160,6 +283,10 @@ internal static class DurableHttpApiCommon
         }
     }
 }
+
+/// <summary>The list call's validated query.</summary>
+internal sealed record ListQuery(
+    DateTimeOffset? From, DateTimeOffset? To, OrchestrationRuntimeStatus[]? Statuses, int Top, bool ShowInput, string? Prefix, string? Continuation);
 
 /// <summary>The management URLs of one instance.</summary>
 internal sealed record ManagementUrls(

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Fleet.Durable.Client;
 using Fleet.Durable.Grpc;
@@ -57,40 +56,21 @@ internal static class DurableManagementApi
         }
 
         var backend = services.GetRequiredService<DurableBackend>();
-        var hub = context.Request.Query["taskHub"].ToString();
-        IResult result;
-        if (hub.Length > 0 && !string.Equals(hub, backend.HubName, StringComparison.OrdinalIgnoreCase))
-        {
-            result = Error(StatusCodes.Status400BadRequest, $"This host serves task hub '{backend.HubName}', not '{hub}'.");
-        }
-        else
-        {
-            try
-            {
-                result = await handler(context, backend).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (SidecarRequestException ex)
-            {
-                result = Error(ex.Refusal switch
-                {
-                    SidecarRefusal.NotFound => StatusCodes.Status404NotFound,
-                    SidecarRefusal.AlreadyExists => StatusCodes.Status409Conflict,
-                    SidecarRefusal.FailedPrecondition => StatusCodes.Status412PreconditionFailed,
-                    _ => StatusCodes.Status400BadRequest,
-                }, ex.Message);
-            }
-            catch (Exception ex)
-            {
-                services.GetRequiredService<ILoggerFactory>().CreateLogger("Fleet.Hosting.Local.Durable").DurableApiFailed(ex, context.Request.Method, context.Request.Path);
-                result = Error(StatusCodes.Status500InternalServerError, "Something went wrong while processing the request.");
-            }
-        }
+        await RunAsync(
+            context,
+            backend,
+            backend.HubName,
+            handler,
+            static ex => ex is SidecarRequestException refused ? Error(Status(refused.Refusal), refused.Message) : null,
+            ex => services.GetRequiredService<ILoggerFactory>().CreateLogger("Fleet.Hosting.Local.Durable").DurableApiFailed(ex, context.Request.Method, context.Request.Path)).ConfigureAwait(false);
+    };
 
-        await result.ExecuteAsync(context).ConfigureAwait(false);
+    private static int Status(SidecarRefusal refusal) => refusal switch
+    {
+        SidecarRefusal.NotFound => StatusCodes.Status404NotFound,
+        SidecarRefusal.AlreadyExists => StatusCodes.Status409Conflict,
+        SidecarRefusal.FailedPrecondition => StatusCodes.Status412PreconditionFailed,
+        _ => StatusCodes.Status400BadRequest,
     };
 
     private static async Task<IResult> StartAsync(HttpContext context, DurableBackend backend, IServiceProvider services)
@@ -145,43 +125,19 @@ internal static class DurableManagementApi
                 .Select(e => (JsonNode)DurableHistoryJson.Entry(e, showOutput)).ToArray());
         }
 
-        return record.Status switch
-        {
-            OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended or OrchestrationRuntimeStatus.ContinuedAsNew =>
-                Results.Json(body, JsonOptions, statusCode: StatusCodes.Status202Accepted).WithHeaders(
-                    ("Location", $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}"),
-                    ("Retry-After", "5")),
-            OrchestrationRuntimeStatus.Failed when Flag(query, "returnInternalServerErrorOnFailure", false) =>
-                Results.Json(body, JsonOptions, statusCode: StatusCodes.Status500InternalServerError),
-            _ => Results.Json(body, JsonOptions),
-        };
+        return StatusResult(context.Request, body, record.Status);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, DurableBackend backend)
     {
-        var query = context.Request.Query;
-        if (!TryDate(query, "createdTimeFrom", out var from) || !TryDate(query, "createdTimeTo", out var to))
+        if (TryReadListQuery(context.Request, defaultPageSize: 100, out var list) is { } refused)
         {
-            return Error(StatusCodes.Status400BadRequest, "createdTimeFrom and createdTimeTo must be ISO 8601 times.");
+            return refused;
         }
 
-        if (!TryStatuses(query, out var statuses))
-        {
-            return Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Running,Completed.");
-        }
-
-        var top = 100;
-        if (query.TryGetValue("top", out var topText) && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top is < 1 or > 1000))
-        {
-            return Error(StatusCodes.Status400BadRequest, "top must be a page size from 1 to 1000.");
-        }
-
-        var showInput = Flag(query, "showInput", false);
-        var prefix = query["instanceIdPrefix"].ToString();
-        var continuation = context.Request.Headers[ContinuationHeader].ToString();
-        var filter = new InstanceFilter { CreatedFrom = from, CreatedTo = to, Statuses = statuses, InstanceIdPrefix = prefix.Length == 0 ? null : prefix };
-        var page = await backend.QueryInstancesAsync(new InstanceQuery(filter, top, showInput, continuation.Length == 0 ? null : continuation), context.RequestAborted).ConfigureAwait(false);
-        var result = Results.Json(new JsonArray(page.Instances.Select(r => (JsonNode)StatusPayload(r, showInput)).ToArray()), JsonOptions);
+        var filter = new InstanceFilter { CreatedFrom = list.From, CreatedTo = list.To, Statuses = list.Statuses, InstanceIdPrefix = list.Prefix };
+        var page = await backend.QueryInstancesAsync(new InstanceQuery(filter, list.Top, list.ShowInput, list.Continuation), context.RequestAborted).ConfigureAwait(false);
+        var result = Results.Json(new JsonArray(page.Instances.Select(r => (JsonNode)StatusPayload(r, list.ShowInput)).ToArray()), JsonOptions);
         return page.ContinuationToken is { } next ? result.WithHeaders((ContinuationHeader, next)) : result;
     }
 
@@ -237,15 +193,9 @@ internal static class DurableManagementApi
 
     private static async Task<IResult> PurgeManyAsync(HttpContext context, DurableBackend backend)
     {
-        var query = context.Request.Query;
-        if (!query.ContainsKey("createdTimeFrom") || !TryDate(query, "createdTimeFrom", out var from) || from is null)
+        if (TryReadPurgeQuery(context.Request.Query, out var from, out var to, out var statuses) is { } refused)
         {
-            return Error(StatusCodes.Status400BadRequest, "Please provide value for 'createdTimeFrom' parameter.");
-        }
-
-        if (!TryDate(query, "createdTimeTo", out var to) || !TryStatuses(query, out var statuses))
-        {
-            return Error(StatusCodes.Status400BadRequest, "createdTimeTo must be an ISO 8601 time and runtimeStatus a list such as Completed,Failed.");
+            return refused;
         }
 
         var (deleted, _) = await backend.PurgeInstancesAsync(
@@ -279,27 +229,11 @@ internal static class DurableManagementApi
             .WithHeaders(("Location", urls.StatusQueryGetUri), ("Retry-After", "10"));
     }
 
-    private static JsonObject StatusPayload(InstanceRecord record, bool showInput)
-    {
-        var body = new JsonObject
-        {
-            ["name"] = record.Name,
-            ["instanceId"] = record.InstanceId,
-            ["runtimeStatus"] = record.Status.ToString(),
-        };
-        if (showInput)
-        {
-            body["input"] = Parse(record.Input);
-        }
-
-        body["customStatus"] = Parse(record.CustomStatus);
-        body["output"] = record.Status == OrchestrationRuntimeStatus.Failed && DurableHistoryJson.Failure(record.FailureDetails) is { } failure
-            ? JsonValue.Create($"{failure.ErrorType}: {failure.ErrorMessage}")
-            : Parse(record.Output);
-        body["createdTime"] = Time(record.CreatedAt);
-        body["lastUpdatedTime"] = Time(record.LastUpdatedAt);
-        return body;
-    }
+    private static JsonObject StatusPayload(InstanceRecord record, bool showInput) =>
+        DurableHttpApiCommon.StatusPayload(
+            record.Name, record.InstanceId, record.Status, record.Input, showInput, record.CustomStatus, record.Output,
+            DurableHistoryJson.Failure(record.FailureDetails) is { } failure ? $"{failure.ErrorType}: {failure.ErrorMessage}" : null,
+            record.CreatedAt, record.LastUpdatedAt);
 
     private static string? Json(string? text) => text is null ? null : System.Text.Json.JsonSerializer.Serialize(text);
 }
