@@ -1,4 +1,6 @@
 using Fleet.Durable.Grpc;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting.Local.Durable;
@@ -10,7 +12,7 @@ namespace Fleet.Hosting.Local.Durable;
 /// host is shutting down).
 /// </summary>
 internal sealed class DurableFunctionsRuntime(
-    DurableBackend backend, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
+    DurableBackend backend, IOrchestrationStore store, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
     : IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Fleet.Hosting.Local.Durable");
@@ -135,6 +137,14 @@ internal sealed class DurableFunctionsRuntime(
         {
             throw new HostStartupException(
                 $"The durable store cannot be opened: {StoreName} at {settings.StoreLocation} ({settings.StoreReason}): {ex.Message}", ex);
+        }
+
+        // A PostgreSQL server that is not reachable yet is not fatal (the store keeps trying and dispatching starts
+        // when it answers), but the user hears about it now, with the store's name.
+        if (store is PostgresOrchestrationStore postgres
+            && await postgres.CheckHealthAsync(cancellationToken).ConfigureAwait(false) is { Status: not PostgresHealthStatus.Healthy } health)
+        {
+            _logger.DurableStoreNotReachable(StoreName, settings.StoreLocation, health.Description);
         }
     }
 
