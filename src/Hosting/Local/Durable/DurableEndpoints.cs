@@ -20,7 +20,7 @@ internal sealed class DurableEndpoints(IServiceProvider services) : ILocalHostEn
     public void ConfigureWorkerFacingServices(IServiceCollection workerFacing)
     {
         // The worker-facing server has its own container: it serves the host's one backend.
-        workerFacing.AddSingleton(services.GetRequiredService<DurableBackend>());
+        workerFacing.AddSingleton(_ => services.GetRequiredService<DurableBackend>());
         workerFacing.AddSingleton<TaskHubSidecarService>();
     }
 

@@ -1,6 +1,7 @@
 using Fleet.Durable.Grpc;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting.Local.Durable;
@@ -12,10 +13,13 @@ namespace Fleet.Hosting.Local.Durable;
 /// host is shutting down).
 /// </summary>
 internal sealed class DurableFunctionsRuntime(
-    DurableBackend backend, IOrchestrationStore store, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
+    IServiceProvider services, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
     : IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Fleet.Hosting.Local.Durable");
+
+    // Resolved on first use, so an app without Durable functions gets no store (and no .data folder).
+    private readonly Lazy<DurableBackend> _backend = new(services.GetRequiredService<DurableBackend>);
     private readonly Lock _gate = new();
     private IFunctionInvoker? _invoker;
     private OrchestrationDispatcher? _orchestrations;
@@ -88,8 +92,8 @@ internal sealed class DurableFunctionsRuntime(
 
             var invoker = _invoker ?? throw new InvalidOperationException("A Durable trigger listener started before any was created.");
             _orchestrations = new OrchestrationDispatcher(
-                backend, catalog, invoker, settings.ExtendedSessionIdleTimeoutSeconds > 0, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
-            _activities = new ActivityDispatcher(backend, catalog, invoker, settings.MaxConcurrentActivityFunctions, _logger, time);
+                _backend.Value, catalog, invoker, settings.ExtendedSessionIdleTimeoutSeconds > 0, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
+            _activities = new ActivityDispatcher(_backend.Value, catalog, invoker, settings.MaxConcurrentActivityFunctions, _logger, time);
             _orchestrations.Start();
             _activities.Start();
         }
@@ -131,7 +135,7 @@ internal sealed class DurableFunctionsRuntime(
     {
         try
         {
-            await backend.StartAsync(cancellationToken).ConfigureAwait(false);
+            await _backend.Value.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -141,7 +145,7 @@ internal sealed class DurableFunctionsRuntime(
 
         // A PostgreSQL server that is not reachable yet is not fatal (the store keeps trying and dispatching starts
         // when it answers), but the user hears about it now, with the store's name.
-        if (store is PostgresOrchestrationStore postgres
+        if (services.GetRequiredService<IOrchestrationStore>() is PostgresOrchestrationStore postgres
             && await postgres.CheckHealthAsync(cancellationToken).ConfigureAwait(false) is { Status: not PostgresHealthStatus.Healthy } health)
         {
             _logger.DurableStoreNotReachable(StoreName, settings.StoreLocation, health.Description);
