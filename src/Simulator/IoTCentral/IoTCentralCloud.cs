@@ -75,9 +75,14 @@ internal sealed class IoTCentralCloud
         Func<IoTCentralApp, IoTCentralCaller, Task<IResult>> handler)
     {
         var counter = _counters.GetOrAdd(appName, static _ => new AppCounter());
+        var dropped = false;
         ctx.Response.OnStarting(() =>
         {
-            counter.Record(ctx.Response.StatusCode);
+            if (!dropped)
+            {
+                counter.Record(ctx.Response.StatusCode);
+            }
+
             return Task.CompletedTask;
         });
         try
@@ -94,6 +99,7 @@ internal sealed class IoTCentralCloud
             if (_drops.TryDraw(out _))
             {
                 _logger.IoTCentralConnectionDropped(ctx.Request.Method, ctx.Request.Path.Value ?? "/");
+                dropped = true;
                 ctx.Abort();
                 return Results.Empty;
             }
