@@ -145,17 +145,7 @@ internal sealed class IoTCentralCloud
         var settings = Settings.Current;
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         _logger.RequestThrottled("iotc/" + appName, seconds);
-        switch (settings.RetryAfter)
-        {
-            case RetryAfterMode.Seconds:
-                ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                break;
-            case RetryAfterMode.HttpDate:
-                ctx.Response.Headers.RetryAfter = _time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture);
-                break;
-            default:
-                break;
-        }
+        RetryAfterHeader.Set(ctx.Response, settings.RetryAfter, seconds, _time);
 
         throw new IoTCentralFault(429, "TooManyRequests",
             $"The number of requests exceeded the application's threshold of {settings.RateLimit.ToString(CultureInfo.InvariantCulture)} requests per second.");
