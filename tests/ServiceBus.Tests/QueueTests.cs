@@ -44,6 +44,22 @@ public sealed class QueueTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task A_message_sent_without_a_message_id_gets_one_from_the_broker()
+    {
+        var ct = Timeouts.Test();
+        await using var sender = Client.CreateSender("basic");
+        await sender.SendMessageAsync(new ServiceBusMessage("anonymous") { ApplicationProperties = { ["kept"] = true } }, ct);
+        await using var receiver = Client.CreateReceiver("basic");
+
+        var received = await receiver.ReceiveMessageAsync(Timeouts.Message, ct);
+
+        Assert.Matches("^[0-9a-f]{32}$", received.MessageId);
+        Assert.Equal("anonymous", received.Body.ToString());
+        Assert.Equal(true, received.ApplicationProperties["kept"]);
+        await receiver.CompleteMessageAsync(received, ct);
+    }
+
+    [Fact]
     public async Task Abandon_redelivers_with_a_higher_delivery_count_and_the_modified_properties()
     {
         var ct = Timeouts.Test();
