@@ -40,9 +40,8 @@ internal sealed class BrokerRuntime : IRuntimeProvider
         return connection;
     }
 
-    // Sessions a client begins are created by the connection itself; the broker never begins one.
-    public AmqpSession CreateSession(AmqpConnection connection, AmqpSessionSettings settings) =>
-        throw new InvalidOperationException("The broker does not begin sessions.");
+    // Connections create the sessions clients begin themselves; this serves any other caller the same way.
+    public AmqpSession CreateSession(AmqpConnection connection, AmqpSessionSettings settings) => new(connection, settings, this);
 
     public AmqpLink CreateLink(AmqpSession session, AmqpLinkSettings settings)
     {
