@@ -104,6 +104,26 @@ public sealed class QueueTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task A_receiver_already_waiting_on_the_dead_letter_queue_gets_a_message_as_it_is_dead_lettered()
+    {
+        var ct = Timeouts.Test();
+        await using var dlq = Client.CreateReceiver("deadletter", new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+        await dlq.PeekMessagesAsync(1, cancellationToken: ct);
+        var waiting = dlq.ReceiveMessageAsync(Timeouts.Message, ct);
+        await using var sender = Client.CreateSender("deadletter");
+        await sender.SendMessageAsync(new ServiceBusMessage("waited for") { MessageId = "w-1" }, ct);
+        await using var receiver = Client.CreateReceiver("deadletter");
+        var received = await receiver.ReceiveMessageAsync(Timeouts.Message, ct);
+
+        await receiver.DeadLetterMessageAsync(received, "Waiting", cancellationToken: ct);
+
+        var dead = await waiting;
+        Assert.NotNull(dead);
+        Assert.Equal("w-1", dead.MessageId);
+        await dlq.CompleteMessageAsync(dead, ct);
+    }
+
+    [Fact]
     public async Task A_message_abandoned_max_delivery_count_times_is_dead_lettered_with_the_service_reason()
     {
         var ct = Timeouts.Test();
