@@ -47,7 +47,7 @@ public sealed class ServiceBusThroughputBenchmark : IBenchmark
             """;
         await using var emulator = await ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = config, DataDirectory = dataDirectory });
         await using var client = new ServiceBusClient(emulator.ConnectionString);
-        await RoundAsync(client, Messages / 10, cancellationToken); // warm-up: links, JIT, store
+        await RoundAsync(client, Messages / 2, cancellationToken); // warm-up: links, tiered JIT, store
         var stopwatch = Stopwatch.StartNew();
         await RoundAsync(client, Messages, cancellationToken);
         return Messages / stopwatch.Elapsed.TotalSeconds;
