@@ -3,7 +3,10 @@ using Azure.Messaging.ServiceBus.Administration;
 
 namespace Fleet.ServiceBus.Tests;
 
-/// <summary>State in SQLite survives a stop and start: messages, counts, schedules, deferrals, dead letters, rules.</summary>
+/// <summary>
+/// State in SQLite survives a stop and start: messages, counts, schedules, deferrals, dead letters, rules and
+/// duplicate-detection history.
+/// </summary>
 public sealed class RestartTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "sb-restart-" + Guid.NewGuid().ToString("N"));
@@ -26,6 +29,8 @@ public sealed class RestartTests : IDisposable
         await using (var emulator = await StartAsync())
         await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
         {
+            await using var dupes = client.CreateSender("dupes");
+            await dupes.SendMessageAsync(new ServiceBusMessage("first") { MessageId = "once" }, ct);
             await using var sender = client.CreateSender("basic");
             await sender.SendMessagesAsync([new ServiceBusMessage("abandoned"), new ServiceBusMessage("deferred"), new ServiceBusMessage("dead"), new ServiceBusMessage("plain")], ct);
             await sender.ScheduleMessageAsync(new ServiceBusMessage("scheduled"), scheduledAt, ct);
@@ -72,6 +77,12 @@ public sealed class RestartTests : IDisposable
             Assert.Equal("Reason", dead.DeadLetterReason);
             Assert.Equal("Why", dead.DeadLetterErrorDescription);
             await dlq.CompleteMessageAsync(dead, ct);
+
+            // Duplicate detection remembers ids accepted before the restart.
+            await using var dupes = client.CreateSender("dupes");
+            await dupes.SendMessageAsync(new ServiceBusMessage("again") { MessageId = "once" }, ct);
+            await using var dupeReceiver = client.CreateReceiver("dupes");
+            Assert.Equal(["first"], (await dupeReceiver.PeekMessagesAsync(10, fromSequenceNumber: 0, cancellationToken: ct)).Select(m => m.Body.ToString()));
 
             await using var sender = client.CreateSender("basic");
             await sender.SendMessageAsync(new ServiceBusMessage("after restart"), ct);
