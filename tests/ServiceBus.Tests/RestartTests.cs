@@ -113,8 +113,39 @@ public sealed class RestartTests : IDisposable
         }
     }
 
-    private Task<ServiceBusEmulator> StartAsync() =>
-        ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = EmulatorFixture.Config(), DataDirectory = _data }, loggerFactory: TestLogging.Factory);
+    [Fact]
+    public async Task Messages_of_an_entity_left_out_of_the_configuration_are_kept_until_it_returns()
+    {
+        var ct = Timeouts.Test();
+        var withQueue = new TestConfig().Queue("kept").Queue("other").Build();
+        var withoutQueue = new TestConfig().Queue("other").Build();
+        await using (var emulator = await StartAsync(withQueue))
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        await using (var sender = client.CreateSender("kept"))
+        {
+            await sender.SendMessageAsync(new ServiceBusMessage("parked"), ct);
+        }
+
+        await using (var emulator = await StartAsync(withoutQueue))
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        await using (var sender = client.CreateSender("kept"))
+        {
+            var missing = await Assert.ThrowsAsync<ServiceBusException>(() => sender.SendMessageAsync(new ServiceBusMessage("x"), ct));
+            Assert.Equal(ServiceBusFailureReason.MessagingEntityNotFound, missing.Reason);
+        }
+
+        await using (var emulator = await StartAsync(withQueue))
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        await using (var receiver = client.CreateReceiver("kept"))
+        {
+            var parked = await receiver.ReceiveMessageAsync(Timeouts.Message, ct);
+            Assert.Equal("parked", parked.Body.ToString());
+            await receiver.CompleteMessageAsync(parked, ct);
+        }
+    }
+
+    private Task<ServiceBusEmulator> StartAsync(string? config = null) =>
+        ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = config ?? EmulatorFixture.Config(), DataDirectory = _data }, loggerFactory: TestLogging.Factory);
 
     private static async Task<ServiceBusReceivedMessage> ReceiveAsync(ServiceBusReceiver receiver, string body, CancellationToken ct)
     {
