@@ -22,7 +22,7 @@ internal static class ConfigurationFiles
     };
 
     private static readonly string[] LocalSettingsKeys = ["IsEncrypted", "Values", "ConnectionStrings", "Host"];
-    private static readonly string[] LocalHostKeys = ["LocalHttpPort", "CORS", "CORSCredentials", "ShutdownTimeout"];
+    private static readonly string[] LocalHostKeys = ["LocalHttpPort", "CORS", "CORSCredentials", "ShutdownTimeout", "WorkerStartupTimeout"];
 
     /// <summary>Reads host.json from <paramref name="contentRoot"/>; it must exist and be a JSON object.</summary>
     /// <exception cref="HostConfigurationException">Missing or malformed.</exception>
