@@ -315,6 +315,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
             // Kestrel's and gRPC's own chatter stays below Warning unless asked for.
             logging.AddFilter("Microsoft", options.Verbose ? LogLevel.Information : LogLevel.Warning);
+
+            // YARP logs every forwarded URL, keys in ?code= included: held at Warning always.
+            logging.AddFilter("Yarp", LogLevel.Warning);
             if (options.ConsoleLogs)
             {
                 logging.AddSimpleConsole(c =>

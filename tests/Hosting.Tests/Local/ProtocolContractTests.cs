@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+using Fleet.Testing;
+
+namespace Fleet.Hosting.Tests.Local;
+
+/// <summary>
+/// Pins what the real worker (at the versions in Directory.Packages.props) sends: a package bump that changes the
+/// payloads fails here, not in a user's app.
+/// </summary>
+public sealed class ProtocolContractTests(HttpAppFixture builtIn, AspNetCoreAppFixture aspNet) : IClassFixture<HttpAppFixture>, IClassFixture<AspNetCoreAppFixture>
+{
+    private static readonly string[] BaseCapabilities =
+    [
+        "HandlesWorkerTerminateMessage", "HandlesInvocationCancelMessage", "IncludeEmptyEntriesInMessagePayload", "EnableUserCodeException",
+        "RpcHttpBodyOnly", "RawHttpBodyBytes", "RpcHttpTriggerMetadataRemoved", "UseNullableValueDictionaryForHttp", "TypedDataCollection", "WorkerStatus",
+    ];
+
+    [Fact]
+    public void The_worker_is_the_pinned_version()
+    {
+        var props = XDocument.Load(RepoPaths.Combine("Directory.Packages.props"));
+        var pinned = props.Descendants("PackageVersion").Single(p => (string?)p.Attribute("Include") == "Microsoft.Azure.Functions.Worker").Attribute("Version")!.Value;
+        Assert.Equal(pinned + ".0", builtIn.Host.Supervisor.Current!.Init.WorkerVersion);
+        Assert.Equal(pinned + ".0", aspNet.Host.Supervisor.Current!.Init.WorkerVersion);
+    }
+
+    [Fact]
+    public void The_worker_announces_the_capabilities_the_host_relies_on()
+    {
+        var builtInCapabilities = builtIn.Host.Supervisor.Current!.Init.Capabilities;
+        Assert.All(BaseCapabilities, c => Assert.Equal("True", builtInCapabilities[c]));
+        Assert.False(builtInCapabilities.ContainsKey("HttpUri"));
+        Assert.False(builtInCapabilities.ContainsKey("SupportsLoadResponseCollection"));
+
+        var httpUri = new Uri(aspNet.Host.Supervisor.Current!.Init.Capabilities["HttpUri"]);
+        Assert.Equal("localhost", httpUri.Host);
+    }
+
+    [Fact]
+    public void Metadata_carries_the_settings_only_in_raw_bindings()
+    {
+        var ping = builtIn.Host.Functions.Single(f => f.Spec.Name == "Ping").Spec;
+        Assert.Equal("dotnet-isolated", ping.Metadata.Language);
+        Assert.Equal("HttpApp.dll", ping.Metadata.ScriptFile);
+        Assert.Equal("HttpApp.HttpFunctions.PingAsync", ping.Metadata.EntryPoint);
+        Assert.False(string.IsNullOrEmpty(ping.FunctionId));
+        Assert.Equal(2, ping.Metadata.RawBindings.Count);
+        Assert.True(JsonNode.DeepEquals(
+            JsonNode.Parse("""{"name":"request","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get","post"],"route":"ping","properties":{}}"""),
+            JsonNode.Parse(ping.Metadata.RawBindings[0])));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"name":"$return","type":"http","direction":"Out"}"""), JsonNode.Parse(ping.Metadata.RawBindings[1])));
+
+        // The bindings map is thin: type and direction, no route or methods.
+        var trigger = ping.Metadata.Bindings["request"];
+        Assert.Equal("httpTrigger", trigger.Type);
+        Assert.DoesNotContain(trigger.Properties, p => p.Key is "route" or "methods");
+
+        var notify = builtIn.Host.Functions.Single(f => f.Spec.Name == "Notify").Spec;
+        Assert.Equal(["Text", "Response"], notify.Outputs.Select(o => o.Name));
+        Assert.Equal("String", notify.Outputs[0].DataType);
+    }
+}
