@@ -18,20 +18,22 @@ internal static class QueueTriggerData
 {
     public const string ModelBindingSource = "AzureStorageQueues";
 
+    private const string DeferredBinding = "SupportsDeferredBinding";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Whether the worker asked for the SDK type (binding property <c>SupportsDeferredBinding</c>).</summary>
     public static bool WantsModelBindingData(FunctionSpec function, BindingSpec binding)
     {
+        // The worker writes the key as "supportsDeferredBinding"; compare without case.
         if (function.Metadata.Bindings.TryGetValue(binding.Name, out var info)
-            && info.Properties.TryGetValue("SupportsDeferredBinding", out var value)
-            && bool.TryParse(value, out var deferred))
+            && info.Properties.FirstOrDefault(p => string.Equals(p.Key, DeferredBinding, StringComparison.OrdinalIgnoreCase)).Value is { } value)
         {
-            return deferred;
+            return bool.TryParse(value, out var deferred) && deferred;
         }
 
         return binding.Raw["properties"] is System.Text.Json.Nodes.JsonObject properties
-            && properties.FirstOrDefault(p => string.Equals(p.Key, "SupportsDeferredBinding", StringComparison.OrdinalIgnoreCase)).Value?.ToString() is { } raw
+            && properties.FirstOrDefault(p => string.Equals(p.Key, DeferredBinding, StringComparison.OrdinalIgnoreCase)).Value?.ToString() is { } raw
             && bool.TryParse(raw, out var fromRaw) && fromRaw;
     }
 
