@@ -149,6 +149,13 @@ public sealed class StorageQueueAppFixture : StorageAppFixture
 {
 }
 
+/// <summary>The queue and blob tests share one host.</summary>
+[CollectionDefinition(Name)]
+public sealed class StorageAppCollection : ICollectionFixture<StorageQueueAppFixture>
+{
+    public const string Name = "StorageApp";
+}
+
 /// <summary>Log entries of one kind, for assertions.</summary>
 internal static class LogEntries
 {

@@ -8,7 +8,8 @@ namespace Fleet.Hosting.Tests.Local;
 /// parameter type, the trigger metadata, <c>$return</c> and named outputs, retries then poison after maxDequeueCount
 /// (3 in StorageApp's host.json) with the user's exception logged, and a message that is not Base64.
 /// </summary>
-public sealed class StorageQueueTests(StorageQueueAppFixture app) : IClassFixture<StorageQueueAppFixture>
+[Collection(StorageAppCollection.Name)]
+public sealed class StorageQueueTests(StorageQueueAppFixture app)
 {
     [Fact]
     public async Task A_string_parameter_gets_the_text_and_the_trigger_metadata_and_returns_to_a_queue()
@@ -55,6 +56,7 @@ public sealed class StorageQueueTests(StorageQueueAppFixture app) : IClassFixtur
         var retries = app.Logs.Entries.With(4750).Where(e => Equals(e.State["MessageId"], id)).ToList();
         Assert.Equal([1L, 2L], retries.Select(e => (long)e.State["DequeueCount"]!));
         Assert.All(retries, e => Assert.Contains("Failing on purpose: fail-77", e.Message, StringComparison.Ordinal));
+        await Wait.UntilAsync(() => app.Logs.Entries.With(4205).Any(e => Equals(e.State["MessageId"], id)), "the poison log");
         var moved = Assert.Single(app.Logs.Entries.With(4205), e => Equals(e.State["MessageId"], id));
         Assert.Equal(3L, moved.State["DequeueCount"]);
 
@@ -64,8 +66,8 @@ public sealed class StorageQueueTests(StorageQueueAppFixture app) : IClassFixtur
         Assert.Contains(failures, e => e.Exception!.ToString().Contains("System.InvalidOperationException", StringComparison.Ordinal)
             && e.Exception.ToString().Contains("Failing on purpose: fail-77 (attempt 3)", StringComparison.Ordinal));
 
-        var record = Assert.Single(await new PoisonMessageLog(new HostBlobStorage(StorageAccountConnection.Resolve(Settings(), null), null), StorageAppFixture.HostId).ListAsync("fail-in"));
-        Assert.Equal(id, record.MessageId);
+        var records = await new PoisonMessageLog(new HostBlobStorage(StorageAccountConnection.Resolve(Settings(), null), null), StorageAppFixture.HostId).ListAsync("fail-in");
+        var record = Assert.Single(records, r => r.MessageId == id);
         Assert.Equal(PoisonReasonKind.FunctionFailed, record.ReasonKind);
         Assert.StartsWith("System.InvalidOperationException: Failing on purpose: fail-77 (attempt 3)", record.Reason, StringComparison.Ordinal);
         Assert.Empty(await app.PeekAsync("fail-in"));
@@ -78,6 +80,7 @@ public sealed class StorageQueueTests(StorageQueueAppFixture app) : IClassFixtur
         await raw.CreateIfNotExistsAsync();
         var sent = await raw.SendMessageAsync("not base64 at all!");
         Assert.Equal("not base64 at all!", await app.NextAsync("fail-in-poison", m => m == "not base64 at all!", TimeSpan.FromSeconds(30), app.RawQueues));
+        await Wait.UntilAsync(() => app.Logs.Entries.With(4205).Any(e => Equals(e.State["MessageId"], sent.Value.MessageId)), "the poison log");
         var moved = Assert.Single(app.Logs.Entries.With(4205), e => Equals(e.State["MessageId"], sent.Value.MessageId));
         Assert.Equal(PoisonReasonKind.DecodingFailed, moved.State["ReasonKind"]);
     }

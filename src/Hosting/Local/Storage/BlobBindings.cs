@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Fleet.Hosting.Local.Storage;
 
 /// <summary>
-/// A blob binding's <c>path</c> (<c>container/blob</c>) with <c>%Setting%</c> references and binding expressions
+/// A blob binding's <c>blobPath</c> (<c>container/blob</c>) with <c>%Setting%</c> references and binding expressions
 /// resolved: <c>{name}</c> from the trigger metadata (<c>{queueTrigger}</c>, <c>{Id}</c>, ...) or a top-level
 /// property of a JSON trigger payload, <c>{rand-guid}</c> and <c>{DateTime}</c>.
 /// </summary>
@@ -19,7 +19,9 @@ internal static partial class BlobPath
     public static (string Container, string Blob) Resolve(
         FunctionSpec function, BindingSpec binding, StorageAccounts accounts, TriggerInvocation? invocation, TimeProvider time)
     {
-        var path = BindingSettings.Resolved(binding, "path", accounts.Settings, out var problem)
+        // The worker's metadata names it blobPath; function.json names it path.
+        var key = BindingSettings.Raw(binding, "blobPath") is null ? "path" : "blobPath";
+        var path = BindingSettings.Resolved(binding, key, accounts.Settings, out var problem)
             ?? throw new InvalidOperationException($"Blob binding of function '{function.Name}': {problem ?? $"binding '{binding.Name}' names no path"}.");
         JsonElement? payload = null;
         if (invocation?.TriggerValue.DataCase == TypedData.DataOneofCase.Json)
@@ -90,7 +92,8 @@ internal static partial class BlobPath
 /// The <c>blob</c> input binding: for SDK-type parameters (<c>BlobClient</c>, and in Blobs extension 6.x also
 /// <c>string</c>, <c>byte[]</c>, <c>Stream</c>) the worker reads the blob itself from <c>ModelBindingData</c>
 /// (source <c>AzureStorageBlobs</c>: connection, container, blob name); for the rest (POCOs, or when the worker does
-/// not defer) the host reads it and sends text, bytes or JSON. A missing blob binds as null.
+/// not defer) the host reads it and sends text, bytes or JSON, and a missing blob binds as null. (A deferred read of a
+/// missing blob fails in the worker, as it does in Azure.)
 /// </summary>
 internal sealed class BlobInputProvider(StorageAccounts accounts, ILoggerFactory loggerFactory, TimeProvider time) : IInputBindingProvider
 {
