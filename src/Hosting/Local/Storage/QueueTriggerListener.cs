@@ -274,6 +274,12 @@ internal sealed class QueueTriggerListener : ITriggerListener
             // Cut short by shutdown: hand it back at once (its dequeue count already counts this attempt).
             return Decision.Release(TimeSpan.Zero);
         }
+        catch (OperationCanceledException ex)
+        {
+            // Cancelled by nobody here (the worker's channel went away under it): a failed attempt like any other,
+            // rather than a message left hidden for the rest of its lease.
+            outcome = new InvocationOutcome(false, null, new Rpc.Protocol.RpcException { Type = ex.GetType().FullName, Message = ex.Message });
+        }
 
         if (outcome.Succeeded)
         {
