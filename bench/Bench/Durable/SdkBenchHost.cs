@@ -62,7 +62,7 @@ internal sealed class SdkBenchHost : IAsyncDisposable
         // queue the worker's completions behind them.
         var channel = GrpcChannel.ForAddress($"http://localhost:{port}");
         var clientChannel = GrpcChannel.ForAddress($"http://localhost:{port}");
-        var sdkBuilder = Host.CreateApplicationBuilder();
+        var sdkBuilder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         sdkBuilder.Logging.ClearProviders();
         if (tasks is not null)
         {

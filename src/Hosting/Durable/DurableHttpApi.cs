@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fleet.Durable;
@@ -13,6 +12,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using static Fleet.Hosting.Durable.DurableHttpApiCommon;
 
 namespace Fleet.Hosting.Durable;
 
@@ -24,11 +24,11 @@ namespace Fleet.Hosting.Durable;
 /// </summary>
 internal static class DurableHttpApi
 {
-    public const string BasePath = "/runtime/webhooks/durabletask";
-    public const string ContinuationHeader = "x-ms-continuation-token";
+    public const string BasePath = DurableHttpApiCommon.BasePath;
+    public const string ContinuationHeader = DurableHttpApiCommon.ContinuationHeader;
     public const string ConnectionName = "Storage";
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions JsonOptions = DurableHttpApiCommon.JsonOptions;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -50,18 +50,16 @@ internal static class DurableHttpApi
     /// <summary>The management URLs of an instance, rooted at the request's scheme and host.</summary>
     public static HttpManagementPayload Payload(HttpRequest request, string hubName, string instanceId, string? systemKey)
     {
-        var instance = $"{request.Scheme}://{request.Host}{BasePath}/instances/{Uri.EscapeDataString(instanceId)}";
-        var query = $"taskHub={Uri.EscapeDataString(hubName)}&connection={ConnectionName}"
-            + (systemKey is null ? string.Empty : "&code=" + Uri.EscapeDataString(systemKey));
+        var urls = DurableHttpApiCommon.Urls($"{request.Scheme}://{request.Host}", instanceId, DurableHttpApiCommon.Query(hubName, ConnectionName, systemKey));
         return new HttpManagementPayload
         {
             Id = instanceId,
-            StatusQueryGetUri = $"{instance}?{query}",
-            SendEventPostUri = $"{instance}/raiseEvent/{{eventName}}?{query}",
-            TerminatePostUri = $"{instance}/terminate?reason={{text}}&{query}",
-            PurgeHistoryDeleteUri = $"{instance}?{query}",
-            SuspendPostUri = $"{instance}/suspend?reason={{text}}&{query}",
-            ResumePostUri = $"{instance}/resume?reason={{text}}&{query}",
+            StatusQueryGetUri = urls.StatusQueryGetUri,
+            SendEventPostUri = urls.SendEventPostUri,
+            TerminatePostUri = urls.TerminatePostUri,
+            PurgeHistoryDeleteUri = urls.PurgeHistoryDeleteUri,
+            SuspendPostUri = urls.SuspendPostUri,
+            ResumePostUri = urls.ResumePostUri,
         };
     }
 
@@ -414,119 +412,6 @@ internal static class DurableHttpApi
         return entry;
     }
 
-    private static async Task<(object? Value, IResult? Error)> ReadJsonAsync(HttpRequest request, bool requireJsonContentType)
-    {
-        if (request.ContentLength == 0)
-        {
-            return (null, null);
-        }
-
-        if (requireJsonContentType && !string.Equals(request.ContentType?.Split(';')[0].Trim(), "application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, Error(StatusCodes.Status400BadRequest, "Only application/json request content is supported."));
-        }
-
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(text);
-            return (document.RootElement.Clone(), null);
-        }
-        catch (JsonException)
-        {
-            return (null, Error(StatusCodes.Status400BadRequest, "Invalid JSON content."));
-        }
-    }
-
-    private static JsonNode? Parse(string? serialized)
-    {
-        if (serialized is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(serialized);
-        }
-        catch (JsonException)
-        {
-            return JsonValue.Create(serialized);
-        }
-    }
-
-    private static string Time(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
     private static string? SystemKey(HttpContext context) =>
         context.RequestServices.GetRequiredService<HostSettings>().Keys.DurableTaskKey;
-
-    private static bool Flag(IQueryCollection query, string name, bool defaultValue) =>
-        query.TryGetValue(name, out var value) && bool.TryParse(value, out var flag) ? flag : defaultValue;
-
-    private static bool TryDate(IQueryCollection query, string name, out DateTimeOffset? value)
-    {
-        value = null;
-        if (!query.TryGetValue(name, out var text) || string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-        {
-            value = parsed;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool TryStatuses(IQueryCollection query, out OrchestrationRuntimeStatus[]? statuses)
-    {
-        statuses = null;
-        var text = query["runtimeStatus"].ToString();
-        if (text.Length == 0)
-        {
-            return true;
-        }
-
-        var list = new List<OrchestrationRuntimeStatus>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
-            {
-                return false;
-            }
-
-            list.Add(status);
-        }
-
-        statuses = [.. list];
-        return true;
-    }
-
-    private static IResult Error(int status, string message) =>
-        Results.Json(new { message }, JsonOptions, statusCode: status);
-
-    /// <summary>Adds headers to a result.</summary>
-    private static IResult WithHeaders(this IResult result, params (string Name, string Value)[] headers) => new HeaderResult(result, headers);
-
-    private sealed class HeaderResult(IResult inner, (string Name, string Value)[] headers) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            foreach (var (name, value) in headers)
-            {
-                httpContext.Response.Headers[name] = value;
-            }
-
-            return inner.ExecuteAsync(httpContext);
-        }
-    }
 }

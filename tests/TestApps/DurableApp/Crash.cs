@@ -11,6 +11,7 @@ public static class Crash
 {
     private static readonly object RunLogLock = new();
 
+    /// <summary>The crash-test orchestration: activity, timer, sub-orchestration, then the "Go" event.</summary>
     [Function(nameof(Mixed))]
     public static async Task<string> Mixed([OrchestrationTrigger] TaskOrchestrationContext context, int n)
     {
@@ -21,6 +22,7 @@ public static class Crash
         return $"{n}:{doubled}:{child}:{go}";
     }
 
+    /// <summary>The crash test's sub-orchestration: one recorded activity.</summary>
     [Function(nameof(MixedChild))]
     public static Task<int> MixedChild([OrchestrationTrigger] TaskOrchestrationContext context, int value) =>
         context.CallActivityAsync<int>(nameof(Record), value);

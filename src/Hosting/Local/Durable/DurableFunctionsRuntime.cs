@@ -19,9 +19,35 @@ internal sealed class DurableFunctionsRuntime(
     private OrchestrationDispatcher? _orchestrations;
     private ActivityDispatcher? _activities;
     private Task? _stopped;
+    private Task? _opened;
 
     /// <summary>The functions known so far.</summary>
     public DurableFunctionCatalog Catalog => catalog;
+
+    /// <summary>The task hub served.</summary>
+    public string HubName => settings.HubName;
+
+    /// <summary>
+    /// Says which store runs and why, then opens it (once; a failed open is tried again by the next call), so an
+    /// unreachable store stops start-up, or fails the invocation, with its name.
+    /// </summary>
+    public Task OpenStoreAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_opened is null)
+            {
+                _logger.DurableStoreSelected(settings.HubName, StoreName, settings.StoreLocation, settings.StoreReason, settings.HostJsonStorageProvider);
+            }
+
+            if (_opened is null || _opened.IsFaulted || _opened.IsCanceled)
+            {
+                _opened = OpenCoreAsync(cancellationToken);
+            }
+
+            return _opened;
+        }
+    }
 
     /// <summary>Adds a function whose listener the host is creating.</summary>
     public bool TryRegister(DurableFunctionKind kind, FunctionSpec function, IFunctionInvoker invoker, out string? notLoadedReason)
@@ -42,9 +68,10 @@ internal sealed class DurableFunctionsRuntime(
         return true;
     }
 
-    /// <summary>A listener started; the dispatchers start with the last one.</summary>
-    public void ListenerStarted()
+    /// <summary>A listener starts: the store is opened; the dispatchers start with the last listener.</summary>
+    public async Task ListenerStartedAsync(CancellationToken cancellationToken)
     {
+        await OpenStoreAsync(cancellationToken).ConfigureAwait(false);
         if (!catalog.MarkStarted())
         {
             return;
@@ -93,6 +120,21 @@ internal sealed class DurableFunctionsRuntime(
         if (_activities is not null)
         {
             await _activities.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private string StoreName => settings.Store == LocalDurableStore.Postgres ? "PostgreSQL" : "SQLite";
+
+    private async Task OpenCoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await backend.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new HostStartupException(
+                $"The durable store cannot be opened: {StoreName} at {settings.StoreLocation} ({settings.StoreReason}): {ex.Message}", ex);
         }
     }
 
