@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fleet.Simulator.Auth;
+using Fleet.Simulator.IoTConnect;
 using Fleet.Simulator.Model;
 using Fleet.Simulator.Traffic;
 
@@ -19,7 +20,7 @@ internal static class ControlJson
 }
 
 /// <summary>The control API under <c>/_sim/</c>: no auth, loopback callers only.</summary>
-internal static class ControlApi
+internal static partial class ControlApi
 {
     public static void MapControlApi(
         this IEndpointRouteBuilder app,
@@ -29,6 +30,7 @@ internal static class ControlApi
         Throttle throttle,
         FaultInjector faults,
         TokenService tokens,
+        IoTConnectSimulation iotConnect,
         ILogger logger)
     {
         var sim = app.MapGroup("/_sim").AddEndpointFilter(async (context, next) =>
@@ -57,6 +59,7 @@ internal static class ControlApi
             throttle.Clear();
             faults.Reset();
             counters.Reset();
+            iotConnect.Reset();
             logger.FleetReset(settings.StartOptions.Seed);
             return Results.NoContent();
         });
@@ -135,6 +138,8 @@ internal static class ControlApi
             var (token, expiresOn) = tokens.Issue(principal, body.ClientId ?? Guid.Empty, body.Audience ?? TokenService.SphereAudience, lifetime);
             return Json(new IssuedToken(token, expiresOn));
         });
+
+        MapIoTConnectControl(sim, iotConnect);
 
         sim.MapFallback((HttpContext ctx) => Error(404, $"{ctx.Request.Method} {ctx.Request.Path} is not a control endpoint."));
     }

@@ -27,14 +27,23 @@ internal sealed class Throttle
     /// <summary>Takes a token from the key's bucket, or says how long until one is available.</summary>
     public bool TryAcquire(string key, out TimeSpan retryAfter)
     {
-        retryAfter = TimeSpan.Zero;
         var settings = _settings.Current;
-        if (settings.RateLimit <= 0)
+        return TryAcquire(key, settings.RateLimit, settings.EffectiveBurst, out retryAfter);
+    }
+
+    /// <summary>
+    /// Takes a token from the key's bucket of <paramref name="rate"/> per second and <paramref name="capacity"/>, for
+    /// a cloud with limits of its own (keys of different clouds must not collide); a rate of 0 means unlimited.
+    /// </summary>
+    public bool TryAcquire(string key, double rate, int capacity, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (rate <= 0)
         {
             return true;
         }
 
-        var bucket = _buckets.GetOrAdd(key, static (_, s) => new Bucket(s.RateLimit, s.EffectiveBurst), settings);
+        var bucket = _buckets.GetOrAdd(key, static (_, s) => new Bucket(s.rate, s.capacity), (rate, capacity));
         return bucket.TryTake(_time.GetTimestamp(), _time.TimestampFrequency, out retryAfter);
     }
 

@@ -1,0 +1,58 @@
+using Fleet.Simulator.IoTConnect;
+
+namespace Fleet.Simulator.Control;
+
+internal static partial class ControlApi
+{
+    /// <summary>The IoTConnect part of the control API, under <c>/_sim/iotconnect/</c>.</summary>
+    private static void MapIoTConnectControl(RouteGroupBuilder sim, IoTConnectSimulation iotConnect)
+    {
+        var group = sim.MapGroup("/iotconnect");
+        group.MapGet("/", (HttpContext ctx) =>
+            Json(iotConnect.Cloud.Describe(IoTConnectBaseUrls.For(new Uri($"{ctx.Request.Scheme}://{ctx.Request.Host}/")))));
+        group.MapGet("/devices/{uniqueId}", (string uniqueId) =>
+            iotConnect.Cloud.DescribeDevice(uniqueId) is { } view ? Json(view) : Error(404, $"No IoTConnect device '{uniqueId}'."));
+
+        group.MapGet("/settings", () => Json(iotConnect.Settings.Current));
+        group.MapPatch("/settings", async Task<IResult> (HttpContext ctx) =>
+        {
+            var update = await ReadAsync<IoTConnectSettingsUpdate>(ctx);
+            if (update is null)
+            {
+                return Error(400, "The body must be a JSON object of IoTConnectSettingsUpdate.");
+            }
+
+            var failures = iotConnect.Settings.Update(update);
+            if (failures.Count > 0)
+            {
+                return Error(400, string.Join(" ", failures));
+            }
+
+            iotConnect.Logger.IoTConnectSettingsChanged(iotConnect.Settings.Current);
+            return Json(iotConnect.Settings.Current);
+        });
+
+        group.MapPost("/access-tokens/expire", Task<IResult> (HttpContext ctx) =>
+            TokenActionAsync(ctx, iotConnect, "expired access tokens", key => iotConnect.Sessions.ExpireAccessTokens(key)));
+        group.MapPost("/refresh-tokens/revoke", Task<IResult> (HttpContext ctx) =>
+            TokenActionAsync(ctx, iotConnect, "revoked refresh tokens", key => iotConnect.Sessions.RevokeRefreshTokens(key)));
+    }
+
+    private static async Task<IResult> TokenActionAsync(HttpContext ctx, IoTConnectSimulation iotConnect, string action, Func<string?, int> apply)
+    {
+        var scope = ctx.Request.ContentLength is null or 0 ? new IoTConnectTokenScope() : await ReadAsync<IoTConnectTokenScope>(ctx);
+        if (scope is null)
+        {
+            return Error(400, "The body must be { \"Solution\": <key, name or null> } or empty.");
+        }
+
+        if (!iotConnect.TryResolveScope(scope.Solution, out var solutionKey))
+        {
+            return Error(404, $"No IoTConnect solution '{scope.Solution}'.");
+        }
+
+        var count = apply(solutionKey);
+        iotConnect.Logger.IoTConnectTokensChanged(action, count, scope.Solution ?? "every solution");
+        return Json(new IoTConnectTokenActionResult(count));
+    }
+}
