@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Fleet.Shared.Configuration;
 using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Fleet.Shared.Sphere;
 
 /// <summary>Registers the Sphere client for dependency injection.</summary>
-public static partial class SphereServiceCollectionExtensions
+public static class SphereServiceCollectionExtensions
 {
     /// <summary>Name of the configuration section (and connection) read when none is given.</summary>
     public const string DefaultConnectionName = "Sphere";
@@ -35,19 +35,9 @@ public static partial class SphereServiceCollectionExtensions
 
         var section = configuration.GetSection(connectionName);
         services.AddOptions<SphereClientOptions>(connectionName)
-            .Configure(options =>
-            {
-                try
-                {
-                    section.Bind(options);
-                }
-                catch (InvalidOperationException ex)
-                {
-                    // Reported by the validator, so start-up fails with every bad setting named at once. The value
-                    // itself is left out of the message: a misplaced secret must not reach logs.
-                    options.BindingErrors.Add(DescribeBindingError(connectionName, ex));
-                }
-            })
+            // A value the binder cannot read is reported by the validator, so start-up fails with every bad setting
+            // named at once.
+            .Configure(options => SettingsBinding.Bind(section, options, options.BindingErrors, connectionName))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SphereClientOptions>>(
             new SphereClientOptionsValidator(connectionName, configuration));
@@ -61,16 +51,4 @@ public static partial class SphereServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredKeyedService<SphereClient>(connectionName));
         return services;
     }
-
-    private static string DescribeBindingError(string connectionName, InvalidOperationException error)
-    {
-        var match = BinderFailure().Match(error.Message);
-        return match.Success
-            ? $"Setting '{match.Groups["path"].Value.Replace(":", "__", StringComparison.Ordinal)}' has a value that " +
-              $"is not a valid {match.Groups["type"].Value}."
-            : $"Settings under '{connectionName}' could not be read ({error.GetType().Name}).";
-    }
-
-    [GeneratedRegex("at '(?<path>[^']+)' to type '(?<type>[^']+)'")]
-    private static partial Regex BinderFailure();
 }
