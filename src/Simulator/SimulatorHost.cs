@@ -154,6 +154,7 @@ public sealed class SimulatorHost : IAsyncDisposable
         app.MapSphereApi(fleet, settings);
         app.MapManagedIdentity(tokens, identityHeader, logger);
         app.MapIoTConnect(iotConnect);
+        app.MapIoTConnectKeyVault(iotConnect, tokens);
         app.MapControlApi(fleet, settings, counters, throttle, faults, tokens, iotConnect, logger);
 
         try

@@ -72,7 +72,11 @@ internal sealed class TokenService
     }
 
     /// <summary>Checks an Authorization header value; on success returns the principal.</summary>
-    public TokenFault Validate(string? authorization, out TokenPrincipal principal)
+    public TokenFault Validate(string? authorization, out TokenPrincipal principal) =>
+        Validate(authorization, SphereAudience, out principal);
+
+    /// <summary>Checks an Authorization header for another audience (e.g. Key Vault's); on success returns the principal.</summary>
+    public TokenFault Validate(string? authorization, string audience, out TokenPrincipal principal)
     {
         principal = default;
         if (string.IsNullOrWhiteSpace(authorization))
@@ -108,7 +112,7 @@ internal sealed class TokenService
             return TokenFault.TokenExpired;
         }
 
-        if (!string.Equals(parsed.Audience.TrimEnd('/'), SphereAudience, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(parsed.Audience.TrimEnd('/'), audience, StringComparison.OrdinalIgnoreCase))
         {
             return TokenFault.InvalidAudience;
         }

@@ -40,7 +40,10 @@ internal static partial class ControlApi
 
     private static async Task<IResult> TokenActionAsync(HttpContext ctx, IoTConnectSimulation iotConnect, string action, Func<string?, int> apply)
     {
-        var scope = ctx.Request.ContentLength is null or 0 ? new IoTConnectTokenScope() : await ReadAsync<IoTConnectTokenScope>(ctx);
+        // No body at all means every solution (a chunked body has no Content-Length, so only an explicit 0 says so).
+        var scope = ctx.Request.ContentLength == 0 || (ctx.Request.ContentLength is null && !ctx.Request.Headers.ContainsKey("Transfer-Encoding"))
+            ? new IoTConnectTokenScope()
+            : await ReadAsync<IoTConnectTokenScope>(ctx);
         if (scope is null)
         {
             return Error(400, "The body must be { \"Solution\": <key, name or null> } or empty.");
