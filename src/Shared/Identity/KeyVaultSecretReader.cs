@@ -12,12 +12,17 @@ internal sealed class KeyVaultSecretReader(ResilientPipeline pipeline)
 {
     private const string ApiVersion = "7.4";
 
-    /// <summary>True for <c>https://{vault}/secrets/{name}[/{version}]</c> (plain http only to a loopback host).</summary>
+    /// <summary>
+    /// True for <c>https://{vault}/secrets/{name}[/{version}]</c> (plain http only to a loopback host, whose path may
+    /// have a prefix, as the simulator's <c>keyvault/secrets/…</c> has).
+    /// </summary>
     public static bool IsSecretUri(Uri? uri) =>
         LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(uri)
-        && uri!.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries) is { Length: 2 or 3 } segments
-        && string.Equals(segments[0], "secrets", StringComparison.OrdinalIgnoreCase)
+        && uri!.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries) is { Length: >= 2 } segments
+        && (IsSecrets(segments[^2]) || (segments.Length >= 3 && IsSecrets(segments[^3])))
         && string.IsNullOrEmpty(uri.Query);
+
+    private static bool IsSecrets(string segment) => string.Equals(segment, "secrets", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The secret's value.</summary>
     /// <exception cref="InvalidOperationException">The vault refused or the answer has no value; the message names <paramref name="setting"/>.</exception>

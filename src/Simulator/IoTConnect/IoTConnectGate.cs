@@ -22,6 +22,9 @@ internal sealed class IoTConnectGate(
     private const string SolutionItem = "Fleet.Simulator.IoTConnect.Solution";
     private const string ThrottleKeyPrefix = "iotconnect|";
 
+    /// <summary>The status the request counters record for a dropped connection.</summary>
+    public const int DroppedStatus = 444;
+
     private readonly object _dropGate = new();
     private Random _drops = new(unchecked((seed * 6367) + 3));
 
@@ -74,6 +77,9 @@ internal sealed class IoTConnectGate(
         if (settings.DropRate > 0 && Draw() < settings.DropRate)
         {
             logger.IoTConnectConnectionDropped(ctx.Request.Method, ctx.Request.Path.Value ?? "/");
+
+            // Counted under 444 (nginx's "closed without a response"): nothing reaches the caller, who sees a reset.
+            ctx.Response.StatusCode = DroppedStatus;
             ctx.Abort();
             return Results.Empty;
         }
