@@ -60,6 +60,16 @@ public static class SimulatorCli
         private readonly Option<RetryAfterMode> _retryAfter = new("--retry-after") { Description = "Retry-After on 429: Seconds, HttpDate or None.", DefaultValueFactory = _ => RetryAfterMode.Seconds };
         private readonly Option<ConflictReporting> _conflicts = new("--conflict-reporting") { Description = "Conflicts on Operation calls: Synchronous (409) or FailedOperation." };
         private readonly Option<string> _signingKey = new("--signing-key") { Description = "HMAC key for tokens (random when omitted); simulators sharing it accept each other's tokens." };
+        private readonly Option<double> _iotConnectRateLimit = new("--iotconnect-rate-limit") { Description = "IoTConnect requests per second per solution (0 = unlimited)." };
+        private readonly Option<TimeSpan> _iotConnectTokenLifetime = new("--iotconnect-token-lifetime")
+        {
+            Description = "Lifetime of IoTConnect access tokens: seconds or hh:mm:ss.",
+            DefaultValueFactory = _ => TimeSpan.FromHours(24),
+            CustomParser = ParseLifetime,
+        };
+
+        private readonly Option<int> _iotConnectOtaDelay = new("--iotconnect-ota-delay-ms") { Description = "Milliseconds from an IoTConnect OTA update's start to each device's outcome." };
+        private readonly Option<double> _iotConnectOtaFailureRate = new("--iotconnect-ota-failure-rate") { Description = "Fraction (0-1) of devices whose IoTConnect OTA update fails." };
 
         public SimulatorCommand()
         {
@@ -67,6 +77,7 @@ public static class SimulatorCli
             {
                 _port, _devices, _seed, _rateLimit, _burst, _faultRate, _latency, _operationDelay, _installDelay,
                 _installFailureRate, _identityHeader, _tokenLifetime, _pageSize, _maxPageSize, _retryAfter, _conflicts, _signingKey,
+                _iotConnectRateLimit, _iotConnectTokenLifetime, _iotConnectOtaDelay, _iotConnectOtaFailureRate,
             };
             Range(_port, 0, 65535);
             Range(_devices, 0, 1_000_000);
@@ -79,6 +90,9 @@ public static class SimulatorCli
             NonNegative(_installDelay);
             Range(_pageSize, 1, 1_000_000);
             Range(_maxPageSize, 1, 1_000_000);
+            NonNegative(_iotConnectRateLimit);
+            NonNegative(_iotConnectOtaDelay);
+            Fraction(_iotConnectOtaFailureRate);
             Root.SetAction(RunAsync);
         }
 
@@ -103,6 +117,13 @@ public static class SimulatorCli
             RetryAfter = result.GetValue(_retryAfter),
             ConflictReporting = result.GetValue(_conflicts),
             SigningKey = result.GetValue(_signingKey),
+            IoTConnect =
+            {
+                RateLimit = result.GetValue(_iotConnectRateLimit),
+                AccessTokenLifetime = result.GetValue(_iotConnectTokenLifetime),
+                OtaDelayMs = result.GetValue(_iotConnectOtaDelay),
+                OtaFailureRate = result.GetValue(_iotConnectOtaFailureRate),
+            },
         };
 
         private async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
@@ -147,6 +168,7 @@ public static class SimulatorCli
                 await output.WriteLineAsync($"IDENTITY_ENDPOINT={host.IdentityEndpoint}");
                 await output.WriteLineAsync($"IDENTITY_HEADER={host.IdentityHeader}");
                 await output.WriteLineAsync($"Fleet: {host.FleetSummary}");
+                await output.WriteLineAsync($"IoTConnect: discovery {host.IoTConnect.Discovery}, auth {host.IoTConnect.Auth} (solutions and credentials: {host.BaseAddress}_sim/iotconnect)");
                 await output.WriteLineAsync($"Control API: {host.BaseAddress}_sim/fleet   (Ctrl+C stops)");
                 await output.FlushAsync(CancellationToken.None);
                 try
@@ -188,7 +210,8 @@ public static class SimulatorCli
                 return span;
             }
 
-            result.AddError($"--token-lifetime must be a positive number of seconds or hh:mm:ss (was '{text}').");
+            var option = result.Parent is OptionResult o ? o.Option.Name : "--token-lifetime";
+            result.AddError($"{option} must be a positive number of seconds or hh:mm:ss (was '{text}').");
             return default;
         }
 

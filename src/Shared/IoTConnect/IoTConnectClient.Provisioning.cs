@@ -50,8 +50,8 @@ public partial class IoTConnectClient
         var acquiredNow = false;
         if (acquire)
         {
-            var device = await GetDeviceByUniqueIdAsync(request.UniqueId, cancellationToken).ConfigureAwait(false);
-            if (!device.IsAcquired)
+            // A device created just now is not acquired yet; an existing one may be.
+            if (created || !(await GetDeviceByUniqueIdAsync(request.UniqueId, cancellationToken).ConfigureAwait(false)).IsAcquired)
             {
                 try
                 {

@@ -264,19 +264,8 @@ internal sealed class ApiGate(
         var throttleKey = tenantId?.ToString() ?? TenantlessKey;
         if (!throttle.TryAcquire(throttleKey, out var wait))
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            var seconds = Throttle.SetRetryAfter(ctx.Response, s.RetryAfter, wait, time);
             logger.RequestThrottled(throttleKey, seconds);
-            switch (s.RetryAfter)
-            {
-                case RetryAfterMode.Seconds:
-                    ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                    break;
-                case RetryAfterMode.HttpDate:
-                    ctx.Response.Headers.RetryAfter = time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    break;
-            }
 
             await SphereApi.WriteErrorAsync(ctx, new ApiError(429, "TooManyRequests", "Too Many Requests",
                 $"The tenant exceeded {s.RateLimit.ToString(CultureInfo.InvariantCulture)} requests per second (burst {s.EffectiveBurst})."));

@@ -144,14 +144,7 @@ internal sealed partial class IoTConnectCloud
 
     private void Schedule(DateTime due, Action<DateTime> change) => _timeline.Enqueue(change, (due, ++_seq));
 
-    private Guid NewId()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        _random.NextBytes(bytes);
-        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40);
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-        return new Guid(bytes);
-    }
+    private Guid NewId() => FleetState.NewGuid(_random);
 
     private string Hex(int bytes)
     {

@@ -97,19 +97,12 @@ internal sealed class IoTConnectGate(
 
     private IResult Throttled(HttpContext ctx, IoTConnectSettings settings, string solutionKey, TimeSpan wait)
     {
-        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        var seconds = Throttle.SetRetryAfter(ctx.Response, settings.RetryAfter, wait, time);
+
         // Logged by the solution's handle ("A"), not its key: a solution key is a credential.
-        logger.RequestThrottled(ThrottleKeyPrefix + (simulation.Cloud.FindLogin(solutionKey)?.Key ?? "?"), seconds);
-        switch (settings.RetryAfter)
+        if (logger.IsEnabled(LogLevel.Debug))
         {
-            case RetryAfterMode.Seconds:
-                ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                break;
-            case RetryAfterMode.HttpDate:
-                ctx.Response.Headers.RetryAfter = time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture);
-                break;
-            default:
-                break;
+            logger.RequestThrottled(ThrottleKeyPrefix + (simulation.Cloud.FindLogin(solutionKey)?.Key ?? "?"), seconds);
         }
 
         var limit = $"The solution exceeded {settings.RateLimit.ToString(CultureInfo.InvariantCulture)} requests per second (burst {settings.EffectiveBurst}).";

@@ -99,7 +99,8 @@ internal sealed partial class FleetState
 
     private Guid NewId() => NewGuid(_random);
 
-    private static Guid NewGuid(Random random)
+    /// <summary>A version-4 uuid drawn from <paramref name="random"/> (so a seed gives the same ids).</summary>
+    internal static Guid NewGuid(Random random)
     {
         Span<byte> bytes = stackalloc byte[16];
         random.NextBytes(bytes);

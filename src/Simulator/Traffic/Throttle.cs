@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Fleet.Simulator.Model;
 
 namespace Fleet.Simulator.Traffic;
@@ -45,6 +46,28 @@ internal sealed class Throttle
 
         var bucket = _buckets.GetOrAdd(key, static (_, s) => new Bucket(s.rate, s.capacity), (rate, capacity));
         return bucket.TryTake(_time.GetTimestamp(), _time.TimestampFrequency, out retryAfter);
+    }
+
+    /// <summary>
+    /// Writes the <c>Retry-After</c> of a throttled answer as <paramref name="mode"/> says: the wait rounded up to
+    /// whole seconds (at least 1), as seconds or as that instant's HTTP date, or nothing. Returns the seconds.
+    /// </summary>
+    public static int SetRetryAfter(HttpResponse response, RetryAfterMode mode, TimeSpan wait, TimeProvider time)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        switch (mode)
+        {
+            case RetryAfterMode.Seconds:
+                response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                break;
+            case RetryAfterMode.HttpDate:
+                response.Headers.RetryAfter = time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture);
+                break;
+            default:
+                break;
+        }
+
+        return seconds;
     }
 
     private sealed class Bucket(double rate, int capacity)
