@@ -60,6 +60,9 @@ public static class SimulatorCli
         private readonly Option<RetryAfterMode> _retryAfter = new("--retry-after") { Description = "Retry-After on 429: Seconds, HttpDate or None.", DefaultValueFactory = _ => RetryAfterMode.Seconds };
         private readonly Option<ConflictReporting> _conflicts = new("--conflict-reporting") { Description = "Conflicts on Operation calls: Synchronous (409) or FailedOperation." };
         private readonly Option<string> _signingKey = new("--signing-key") { Description = "HMAC key for tokens (random when omitted); simulators sharing it accept each other's tokens." };
+        private readonly Option<int> _iotcDevices = new("--iotc-devices") { Description = "Devices seeded in each IoT Central application.", DefaultValueFactory = _ => 100 };
+        private readonly Option<double> _iotcRateLimit = new("--iotc-rate-limit") { Description = "Requests per second per IoT Central application (0 = unlimited).", DefaultValueFactory = _ => 20 };
+        private readonly Option<double> _iotcJobFailureRate = new("--iotc-job-failure-rate") { Description = "Fraction (0-1) of devices on which an IoT Central job fails." };
         private readonly Option<double> _iotConnectRateLimit = new("--iotconnect-rate-limit") { Description = "IoTConnect requests per second per solution (0 = unlimited)." };
         private readonly Option<TimeSpan> _iotConnectTokenLifetime = new("--iotconnect-token-lifetime")
         {
@@ -77,8 +80,12 @@ public static class SimulatorCli
             {
                 _port, _devices, _seed, _rateLimit, _burst, _faultRate, _latency, _operationDelay, _installDelay,
                 _installFailureRate, _identityHeader, _tokenLifetime, _pageSize, _maxPageSize, _retryAfter, _conflicts, _signingKey,
+                _iotcDevices, _iotcRateLimit, _iotcJobFailureRate,
                 _iotConnectRateLimit, _iotConnectTokenLifetime, _iotConnectOtaDelay, _iotConnectOtaFailureRate,
             };
+            Range(_iotcDevices, 0, 1_000_000);
+            NonNegative(_iotcRateLimit);
+            Fraction(_iotcJobFailureRate);
             Range(_port, 0, 65535);
             Range(_devices, 0, 1_000_000);
             Fraction(_faultRate);
@@ -117,6 +124,12 @@ public static class SimulatorCli
             RetryAfter = result.GetValue(_retryAfter),
             ConflictReporting = result.GetValue(_conflicts),
             SigningKey = result.GetValue(_signingKey),
+            IoTCentral = new IoTCentralSimulatorOptions
+            {
+                Devices = result.GetValue(_iotcDevices),
+                RateLimit = result.GetValue(_iotcRateLimit),
+                JobDeviceFailureRate = result.GetValue(_iotcJobFailureRate),
+            },
             IoTConnect =
             {
                 RateLimit = result.GetValue(_iotConnectRateLimit),
@@ -168,6 +181,7 @@ public static class SimulatorCli
                 await output.WriteLineAsync($"IDENTITY_ENDPOINT={host.IdentityEndpoint}");
                 await output.WriteLineAsync($"IDENTITY_HEADER={host.IdentityHeader}");
                 await output.WriteLineAsync($"Fleet: {host.FleetSummary}");
+                await output.WriteLineAsync($"IoT Central applications: {host.IoTCentralEndpoint("contoso")} and {host.IoTCentralEndpoint("fabrikam")}");
                 await output.WriteLineAsync($"IoTConnect: discovery {host.IoTConnect.Discovery}, auth {host.IoTConnect.Auth} (solutions and credentials: {host.BaseAddress}_sim/iotconnect)");
                 await output.WriteLineAsync($"Control API: {host.BaseAddress}_sim/fleet   (Ctrl+C stops)");
                 await output.FlushAsync(CancellationToken.None);

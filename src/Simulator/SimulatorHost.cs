@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Fleet.Simulator.Api;
 using Fleet.Simulator.Auth;
 using Fleet.Simulator.Control;
+using Fleet.Simulator.IoTCentral;
 using Fleet.Simulator.IoTConnect;
 using Fleet.Simulator.Model;
 using Fleet.Simulator.Traffic;
@@ -110,7 +111,8 @@ public sealed class SimulatorHost : IAsyncDisposable
         var faults = new FaultInjector(opts.Seed, settings);
         var counters = new RequestCounters(time);
         var gate = new ApiGate(fleet, tokens, throttle, faults, settings, time, logger);
-        var iotConnect = new IoTConnectSimulation(opts, time, throttle, faults, settings, logger);
+        var iotCentral = new IoTCentralCloud(opts.IoTCentral, opts.Seed, opts.SigningKey, tokens, time, logger);
+        var iotConnect = new IoTConnectSimulation(opts, time, faults, settings, logger);
 
         app.Use((ctx, next) =>
         {
@@ -141,6 +143,10 @@ public sealed class SimulatorHost : IAsyncDisposable
                 await SphereApi.WriteErrorAsync(ctx, new ApiError(ctx.Response.StatusCode, reason.Replace(" ", string.Empty, StringComparison.Ordinal), reason,
                     $"{ctx.Request.Method} {ctx.Request.Path} was answered {ctx.Response.StatusCode} {reason}."));
             }
+            else if (ctx.Request.Path.StartsWithSegments("/iotc", StringComparison.OrdinalIgnoreCase))
+            {
+                await IoTCentralApi.WriteUnmatched(ctx, ctx.Response.StatusCode, time);
+            }
             else
             {
                 await ctx.Response.WriteAsJsonAsync(new ControlError($"{ctx.Request.Method} {ctx.Request.Path}: {reason}"), ControlJson.Options);
@@ -153,9 +159,16 @@ public sealed class SimulatorHost : IAsyncDisposable
 
         app.MapSphereApi(fleet, settings);
         app.MapManagedIdentity(tokens, identityHeader, logger);
+        app.MapControlApi(fleet, settings, counters, throttle, faults, tokens, logger, () =>
+        {
+            iotCentral.Reset();
+            iotConnect.Reset();
+        });
+        app.MapIoTCentralApi(iotCentral, logger);
+        app.MapIoTCentralControl(iotCentral, logger);
         app.MapIoTConnect(iotConnect);
         app.MapIoTConnectKeyVault(iotConnect, tokens);
-        app.MapControlApi(fleet, settings, counters, throttle, faults, tokens, iotConnect, logger);
+        app.MapIoTConnectControl(iotConnect);
 
         try
         {

@@ -86,6 +86,9 @@ public sealed class SimulatorOptions
     /// </summary>
     public string? SigningKey { get; set; }
 
+    /// <summary>The simulated IoT Central applications (under <c>/iotc/{app}/api/</c>).</summary>
+    public IoTCentralSimulatorOptions IoTCentral { get; set; } = new();
+
     /// <summary>Settings of the simulated Avnet IoTConnect services (the seed, devices, faults and latency above are shared).</summary>
     public IoTConnectSimulatorOptions IoTConnect { get; set; } = new();
 
@@ -93,6 +96,7 @@ public sealed class SimulatorOptions
     internal SimulatorOptions Clone()
     {
         var copy = (SimulatorOptions)MemberwiseClone();
+        copy.IoTCentral = IoTCentral?.Clone()!;
         copy.IoTConnect = (IoTConnect ?? new IoTConnectSimulatorOptions()).Clone();
         return copy;
     }
@@ -162,6 +166,15 @@ public sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOption
         if (options.SigningKey is { Length: < 16 })
         {
             failures.Add($"{nameof(options.SigningKey)} must be at least 16 characters when set.");
+        }
+
+        if (options.IoTCentral is null)
+        {
+            failures.Add($"{nameof(options.IoTCentral)} must not be null.");
+        }
+        else
+        {
+            options.IoTCentral.Validate(failures);
         }
 
         if (options.IoTConnect is null)

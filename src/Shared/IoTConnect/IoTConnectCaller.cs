@@ -115,15 +115,7 @@ internal sealed class IoTConnectCaller(ResilientPipeline pipeline, CallRetryOpti
             request.Headers.SetValue(name, value);
         }
 
-        if (call.Body is { } body)
-        {
-            request.Headers.Add(HttpHeader.Names.ContentType, "application/json");
-            request.Content = RequestContent.Create(body);
-        }
-        else if (call.Method == RequestMethod.Put || call.Method == RequestMethod.Post)
-        {
-            request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
-        }
+        ResilientPipeline.SetContent(request, call.Body, "application/json");
     }
 
     private void OnRetry(IoTConnectCall call, RetryNotice notice)

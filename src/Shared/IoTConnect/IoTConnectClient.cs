@@ -239,10 +239,10 @@ public partial class IoTConnectClient
         }
     }
 
-    private IoTConnectPageable<T> Pageable<TWire, T>(string service, string path, string filters, string what, Func<TWire, T> map,
+    private AsyncPageable<T> Pageable<TWire, T>(string service, string path, string filters, string what, Func<TWire, T> map,
         CancellationToken cancellationToken)
         where T : notnull =>
-        new(async (number, size, token) =>
+        IoTConnectPaging.Create(async (number, size, token) =>
         {
             var query = string.Create(CultureInfo.InvariantCulture, $"pageNumber={number}&pageSize={size}") + filters;
             var response = await SendAsync(service, RequestMethod.Get, $"{path}?{query}", null, token).ConfigureAwait(false);

@@ -1,7 +1,7 @@
+using Fleet.Shared.Configuration;
 using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
 
 namespace Fleet.Shared.IoTConnect;
 
@@ -10,63 +10,49 @@ namespace Fleet.Shared.IoTConnect;
 /// writes it (<c>IoTConnect__username</c>); no failure repeats a value, so a misplaced secret stays out of logs.
 /// </summary>
 internal sealed class IoTConnectClientOptionsValidator(string connectionName, IConfiguration configuration)
-    : IValidateOptions<IoTConnectClientOptions>
+    : ConnectionOptionsValidator<IoTConnectClientOptions>(connectionName)
 {
     private static readonly string[] Environments = ["poc", "prod", "avnet"];
     private static readonly string[] Platforms = ["az", "aws"];
 
-    public ValidateOptionsResult Validate(string? name, IoTConnectClientOptions options)
+    protected override IEnumerable<string> BindingErrors(IoTConnectClientOptions options) => options.BindingErrors;
+
+    protected override void Validate(IoTConnectClientOptions options, Action<bool, string, string> check, List<string> failures)
     {
-        if (!string.Equals(name, connectionName, StringComparison.Ordinal))
-        {
-            return ValidateOptionsResult.Skip;
-        }
-
-        var failures = new List<string>(options.BindingErrors);
-        void Check(bool ok, string setting, string rule)
-        {
-            if (!ok)
-            {
-                failures.Add($"Setting '{connectionName}__{setting}' {rule}.");
-            }
-        }
-
         const string UrlRule = "must be an absolute https URI (plain http only for a loopback host such as the simulator)";
         foreach (var (setting, url) in new[] { ("authUrl", options.AuthUrl), ("deviceUrl", options.DeviceUrl), ("userUrl", options.UserUrl), ("firmwareUrl", options.FirmwareUrl) })
         {
-            Check(url is null || LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(url), setting, UrlRule);
+            check(url is null || LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(url), setting, UrlRule);
         }
 
         if (!options.HasAllServiceUrls)
         {
-            Check(LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(options.DiscoveryUrl), "discoveryUrl",
+            check(LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(options.DiscoveryUrl), "discoveryUrl",
                 UrlRule + "; it is needed unless authUrl, deviceUrl, userUrl and firmwareUrl are all set");
-            Check(Environments.Contains(options.Environment, StringComparer.OrdinalIgnoreCase), "environment", "must be poc, prod or avnet");
-            Check(Platforms.Contains(options.Platform, StringComparer.OrdinalIgnoreCase), "platform", "must be az or aws");
+            check(Environments.Contains(options.Environment, StringComparer.OrdinalIgnoreCase), "environment", "must be poc, prod or avnet");
+            check(Platforms.Contains(options.Platform, StringComparer.OrdinalIgnoreCase), "platform", "must be az or aws");
         }
 
-        Check(!string.IsNullOrWhiteSpace(options.Username), "username", "is required");
-        CheckSecret(Check, options.Password, options.PasswordSecretUri, "password", "passwordSecretUri");
-        CheckSecret(Check, options.SolutionKey, options.SolutionKeySecretUri, "solutionKey", "solutionKeySecretUri");
-        Check(!string.IsNullOrWhiteSpace(options.KeyVaultScope), "keyVaultScope", "must not be empty");
-        Check(options.PageSize is >= 1 and <= 1000, "pageSize", "must be between 1 and 1000");
-        Check(options.TokenRefreshMargin >= TimeSpan.Zero && options.TokenRefreshMargin <= TimeSpan.FromHours(12),
+        check(!string.IsNullOrWhiteSpace(options.Username), "username", "is required");
+        CheckSecret(check, options.Password, options.PasswordSecretUri, "password", "passwordSecretUri");
+        CheckSecret(check, options.SolutionKey, options.SolutionKeySecretUri, "solutionKey", "solutionKeySecretUri");
+        check(!string.IsNullOrWhiteSpace(options.KeyVaultScope), "keyVaultScope", "must not be empty");
+        check(options.PageSize is >= 1 and <= 1000, "pageSize", "must be between 1 and 1000");
+        check(options.TokenRefreshMargin >= TimeSpan.Zero && options.TokenRefreshMargin <= TimeSpan.FromHours(12),
             "tokenRefreshMargin", "must be between 00:00:00 and 12:00:00");
-        CallPolicyValidation.Check(options.Retry, options.RateLimiter, Check);
+        CallPolicyValidation.Check(options.Retry, options.RateLimiter, check);
 
         if (options.PasswordSecretUri is not null || options.SolutionKeySecretUri is not null)
         {
             try
             {
-                _ = ConnectionCredentials.Create(configuration, connectionName);
+                _ = ConnectionCredentials.Create(configuration, ConnectionName);
             }
             catch (InvalidOperationException ex)
             {
                 failures.Add(ex.Message);
             }
         }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
     private static void CheckSecret(Action<bool, string, string> check, string? value, Uri? secretUri, string setting, string secretSetting)

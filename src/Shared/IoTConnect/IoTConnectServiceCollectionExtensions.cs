@@ -3,7 +3,6 @@ using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,18 +28,9 @@ public static class IoTConnectServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new RateLimiterRegistry(
-            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()));
-
-        var section = configuration.GetSection(connectionName);
-        services.AddOptions<IoTConnectClientOptions>(connectionName)
-            .Configure(options => SettingsBinding.Bind(section, options, options.BindingErrors, connectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<IoTConnectClientOptions>>(
+        CloudConnection.AddOptions(services, configuration, connectionName, static (IoTConnectClientOptions o) => o.BindingErrors,
             new IoTConnectClientOptionsValidator(connectionName, configuration));
-
-        services.AddKeyedSingleton(connectionName, (sp, _) =>
+        CloudConnection.AddClient(services, connectionName, sp =>
         {
             var options = sp.GetRequiredService<IOptionsMonitor<IoTConnectClientOptions>>().Get(connectionName);
             var usesSecrets = options.PasswordSecretUri is not null || options.SolutionKeySecretUri is not null;
@@ -52,7 +42,6 @@ public static class IoTConnectServiceCollectionExtensions
                 sp.GetService<ILoggerFactory>(),
                 connectionName);
         });
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IoTConnectClient>(connectionName));
         return services;
     }
 }

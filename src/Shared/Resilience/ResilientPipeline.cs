@@ -71,6 +71,24 @@ public sealed class ResilientPipeline
     /// </summary>
     public IReadOnlySet<int> ThrottleStatuses { get; init; } = new HashSet<int> { 429 };
 
+    /// <summary>
+    /// Gives an attempt's request its body, or an empty one for a PUT or POST without a body (some services refuse
+    /// those without a Content-Length).
+    /// </summary>
+    public static void SetContent(Request request, BinaryData? body, string? contentType)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (body is not null)
+        {
+            request.Headers.Add(HttpHeader.Names.ContentType, contentType ?? "application/json");
+            request.Content = RequestContent.Create(body);
+        }
+        else if (request.Method == RequestMethod.Put || request.Method == RequestMethod.Post)
+        {
+            request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
+        }
+    }
+
     /// <summary>True for the statuses worth another attempt: 408, 429, 500, 502, 503 and 504.</summary>
     public static bool IsTransientStatus(int status) => status is 408 or 429 or 500 or 502 or 503 or 504;
 

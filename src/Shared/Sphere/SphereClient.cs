@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Azure;
 using Azure.Core;
 using Fleet.Shared.Identity;
+using Fleet.Shared.Paging;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -387,7 +388,7 @@ public class SphereClient
         return operation.TenantId is null ? operation with { TenantId = tenantId } : operation;
     }
 
-    private SpherePageable<T> Pageable<T>(string tenantId, string path, CancellationToken cancellationToken)
+    private ContinuationPageable<T> Pageable<T>(string tenantId, string path, CancellationToken cancellationToken)
         where T : notnull =>
         new(
             async (continuation, pageSize, token) =>
@@ -480,15 +481,7 @@ public class SphereClient
             request.Headers.Add(ContinuationHeader, continuation);
         }
 
-        if (call.Body is { } body)
-        {
-            request.Headers.Add(HttpHeader.Names.ContentType, body.ContentType);
-            request.Content = RequestContent.Create(body.Data);
-        }
-        else if (call.Method == RequestMethod.Put || call.Method == RequestMethod.Post)
-        {
-            request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
-        }
+        ResilientPipeline.SetContent(request, call.Body?.Data, call.Body?.ContentType);
     }
 
     private static SphereResponse ToResponse(Response raw, TimeSpan? retryAfter)

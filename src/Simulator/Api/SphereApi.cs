@@ -264,8 +264,9 @@ internal sealed class ApiGate(
         var throttleKey = tenantId?.ToString() ?? TenantlessKey;
         if (!throttle.TryAcquire(throttleKey, out var wait))
         {
-            var seconds = Throttle.SetRetryAfter(ctx.Response, s.RetryAfter, wait, time);
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
             logger.RequestThrottled(throttleKey, seconds);
+            RetryAfterHeader.Set(ctx.Response, s.RetryAfter, seconds, time);
 
             await SphereApi.WriteErrorAsync(ctx, new ApiError(429, "TooManyRequests", "Too Many Requests",
                 $"The tenant exceeded {s.RateLimit.ToString(CultureInfo.InvariantCulture)} requests per second (burst {s.EffectiveBurst})."));

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fleet.Simulator.Auth;
-using Fleet.Simulator.IoTConnect;
 using Fleet.Simulator.Model;
 using Fleet.Simulator.Traffic;
 
@@ -20,7 +19,7 @@ internal static class ControlJson
 }
 
 /// <summary>The control API under <c>/_sim/</c>: no auth, loopback callers only.</summary>
-internal static partial class ControlApi
+internal static class ControlApi
 {
     public static void MapControlApi(
         this IEndpointRouteBuilder app,
@@ -30,16 +29,10 @@ internal static partial class ControlApi
         Throttle throttle,
         FaultInjector faults,
         TokenService tokens,
-        IoTConnectSimulation iotConnect,
-        ILogger logger)
+        ILogger logger,
+        Action? alsoReset = null)
     {
-        var sim = app.MapGroup("/_sim").AddEndpointFilter(async (context, next) =>
-        {
-            var remote = context.HttpContext.Connection.RemoteIpAddress;
-            return remote is not null && !IPAddress.IsLoopback(remote)
-                ? Error(403, "The control API answers loopback callers only.")
-                : await next(context);
-        });
+        var sim = app.MapGroup("/_sim").AddEndpointFilter(LoopbackOnly);
 
         sim.MapGet("/fleet", () => Json(fleet.Describe()));
         sim.MapGet("/devices/{deviceId}", (string deviceId) =>
@@ -59,7 +52,7 @@ internal static partial class ControlApi
             throttle.Clear();
             faults.Reset();
             counters.Reset();
-            iotConnect.Reset();
+            alsoReset?.Invoke();
             logger.FleetReset(settings.StartOptions.Seed);
             return Results.NoContent();
         });
@@ -139,17 +132,24 @@ internal static partial class ControlApi
             return Json(new IssuedToken(token, expiresOn));
         });
 
-        MapIoTConnectControl(sim, iotConnect);
-
         sim.MapFallback((HttpContext ctx) => Error(404, $"{ctx.Request.Method} {ctx.Request.Path} is not a control endpoint."));
     }
 
-    private static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
+    /// <summary>The control API's filter: it answers loopback callers only.</summary>
+    public static async ValueTask<object?> LoopbackOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var remote = context.HttpContext.Connection.RemoteIpAddress;
+        return remote is not null && !IPAddress.IsLoopback(remote)
+            ? Error(403, "The control API answers loopback callers only.")
+            : await next(context);
+    }
 
-    private static IResult Error(int status, string message) =>
+    internal static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
+
+    internal static IResult Error(int status, string message) =>
         Results.Json(new ControlError(message), ControlJson.Options, statusCode: status);
 
-    private static async Task<T?> ReadAsync<T>(HttpContext ctx)
+    internal static async Task<T?> ReadAsync<T>(HttpContext ctx)
         where T : class
     {
         try

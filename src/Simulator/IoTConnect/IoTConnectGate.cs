@@ -68,7 +68,7 @@ internal sealed class IoTConnectGate(
             }
 
             ctx.Items[SolutionItem] = solutionKey;
-            if (!throttle.TryAcquire(ThrottleKeyPrefix + solutionKey, settings.RateLimit, settings.EffectiveBurst, out var wait))
+            if (!throttle.TryAcquire(ThrottleKeyPrefix + solutionKey, out var wait))
             {
                 return Throttled(ctx, settings, solutionKey, wait);
             }
@@ -97,7 +97,8 @@ internal sealed class IoTConnectGate(
 
     private IResult Throttled(HttpContext ctx, IoTConnectSettings settings, string solutionKey, TimeSpan wait)
     {
-        var seconds = Throttle.SetRetryAfter(ctx.Response, settings.RetryAfter, wait, time);
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        RetryAfterHeader.Set(ctx.Response, settings.RetryAfter, seconds, time);
 
         // Logged by the solution's handle ("A"), not its key: a solution key is a credential.
         if (logger.IsEnabled(LogLevel.Debug))

@@ -24,7 +24,7 @@ internal static class IoTConnectKeyVault
             if (fault != TokenFault.None)
             {
                 ctx.Response.Headers.WWWAuthenticate = $"Bearer authorization=\"https://login.microsoftonline.com/{KnownIdentities.EntraTenantId}\", resource=\"{Audience}\"";
-                return Error(401, "Unauthorized", TokenService.Describe(fault).Replace("firstparty.sphere.azure.net/api", "vault.azure.net", StringComparison.Ordinal));
+                return Error(401, "Unauthorized", TokenService.Describe(fault, Audience));
             }
 
             if (!ctx.Request.Query.ContainsKey("api-version"))

@@ -6,19 +6,22 @@ namespace Fleet.Simulator.IoTConnect;
 /// <summary>
 /// The simulated Avnet IoTConnect: its settings, sessions and account data, served by <see cref="IoTConnectApi"/>
 /// under <c>/iotconnect/{service}/api/v2/…</c> beside the Sphere API, and steered by the control API under
-/// <c>/_sim/iotconnect/…</c>. Rate limits use the simulator's token buckets (one per solution) and faults its
-/// seeded fault draw.
+/// <c>/_sim/iotconnect/…</c>. Rate limits use a throttle of its own (one token bucket per solution, at IoTConnect's
+/// settings) and faults the Sphere side's seeded fault draw.
 /// </summary>
 internal sealed class IoTConnectSimulation
 {
-    public IoTConnectSimulation(SimulatorOptions options, TimeProvider time, Throttle throttle, FaultInjector faults, SettingsStore simulatorSettings, ILogger logger)
+    private readonly Throttle _throttle;
+
+    public IoTConnectSimulation(SimulatorOptions options, TimeProvider time, FaultInjector faults, SettingsStore simulatorSettings, ILogger logger)
     {
         Settings = new IoTConnectSettingsStore(options.IoTConnect);
         Cloud = new IoTConnectCloud(options.Seed, options.Devices, Settings, time);
         Sessions = new IoTConnectSessions(options.Seed, time, Settings);
-        Gate = new IoTConnectGate(this, throttle, faults, simulatorSettings, options.Seed, time, logger);
+        _throttle = new Throttle(time, () => (Settings.Current.RateLimit, Settings.Current.EffectiveBurst));
+        Gate = new IoTConnectGate(this, _throttle, faults, simulatorSettings, options.Seed, time, logger);
         Logger = logger;
-        Settings.Changed += throttle.Clear;
+        Settings.Changed += _throttle.Clear;
     }
 
     public IoTConnectSettingsStore Settings { get; }
@@ -35,6 +38,7 @@ internal sealed class IoTConnectSimulation
     public void Reset()
     {
         Settings.Reset();
+        _throttle.Clear();
         Sessions.Clear();
         Cloud.Reset();
         Gate.Reset();

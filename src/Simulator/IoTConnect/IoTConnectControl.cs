@@ -1,35 +1,35 @@
-using Fleet.Simulator.IoTConnect;
+using Fleet.Simulator.Control;
 
-namespace Fleet.Simulator.Control;
+namespace Fleet.Simulator.IoTConnect;
 
-internal static partial class ControlApi
+/// <summary>The IoTConnect part of the control API, under <c>/_sim/iotconnect/…</c> (loopback callers only, no auth).</summary>
+internal static class IoTConnectControl
 {
-    /// <summary>The IoTConnect part of the control API, under <c>/_sim/iotconnect/</c>.</summary>
-    private static void MapIoTConnectControl(RouteGroupBuilder sim, IoTConnectSimulation iotConnect)
+    public static void MapIoTConnectControl(this IEndpointRouteBuilder routes, IoTConnectSimulation iotConnect)
     {
-        var group = sim.MapGroup("/iotconnect");
+        var group = routes.MapGroup("/_sim/iotconnect").AddEndpointFilter(ControlApi.LoopbackOnly);
         group.MapGet("/", (HttpContext ctx) =>
-            Json(iotConnect.Cloud.Describe(IoTConnectBaseUrls.For(new Uri($"{ctx.Request.Scheme}://{ctx.Request.Host}/")))));
+            ControlApi.Json(iotConnect.Cloud.Describe(IoTConnectBaseUrls.For(new Uri($"{ctx.Request.Scheme}://{ctx.Request.Host}/")))));
         group.MapGet("/devices/{uniqueId}", (string uniqueId) =>
-            iotConnect.Cloud.DescribeDevice(uniqueId) is { } view ? Json(view) : Error(404, $"No IoTConnect device '{uniqueId}'."));
+            iotConnect.Cloud.DescribeDevice(uniqueId) is { } view ? ControlApi.Json(view) : ControlApi.Error(404, $"No IoTConnect device '{uniqueId}'."));
 
-        group.MapGet("/settings", () => Json(iotConnect.Settings.Current));
+        group.MapGet("/settings", () => ControlApi.Json(iotConnect.Settings.Current));
         group.MapPatch("/settings", async Task<IResult> (HttpContext ctx) =>
         {
-            var update = await ReadAsync<IoTConnectSettingsUpdate>(ctx);
+            var update = await ControlApi.ReadAsync<IoTConnectSettingsUpdate>(ctx);
             if (update is null)
             {
-                return Error(400, "The body must be a JSON object of IoTConnectSettingsUpdate.");
+                return ControlApi.Error(400, "The body must be a JSON object of IoTConnectSettingsUpdate.");
             }
 
             var failures = iotConnect.Settings.Update(update);
             if (failures.Count > 0)
             {
-                return Error(400, string.Join(" ", failures));
+                return ControlApi.Error(400, string.Join(" ", failures));
             }
 
             iotConnect.Logger.IoTConnectSettingsChanged(iotConnect.Settings.Current);
-            return Json(iotConnect.Settings.Current);
+            return ControlApi.Json(iotConnect.Settings.Current);
         });
 
         group.MapPost("/access-tokens/expire", Task<IResult> (HttpContext ctx) =>
@@ -43,19 +43,19 @@ internal static partial class ControlApi
         // No body at all means every solution (a chunked body has no Content-Length, so only an explicit 0 says so).
         var scope = ctx.Request.ContentLength == 0 || (ctx.Request.ContentLength is null && !ctx.Request.Headers.ContainsKey("Transfer-Encoding"))
             ? new IoTConnectTokenScope()
-            : await ReadAsync<IoTConnectTokenScope>(ctx);
+            : await ControlApi.ReadAsync<IoTConnectTokenScope>(ctx);
         if (scope is null)
         {
-            return Error(400, "The body must be { \"Solution\": <key, name or null> } or empty.");
+            return ControlApi.Error(400, "The body must be { \"Solution\": <key, name or null> } or empty.");
         }
 
         if (!iotConnect.TryResolveScope(scope.Solution, out var solutionKey))
         {
-            return Error(404, $"No IoTConnect solution '{scope.Solution}'.");
+            return ControlApi.Error(404, $"No IoTConnect solution '{scope.Solution}'.");
         }
 
         var count = apply(solutionKey);
         iotConnect.Logger.IoTConnectTokensChanged(action, count, scope.Solution ?? "every solution");
-        return Json(new IoTConnectTokenActionResult(count));
+        return ControlApi.Json(new IoTConnectTokenActionResult(count));
     }
 }
