@@ -66,6 +66,12 @@ public sealed class ResilientPipeline
     }
 
     /// <summary>
+    /// Statuses reported to the limiter as throttling (the request was refused for its rate), the rest as accepted.
+    /// Default 429 only; a cloud whose throttling is undocumented may add 503.
+    /// </summary>
+    public IReadOnlySet<int> ThrottleStatuses { get; init; } = new HashSet<int> { 429 };
+
+    /// <summary>
     /// Gives an attempt's request its body, or an empty one for a PUT or POST without a body (some services refuse
     /// those without a Content-Length).
     /// </summary>
@@ -142,7 +148,7 @@ public sealed class ResilientPipeline
             // The message is not disposed: the buffered response lives on in pages (Page.GetRawResponse).
             var response = message.Response;
             var retryAfter = RetryAfter.FromHeaders(response, _time.GetUtcNow());
-            if (response.Status == 429)
+            if (ThrottleStatuses.Contains(response.Status))
             {
                 state.Limiter.RecordThrottled(lease, retryAfter);
             }
