@@ -20,7 +20,7 @@ public sealed class QueueDrainBenchmark : IBenchmark
     private const int WarmUp = 100;
     private const int Batch = 32;
 
-    public string Name => "host-queue";
+    public string Name => "host_queue";
 
     public IReadOnlyList<string> Figures => ["host_queue_drain_ratio", "host_queue_invocations_per_s", "azurite_receive_delete_per_s"];
 
@@ -48,7 +48,7 @@ public sealed class QueueDrainBenchmark : IBenchmark
                     new LocalHostOptions { ScriptRoot = root, Port = 0, Output = TextWriter.Null, ConsoleLogs = false, ConfigureServices = s => s.AddStorageBindings() },
                     cancellationToken),
                 cancellationToken);
-            reporter.Note($"host-queue: {Measured} no-op invocations at {Stats.Format(hostRate)}/s; a bare SDK receive({Batch})+delete loop at {Stats.Format(bareRate)}/s");
+            reporter.Note($"host_queue: {Measured} no-op invocations at {Stats.Format(hostRate)}/s; a bare SDK receive({Batch})+delete loop at {Stats.Format(bareRate)}/s");
             reporter.Report("host_queue_drain_ratio", hostRate / bareRate, "ratio");
             reporter.Report("host_queue_invocations_per_s", hostRate, "per_s");
             reporter.Report("azurite_receive_delete_per_s", bareRate, "per_s");

@@ -29,6 +29,9 @@ internal static partial class HostSettingsReader
         ["logging"] = new Schema
         {
             ["logLevel"] = Schema.AnyLeaf,
+
+            // In every function app template; Application Insights is not used locally, so it is accepted and ignored.
+            ["applicationInsights"] = Schema.Ignored,
         },
         ["extensions"] = new Schema
         {
@@ -327,6 +330,11 @@ internal static partial class HostSettingsReader
         foreach (var child in section.GetChildren())
         {
             var childPath = path.Length == 0 ? child.Key : path + "." + child.Key;
+            if (ReferenceEquals(schema, Schema.Ignored))
+            {
+                return;
+            }
+
             if (ReferenceEquals(schema, Schema.AnyLeaf))
             {
                 if (child.GetChildren().Any())
@@ -478,5 +486,8 @@ internal static partial class HostSettingsReader
     private sealed class Schema() : Dictionary<string, Schema?>(StringComparer.OrdinalIgnoreCase)
     {
         public static readonly Schema AnyLeaf = [];
+
+        /// <summary>A section accepted whole and not read.</summary>
+        public static readonly Schema Ignored = [];
     }
 }

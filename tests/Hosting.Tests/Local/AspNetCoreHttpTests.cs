@@ -18,6 +18,17 @@ public sealed class AspNetCoreHttpTests(AspNetCoreAppFixture app) : IClassFixtur
     }
 
     [Fact]
+    public void The_worker_announces_its_own_http_endpoint_and_runs_the_pinned_version()
+    {
+        var session = app.Host.Supervisor.Current!;
+        Assert.Equal("localhost", new Uri(session.Init.Capabilities["HttpUri"]).Host);
+        Assert.Equal("True", session.Init.Capabilities["HandlesInvocationCancelMessage"]);
+        var props = System.Xml.Linq.XDocument.Load(Fleet.Testing.RepoPaths.Combine("Directory.Packages.props"));
+        var pinned = props.Descendants("PackageVersion").Single(p => (string?)p.Attribute("Include") == "Microsoft.Azure.Functions.Worker").Attribute("Version")!.Value;
+        Assert.Equal(pinned + ".0", session.Init.WorkerVersion);
+    }
+
+    [Fact]
     public async Task Route_values_bind_and_constraints_hold()
     {
         Assert.Equal("device 42", await app.Client.GetStringAsync("v1/devices/42"));

@@ -5,7 +5,8 @@ using Fleet.Hosting.Rpc;
 namespace Fleet.Hosting.Tests.Local;
 
 /// <summary>The built-in HTTP model (HttpRequestData over RpcHttp) through the local host and HttpApp's real worker.</summary>
-public sealed class BuiltInHttpTests(HttpAppFixture app) : IClassFixture<HttpAppFixture>
+[Collection(HttpAppCollection.Name)]
+public sealed class BuiltInHttpTests(HttpAppFixture app)
 {
     [Fact]
     public async Task A_request_round_trips_method_query_headers_body_and_app_settings()

@@ -8,7 +8,8 @@ namespace Fleet.Hosting.Tests.Local;
 /// Pins what the real worker (at the versions in Directory.Packages.props) sends: a package bump that changes the
 /// payloads fails here, not in a user's app.
 /// </summary>
-public sealed class ProtocolContractTests(HttpAppFixture builtIn, AspNetCoreAppFixture aspNet) : IClassFixture<HttpAppFixture>, IClassFixture<AspNetCoreAppFixture>
+[Collection(HttpAppCollection.Name)]
+public sealed class ProtocolContractTests(HttpAppFixture builtIn)
 {
     private static readonly string[] BaseCapabilities =
     [
@@ -22,7 +23,6 @@ public sealed class ProtocolContractTests(HttpAppFixture builtIn, AspNetCoreAppF
         var props = XDocument.Load(RepoPaths.Combine("Directory.Packages.props"));
         var pinned = props.Descendants("PackageVersion").Single(p => (string?)p.Attribute("Include") == "Microsoft.Azure.Functions.Worker").Attribute("Version")!.Value;
         Assert.Equal(pinned + ".0", builtIn.Host.Supervisor.Current!.Init.WorkerVersion);
-        Assert.Equal(pinned + ".0", aspNet.Host.Supervisor.Current!.Init.WorkerVersion);
     }
 
     [Fact]
@@ -32,9 +32,6 @@ public sealed class ProtocolContractTests(HttpAppFixture builtIn, AspNetCoreAppF
         Assert.All(BaseCapabilities, c => Assert.Equal("True", builtInCapabilities[c]));
         Assert.False(builtInCapabilities.ContainsKey("HttpUri"));
         Assert.False(builtInCapabilities.ContainsKey("SupportsLoadResponseCollection"));
-
-        var httpUri = new Uri(aspNet.Host.Supervisor.Current!.Init.Capabilities["HttpUri"]);
-        Assert.Equal("localhost", httpUri.Host);
     }
 
     [Fact]
@@ -46,10 +43,10 @@ public sealed class ProtocolContractTests(HttpAppFixture builtIn, AspNetCoreAppF
         Assert.Equal("HttpApp.HttpFunctions.PingAsync", ping.Metadata.EntryPoint);
         Assert.False(string.IsNullOrEmpty(ping.FunctionId));
         Assert.Equal(2, ping.Metadata.RawBindings.Count);
-        Assert.True(JsonNode.DeepEquals(
-            JsonNode.Parse("""{"name":"request","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get","post"],"route":"ping","properties":{}}"""),
-            JsonNode.Parse(ping.Metadata.RawBindings[0])));
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"name":"$return","type":"http","direction":"Out"}"""), JsonNode.Parse(ping.Metadata.RawBindings[1])));
+        Assert.Equal(
+            Canonical("""{"name":"request","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get","post"],"route":"ping"}"""),
+            Canonical(ping.Metadata.RawBindings[0]));
+        Assert.Equal(Canonical("""{"name":"$return","type":"http","direction":"Out"}"""), Canonical(ping.Metadata.RawBindings[1]));
 
         // The bindings map is thin: type and direction, no route or methods.
         var trigger = ping.Metadata.Bindings["request"];
@@ -58,6 +55,16 @@ public sealed class ProtocolContractTests(HttpAppFixture builtIn, AspNetCoreAppF
 
         var notify = builtIn.Host.Functions.Single(f => f.Spec.Name == "Notify").Spec;
         Assert.Equal(["Text", "Response"], notify.Outputs.Select(o => o.Name));
-        Assert.Equal("String", notify.Outputs[0].DataType);
+        Assert.Equal(("sms", "Out", "+100200300"), (notify.Outputs[0].Type, notify.Outputs[0].Direction, notify.Outputs[0].Raw["to"]!.GetValue<string>()));
     }
+
+    /// <summary>The JSON with object keys sorted, so comparisons ignore the worker's property order.</summary>
+    private static string Canonical(string json) => Sort(JsonNode.Parse(json))?.ToJsonString() ?? "null";
+
+    private static JsonNode? Sort(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, Sort(p.Value)))),
+        JsonArray a => new JsonArray(a.Select(Sort).ToArray()),
+        _ => node?.DeepClone(),
+    };
 }

@@ -76,7 +76,7 @@ public sealed class StartupFailureTests
     [Theory]
     [InlineData("""{"Values":{"Nested":{"a":1}}}""", "local.settings.json:Values:Nested")]
     [InlineData("""{"Host":{"LocalHttpPorts":"1"}}""", "local.settings.json:Host:LocalHttpPorts")]
-    [InlineData("""{"Values":{"Host__LocalHttpPort":"x"}}""", "Host:LocalHttpPort")]
+    [InlineData("""{"Values":{"WEBSITE_TIME_ZONE":"Mars/Olympus_Mons"}}""", "WEBSITE_TIME_ZONE")]
     [InlineData("""{"Host":{"WorkerStartupTimeout":"forever"}}""", "Host:WorkerStartupTimeout")]
     [InlineData("""{"Values":{"FunctionKeys__Master":"short"}}""", "FunctionKeys:Master")]
     public async Task A_malformed_local_settings_json_stops_start_up_naming_the_key(string localSettings, string setting)

@@ -164,6 +164,13 @@ public sealed class HttpAppFixture : LocalHostFixture
     }
 }
 
+/// <summary>The test classes sharing one HttpApp host.</summary>
+[CollectionDefinition(Name)]
+public sealed class HttpAppCollection : ICollectionFixture<HttpAppFixture>
+{
+    public const string Name = "HttpApp host";
+}
+
 /// <summary>AspNetCoreApp (ASP.NET Core integration), route prefix v1, keys from its local.settings.json.</summary>
 public sealed class AspNetCoreAppFixture : LocalHostFixture
 {
