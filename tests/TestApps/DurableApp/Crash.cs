@@ -16,7 +16,7 @@ public static class Crash
     public static async Task<string> Mixed([OrchestrationTrigger] TaskOrchestrationContext context, int n)
     {
         var doubled = await context.CallActivityAsync<int>(nameof(Record), n);
-        await context.CreateTimer(context.CurrentUtcDateTime.AddMilliseconds(200), CancellationToken.None);
+        await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(1), CancellationToken.None);
         var child = await context.CallSubOrchestratorAsync<int>(nameof(MixedChild), doubled);
         var go = await context.WaitForExternalEvent<int>("Go");
         return $"{n}:{doubled}:{child}:{go}";
