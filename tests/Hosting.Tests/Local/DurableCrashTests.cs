@@ -13,8 +13,10 @@ namespace Fleet.Hosting.Tests.Local;
 /// The crash test of the Functions path: 500 orchestrations (an activity, a durable timer, a sub-orchestration with
 /// its own activity, an external event) while the host process and its worker are killed with SIGKILL at random
 /// points (seeded), the host started again each time on the same SQLite store. All 500 complete with the right output,
-/// every activity ran at least once (the app logs each run), and no step is in any history twice.
+/// every activity ran at least once (the app logs each run), and no step is in any history twice. It loads both cores
+/// for half a minute, so it runs alone (not beside the timing-sensitive tests of other classes).
 /// </summary>
+[Collection(DurableCrashCollection.Name)]
 public sealed partial class DurableCrashTests
 {
     private const int Orchestrations = 500;
@@ -224,4 +226,11 @@ public sealed partial class DurableCrashTests
         public IEnumerable<int> WorkerPids() =>
             WorkerStarted().Matches(Output).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Distinct().ToList();
     }
+}
+
+/// <summary>Runs the crash test with no other test class at the same time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DurableCrashCollection
+{
+    public const string Name = "Durable crash test (alone)";
 }
