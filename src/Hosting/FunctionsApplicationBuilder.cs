@@ -126,7 +126,7 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
         services.AddSingleton(settings);
         services.AddSingleton(new FunctionIndex(functions));
         services.AddSingleton(sp => new HostStorage(configuration, sp.GetRequiredService<ILoggerFactory>(), settings, _options.ConfigureStorage));
-        services.AddSingleton(sp => new PoisonMessageLog(sp.GetRequiredService<HostStorage>(), settings));
+        services.AddSingleton(sp => new PoisonMessageLog(sp.GetRequiredService<HostStorage>().Blobs, settings.HostId));
         services.AddSingleton(sp => new FunctionExecutor(sp, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), settings));
         services.AddSingleton<IReadOnlyList<IFunctionListener>>(sp => CreateListeners(sp, active, settings));
         var usesDurable = DurableFunctions.IsUsed(functions, services);
@@ -276,8 +276,8 @@ public sealed class FunctionsApplicationBuilder : IHostApplicationBuilder
             }
             else if (function.Timer is { } timer)
             {
-                monitor ??= new ScheduleMonitor(storage, settings.HostId, logger);
-                var lease = new SingletonLease(storage, $"locks/{settings.HostId}/{function.Name}.Listener", time, logger);
+                monitor ??= new ScheduleMonitor(storage.Blobs, settings.HostId, logger);
+                var lease = new SingletonLease(storage.Blobs, $"locks/{settings.HostId}/{function.Name}.Listener", time, logger);
                 listeners.Add(new TimerListener(function, new TimerSchedule(timer.Schedule, settings.TimeZone), monitor, lease, executor, time, logger));
             }
         }

@@ -51,5 +51,5 @@ public sealed class FunctionsApplicationOptions
     public bool ExportLocalSettingsToEnvironment { get; init; } = true;
 
     /// <summary>Adjusts the options of every storage client the host creates (tests put fault-injecting policies here).</summary>
-    internal Action<Fleet.Storage.StorageClientOptions>? ConfigureStorage { get; init; }
+    internal Action<Azure.Core.ClientOptions>? ConfigureStorage { get; init; }
 }

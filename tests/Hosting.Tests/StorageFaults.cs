@@ -36,6 +36,14 @@ public sealed class StorageFaults : HttpPipelinePolicy
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
         var request = message.Request;
+
+        // The Azure SDK keeps the path without its leading '/', the project's own storage client with it: one form
+        // (the same URI) for every test that looks at paths.
+        if (!request.Uri.Path.StartsWith('/'))
+        {
+            request.Uri.Path = "/" + request.Uri.Path;
+        }
+
         Requests.Enqueue(request.Headers.TryGetValue("x-ms-lease-action", out var action)
             ? $"LEASE-{action} {request.Uri.Path}"
             : $"{request.Method} {request.Uri.Path}{request.Uri.Query}");

@@ -125,8 +125,15 @@ internal static partial class HostSettingsReader
         };
     }
 
+    /// <summary>
+    /// host.json <c>extensions.queues</c> from the same configuration <see cref="Read"/> takes (for the local functions
+    /// host's queue bindings, after <see cref="Read"/> validated it at start-up).
+    /// </summary>
+    internal static QueueSettings ReadQueueSettings(IConfiguration configuration) =>
+        ReadQueues(configuration.GetSection(ConfigurationFiles.HostJsonPrefix).GetSection("extensions:queues"));
+
     /// <summary>The host id: explicit, <c>AzureFunctionsWebHost:hostid</c>, or derived from the site or app name.</summary>
-    private static string ReadHostId(IConfiguration configuration, string applicationName, string? hostIdOverride)
+    internal static string ReadHostId(IConfiguration configuration, string applicationName, string? hostIdOverride)
     {
         var explicitId = hostIdOverride ?? configuration[HostIdSetting];
         if (!string.IsNullOrEmpty(explicitId))
@@ -334,7 +341,7 @@ internal static partial class HostSettingsReader
         };
     }
 
-    private static TimeZoneInfo ReadTimeZone(IConfiguration configuration)
+    internal static TimeZoneInfo ReadTimeZone(IConfiguration configuration)
     {
         var id = configuration[TimeZoneSetting];
         if (string.IsNullOrWhiteSpace(id))

@@ -255,7 +255,7 @@ internal static partial class FunctionIndexer
             }
 
             // As in Azure Functions, schedules that fire more than once a minute are not monitored.
-            var useMonitor = attribute.UseMonitor && MinimumInterval(schedule) >= TimeSpan.FromMinutes(1);
+            var useMonitor = attribute.UseMonitor && new Timers.TimerSchedule(schedule, TimeZoneInfo.Utc).MinimumInterval() >= TimeSpan.FromMinutes(1);
             return new TimerTrigger(expression, schedule, attribute.RunOnStartup, useMonitor);
         }
 
@@ -530,22 +530,6 @@ internal static partial class FunctionIndexer
             var start = value.IndexOf('%', StringComparison.Ordinal);
             var end = start < 0 ? -1 : value.IndexOf('%', start + 1);
             return end > start + 1 ? value[(start + 1)..end] : null;
-        }
-
-        private static TimeSpan MinimumInterval(CrontabSchedule schedule)
-        {
-            // A fixed reference keeps indexing deterministic; twenty occurrences show the shortest gap of any
-            // NCRONTAB pattern that repeats within a day.
-            var reference = new DateTime(2026, 1, 5, 0, 0, 0, DateTimeKind.Utc);
-            var occurrences = new List<DateTime>();
-            var current = reference;
-            for (var i = 0; i < 20; i++)
-            {
-                current = schedule.GetNextOccurrence(current);
-                occurrences.Add(current);
-            }
-
-            return occurrences.Zip(occurrences.Skip(1), (a, b) => b - a).Min();
         }
     }
 }

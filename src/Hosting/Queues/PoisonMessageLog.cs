@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Fleet.Hosting.Configuration;
+using Azure.Storage.Blobs.Models;
 
 namespace Fleet.Hosting;
 
@@ -59,13 +59,13 @@ public sealed class PoisonMessageLog
         Converters = { new JsonStringEnumConverter() },
     };
 
-    private readonly HostStorage _storage;
+    private readonly HostBlobStorage _storage;
     private readonly string _hostId;
 
-    internal PoisonMessageLog(HostStorage storage, HostSettings settings)
+    internal PoisonMessageLog(HostBlobStorage storage, string hostId)
     {
         _storage = storage;
-        _hostId = settings.HostId;
+        _hostId = hostId;
     }
 
     /// <summary>The blob name of a record.</summary>
@@ -75,12 +75,12 @@ public sealed class PoisonMessageLog
     public async Task<IReadOnlyList<PoisonMessageRecord>> ListAsync(string queueName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queueName);
-        var container = await _storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await _storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         var records = new List<PoisonMessageRecord>();
-        await foreach (var blob in container.GetBlobsAsync($"poison/{_hostId}/{queueName}/", cancellationToken).ConfigureAwait(false))
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, $"poison/{_hostId}/{queueName}/", cancellationToken).ConfigureAwait(false))
         {
-            var content = await container.GetBlobClient(blob.Name).DownloadContentAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (content.Content.ToObjectFromJson<PoisonMessageRecord>(JsonOptions) is { } record)
+            var content = await container.GetBlobClient(blob.Name).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            if (content.Value.Content.ToObjectFromJson<PoisonMessageRecord>(JsonOptions) is { } record)
             {
                 records.Add(record);
             }
@@ -92,13 +92,13 @@ public sealed class PoisonMessageLog
     /// <summary>The record of one message, or null when there is none (or it is unreadable, e.g. a write cut short).</summary>
     internal async Task<PoisonMessageRecord?> TryReadAsync(string queueName, string messageId, CancellationToken cancellationToken)
     {
-        var container = await _storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await _storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var content = await container.GetBlobClient(BlobName(queueName, messageId)).DownloadContentAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return content.Content.ToObjectFromJson<PoisonMessageRecord>(JsonOptions);
+            var content = await container.GetBlobClient(BlobName(queueName, messageId)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            return content.Value.Content.ToObjectFromJson<PoisonMessageRecord>(JsonOptions);
         }
-        catch (Fleet.Storage.StorageRequestException ex) when (ex.IsNotFound)
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
         {
             return null;
         }
@@ -110,9 +110,12 @@ public sealed class PoisonMessageLog
 
     internal async Task WriteAsync(PoisonMessageRecord record, CancellationToken cancellationToken)
     {
-        var container = await _storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await _storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         await container.GetBlobClient(BlobName(record.QueueName, record.MessageId))
-            .UploadAsync(BinaryData.FromObjectAsJson(record, JsonOptions), contentType: "application/json", cancellationToken: cancellationToken)
+            .UploadAsync(
+                BinaryData.FromObjectAsJson(record, JsonOptions),
+                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } },
+                cancellationToken)
             .ConfigureAwait(false);
     }
 }

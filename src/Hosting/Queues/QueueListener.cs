@@ -359,7 +359,7 @@ internal sealed class QueueListener : IFunctionListener
             {
                 await _poisonLog.WriteAsync(record, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (StorageRequestException ex)
+            catch (Exception ex) when (ex.IsStorageFailure(CancellationToken.None))
             {
                 // The copy is safe in the poison queue; the record only lacks its id. Deleting the original now
                 // is what keeps a retry from copying it again.

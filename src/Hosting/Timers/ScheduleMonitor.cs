@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Fleet.Storage;
+using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting.Timers;
@@ -8,7 +8,7 @@ namespace Fleet.Hosting.Timers;
 /// Keeps a timer's <see cref="ScheduleStatus"/> in blob <c>azure-webjobs-hosts/timers/{hostId}/{function}/status</c>
 /// (JSON <c>{"Last": …, "Next": …, "LastUpdated": …}</c>, UTC) and decides whether an occurrence was missed.
 /// </summary>
-internal sealed class ScheduleMonitor(HostStorage storage, string hostId, ILogger logger)
+internal sealed class ScheduleMonitor(HostBlobStorage storage, string hostId, ILogger logger)
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
 
@@ -17,14 +17,14 @@ internal sealed class ScheduleMonitor(HostStorage storage, string hostId, ILogge
     /// <summary>The stored status, or null when there is none (or it cannot be read as a status).</summary>
     public async Task<ScheduleStatus?> GetStatusAsync(string functionName, CancellationToken cancellationToken)
     {
-        var container = await storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var content = await container.GetBlobClient(BlobName(functionName)).DownloadContentAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            var status = content.Content.ToObjectFromJson<ScheduleStatus>(JsonOptions);
+            var status = content.Value.Content.ToObjectFromJson<ScheduleStatus>(JsonOptions);
             return status is null ? null : Utc(status);
         }
-        catch (StorageRequestException ex) when (ex.IsNotFound)
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
         {
             return null;
         }
@@ -37,9 +37,12 @@ internal sealed class ScheduleMonitor(HostStorage storage, string hostId, ILogge
 
     public async Task UpdateStatusAsync(string functionName, ScheduleStatus status, CancellationToken cancellationToken)
     {
-        var container = await storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         await container.GetBlobClient(BlobName(functionName))
-            .UploadAsync(BinaryData.FromObjectAsJson(Utc(status), JsonOptions), contentType: "application/json", cancellationToken: cancellationToken)
+            .UploadAsync(
+                BinaryData.FromObjectAsJson(Utc(status), JsonOptions),
+                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } },
+                cancellationToken)
             .ConfigureAwait(false);
     }
 

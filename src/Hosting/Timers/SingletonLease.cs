@@ -1,4 +1,6 @@
-using Fleet.Storage;
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting.Timers;
@@ -23,12 +25,12 @@ internal sealed class SingletonLease : IAsyncDisposable
     internal static readonly TimeSpan RenewRetryInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>Longest one lease request may take; shorter than <see cref="RenewInterval"/>.</summary>
-    internal static readonly TimeSpan CallTimeout = HostStorage.LeaseRequestTimeout;
+    internal static readonly TimeSpan CallTimeout = HostBlobStorage.LeaseRequestTimeout;
 
     /// <summary>Covers timer latency and pauses between the local deadline and the service's expiry.</summary>
     internal static readonly TimeSpan SafetyMargin = TimeSpan.FromSeconds(10);
 
-    private readonly HostStorage _storage;
+    private readonly HostBlobStorage _storage;
     private readonly string _blobName;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -40,7 +42,7 @@ internal sealed class SingletonLease : IAsyncDisposable
     private BlobLeaseClient? _lease;
     private DateTimeOffset _validUntil;
 
-    public SingletonLease(HostStorage storage, string blobName, TimeProvider time, ILogger logger)
+    public SingletonLease(HostBlobStorage storage, string blobName, TimeProvider time, ILogger logger)
     {
         _storage = storage;
         _blobName = blobName;
@@ -90,7 +92,7 @@ internal sealed class SingletonLease : IAsyncDisposable
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {
         // The lease requests use their own client (no retries), so the container is made through the normal one.
-        await _storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        await _storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         var blob = _storage.LeaseBlob(_blobName);
         var lease = blob.GetBlobLeaseClient(_leaseId);
         var sent = _time.GetTimestamp();
@@ -99,11 +101,11 @@ internal sealed class SingletonLease : IAsyncDisposable
         {
             await AcquireAsync(lease, cancellationToken).ConfigureAwait(false);
         }
-        catch (StorageRequestException ex) when (ex.IsConflict)
+        catch (RequestFailedException ex) when (ex.Status == 409)
         {
             return false;
         }
-        catch (StorageRequestException ex) when (ex.IsNotFound)
+        catch (RequestFailedException ex) when (ex.Status == 404)
         {
             // First use of this lock: create the blob only now (not on every retry of every follower), then acquire.
             await CreateBlobAsync(cancellationToken).ConfigureAwait(false);
@@ -113,7 +115,7 @@ internal sealed class SingletonLease : IAsyncDisposable
             {
                 await AcquireAsync(lease, cancellationToken).ConfigureAwait(false);
             }
-            catch (StorageRequestException again) when (again.IsConflict)
+            catch (RequestFailedException again) when (again.Status == 409)
             {
                 return false;
             }
@@ -163,10 +165,10 @@ internal sealed class SingletonLease : IAsyncDisposable
             {
                 // Real time: at shutdown nothing moves a test's fake clock.
                 using var timeout = new CancellationTokenSource(CallTimeout);
-                await lease.ReleaseAsync(timeout.Token).ConfigureAwait(false);
+                await lease.ReleaseAsync(cancellationToken: timeout.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is StorageRequestException or OperationCanceledException)
+        catch (Exception ex) when (ex.IsStorageFailure(CancellationToken.None))
         {
             // It expires on its own within the lease duration.
             _logger.LeaseReleaseFailed(_blobName, ex.Message);
@@ -188,18 +190,18 @@ internal sealed class SingletonLease : IAsyncDisposable
     public async ValueTask DisposeAsync() => await ReleaseAsync().ConfigureAwait(false);
 
     private async Task AcquireAsync(BlobLeaseClient lease, CancellationToken cancellationToken) =>
-        await WithTimeoutAsync(ct => lease.AcquireAsync(Duration, ct), "acquire", cancellationToken).ConfigureAwait(false);
+        await WithTimeoutAsync(ct => lease.AcquireAsync(Duration, cancellationToken: ct), "acquire", cancellationToken).ConfigureAwait(false);
 
     private async Task CreateBlobAsync(CancellationToken cancellationToken)
     {
-        var container = await _storage.HostContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await _storage.ContainerAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await container.GetBlobClient(_blobName)
-                .UploadAsync(BinaryData.Empty, new BlobRequestConditions { IfNoneMatch = Azure.ETag.All }, cancellationToken: cancellationToken)
+                .UploadAsync(BinaryData.Empty, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken)
                 .ConfigureAwait(false);
         }
-        catch (StorageRequestException ex) when (ex.IsConflict || ex.IsPreconditionFailed)
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
         {
             // Another host created it first.
         }
@@ -218,7 +220,7 @@ internal sealed class SingletonLease : IAsyncDisposable
                 var sentAt = _time.GetUtcNow();
                 try
                 {
-                    await WithTimeoutAsync(lease.RenewAsync, "renew", ended.Token).ConfigureAwait(false);
+                    await WithTimeoutAsync(ct => lease.RenewAsync(cancellationToken: ct), "renew", ended.Token).ConfigureAwait(false);
                     if (!Extend(lost, sent, sentAt))
                     {
                         // The answer came too late to count: the deadline ends the lease.
@@ -227,14 +229,14 @@ internal sealed class SingletonLease : IAsyncDisposable
 
                     wait = RenewInterval;
                 }
-                catch (StorageRequestException ex) when (ex.IsConflict || ex.IsPreconditionFailed || ex.IsNotFound)
+                catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
                 {
                     // Refused: someone else holds it (or broke it). No point waiting for the deadline.
                     _logger.LeaseLost(_blobName, ex.ErrorCode ?? ex.Status.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     await lost.CancelAsync().ConfigureAwait(false);
                     return;
                 }
-                catch (Exception ex) when (ex is StorageRequestException or TimeoutException)
+                catch (Exception ex) when (ex.IsStorageFailure(ended.Token))
                 {
                     _logger.LeaseRenewFailed(_blobName, ex.Message);
                     wait = RenewRetryInterval;
@@ -279,8 +281,9 @@ internal sealed class SingletonLease : IAsyncDisposable
         {
             return await call(linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // Ours or the client's network timeout (Azure.Core reports it as a cancellation): either way no answer.
             throw new TimeoutException($"Lease {operation} on {_blobName} got no answer within {CallTimeout.TotalSeconds:0} s.", ex);
         }
     }

@@ -1,15 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Threading.RateLimiting;
 using Azure;
 using Azure.Core;
-using Azure.Core.Pipeline;
+using Fleet.Shared.Identity;
+using Fleet.Shared.Paging;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace Fleet.Shared.Sphere;
 
@@ -31,12 +28,8 @@ public class SphereClient
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private static readonly ResiliencePropertyKey<CallState> CallKey = new("Fleet.Sphere.Call");
-
-    private readonly HttpPipeline _pipeline = null!;
-    private readonly ResiliencePipeline<SphereResponse> _resilience = null!;
+    private readonly ResilientPipeline _pipeline = null!;
     private readonly SphereClientOptions _options = null!;
-    private readonly RateLimiterRegistry _rateLimiters = null!;
     private readonly TimeProvider _time = null!;
     private readonly ILogger _logger = null!;
     private readonly Uri _endpoint = null!;
@@ -79,25 +72,12 @@ public class SphereClient
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<SphereClient>();
-        _rateLimiters = rateLimiters ?? new RateLimiterRegistry(_time, loggerFactory);
         var endpoint = options.Endpoint.AbsoluteUri;
         _endpoint = new Uri(endpoint.EndsWith('/') ? endpoint : endpoint + "/");
         _limiterPrefix = _endpoint.GetLeftPart(UriPartial.Authority) + "|";
-
-        var pipelineOptions = new PipelineOptions();
-        pipelineOptions.Retry.MaxRetries = 0;
-        pipelineOptions.Retry.NetworkTimeout = options.Retry.AttemptTimeout;
-        if (options.Transport is not null)
-        {
-            pipelineOptions.Transport = options.Transport;
-        }
-
-        _pipeline = HttpPipelineBuilder.Build(
-            pipelineOptions,
-            perCallPolicies: [],
-            perRetryPolicies: [new LoopbackAwareBearerTokenPolicy(credential, options.Scope)],
-            responseClassifier: new ResponseClassifier());
-        _resilience = BuildResilience(options.Retry);
+        _pipeline = new ResilientPipeline("Sphere", new LoopbackAwareBearerTokenPolicy(credential, options.Scope),
+            options.Retry, options.RateLimiter, rateLimiters ?? new RateLimiterRegistry(_time, loggerFactory), _time,
+            options.Transport);
     }
 
     /// <summary>Base address the client calls.</summary>
@@ -408,7 +388,7 @@ public class SphereClient
         return operation.TenantId is null ? operation with { TenantId = tenantId } : operation;
     }
 
-    private SpherePageable<T> Pageable<T>(string tenantId, string path, CancellationToken cancellationToken)
+    private ContinuationPageable<T> Pageable<T>(string tenantId, string path, CancellationToken cancellationToken)
         where T : notnull =>
         new(
             async (continuation, pageSize, token) =>
@@ -426,58 +406,47 @@ public class SphereClient
     /// <summary>Sends one request through limiter, retries and pipeline; returns a 2xx response or throws.</summary>
     private async Task<SphereResponse> SendAsync(SphereRequest request, CancellationToken cancellationToken)
     {
-        var limiterKey = _limiterPrefix + (request.TenantId ?? string.Empty);
-        var state = new CallState(this, request, _rateLimiters.GetOrAdd(limiterKey, _options.RateLimiter),
-            _time.GetTimestamp());
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(CallKey, state);
-        Outcome<SphereResponse> outcome;
-        try
-        {
-            outcome = await _resilience.ExecuteOutcomeAsync(
-                static (ctx, s) => s.Client.AttemptAsync(ctx, s), context, state).ConfigureAwait(false);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
+        var result = await _pipeline.SendAsync(_limiterPrefix + (request.TenantId ?? string.Empty),
+            r => Prepare(r, request), notice => OnRetry(request, notice), cancellationToken).ConfigureAwait(false);
 
         var method = request.Method.Method;
         var logPath = LogPath(request.Path);
-        if (outcome.Result is { } response)
+        if (result.Response is { } raw)
         {
-            if (response.Status is >= 200 and < 300)
+            var response = ToResponse(raw, result.RetryAfter);
+            if (result.IsSuccess)
             {
                 return response;
             }
 
             var failure = Failure(request, response);
-            if (state.Attempts > 1 && failure.IsTransient)
+            if (result.Attempts > 1 && failure.IsTransient)
             {
-                _logger.RetriesExhausted(method, logPath, state.Attempts, _time.GetElapsedTime(state.Started),
-                    Describe(failure));
+                _logger.RetriesExhausted(method, logPath, result.Attempts, result.Elapsed, Describe(failure));
             }
 
             _logger.RequestFailed(method, logPath, failure.Status, failure.ErrorCode, failure.RequestId);
             throw failure;
         }
 
-        var exception = outcome.Exception!;
+        var exception = result.Exception!;
         if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException("The Sphere call was cancelled.", exception, cancellationToken);
         }
 
-        var elapsed = _time.GetElapsedTime(state.Started);
-        if (exception is TimeoutRejectedException)
+        var elapsed = result.Elapsed;
+        if (result.TimeBudgetSpent)
         {
             // The call's time budget ran out: report the last failure the service gave, if any.
-            var last = state.LastFailure;
+            var last = result.LastFailure is { } lastRaw
+                ? Failure(request, ToResponse(lastRaw, result.LastFailureRetryAfter))
+                : null;
             var reason = last is null ? "no response" : Describe(last);
-            _logger.RetriesExhausted(method, logPath, state.Attempts, elapsed, reason);
+            _logger.RetriesExhausted(method, logPath, result.Attempts, elapsed, reason);
             throw new SphereApiException(
                 last?.Status ?? 0, last?.ErrorCode, last?.Title, last?.Detail, last?.RequestId,
-                $"Sphere {method} {logPath} gave up after {state.Attempts} attempt(s) in {elapsed:g}, the limit " +
+                $"Sphere {method} {logPath} gave up after {result.Attempts} attempt(s) in {elapsed:g}, the limit " +
                 $"set by Retry.MaxElapsedTime ({_options.Retry.MaxElapsedTime:g}); last outcome: {reason}.",
                 exception)
             {
@@ -488,13 +457,13 @@ public class SphereClient
             };
         }
 
-        if (state.Attempts > 1)
+        if (result.Attempts > 1)
         {
-            _logger.RetriesExhausted(method, logPath, state.Attempts, elapsed, exception.GetType().Name);
+            _logger.RetriesExhausted(method, logPath, result.Attempts, elapsed, exception.GetType().Name);
         }
 
         throw new SphereApiException(0, null, "No response", exception.Message, null,
-            $"Sphere {method} {logPath} got no response after {state.Attempts} attempt(s): {exception.Message}",
+            $"Sphere {method} {logPath} got no response after {result.Attempts} attempt(s): {exception.Message}",
             exception)
         {
             Method = method,
@@ -502,160 +471,45 @@ public class SphereClient
         };
     }
 
-    private async ValueTask<Outcome<SphereResponse>> AttemptAsync(ResilienceContext context, CallState state)
+    private void Prepare(Request request, SphereRequest call)
     {
-        state.Attempts++;
-        RateLimitLease? lease = null;
-        try
+        request.Method = call.Method;
+        request.Uri.Reset(new Uri(_endpoint, call.Path));
+        request.Headers.Add(HttpHeader.Names.Accept, "application/json");
+        if (call.Continuation is { } continuation)
         {
-            lease = await state.Limiter.AcquireAsync(1, context.CancellationToken).ConfigureAwait(false);
-            if (!lease.IsAcquired)
-            {
-                throw new ObjectDisposedException(nameof(AdaptiveRateLimiter), "The tenant's rate limiter was disposed.");
-            }
-
-            var message = _pipeline.CreateMessage();
-            var request = message.Request;
-            request.Method = state.Request.Method;
-            request.Uri.Reset(new Uri(_endpoint, state.Request.Path));
-            request.Headers.Add(HttpHeader.Names.Accept, "application/json");
-            if (state.Request.Continuation is { } continuation)
-            {
-                request.Headers.Add(ContinuationHeader, continuation);
-            }
-
-            if (state.Request.Body is { } body)
-            {
-                request.Headers.Add(HttpHeader.Names.ContentType, body.ContentType);
-                request.Content = RequestContent.Create(body.Data);
-            }
-            else if (state.Request.Method == RequestMethod.Put || state.Request.Method == RequestMethod.Post)
-            {
-                request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
-            }
-
-            await _pipeline.SendAsync(message, context.CancellationToken).ConfigureAwait(false);
-
-            // The message is not disposed: the buffered response lives on in pages (Page.GetRawResponse).
-            var raw = message.Response;
-            raw.Headers.TryGetValue(RequestIdHeader, out var requestId);
-            var response = new SphereResponse(raw.Status, raw.Content, requestId, RetryAfterOf(raw), raw);
-            if (response.Status == 429)
-            {
-                state.Limiter.RecordThrottled(lease, response.RetryAfter);
-            }
-            else
-            {
-                state.Limiter.RecordAccepted(lease);
-            }
-
-            return Outcome.FromResult(response);
+            request.Headers.Add(ContinuationHeader, continuation);
         }
-        catch (Exception ex)
-        {
-            return Outcome.FromException<SphereResponse>(ex);
-        }
-        finally
-        {
-            lease?.Dispose();
-        }
+
+        ResilientPipeline.SetContent(request, call.Body?.Data, call.Body?.ContentType);
     }
 
-    private TimeSpan? RetryAfterOf(Response response)
+    private static SphereResponse ToResponse(Response raw, TimeSpan? retryAfter)
     {
-        if (response.Headers.TryGetValue("retry-after-ms", out var ms)
-            || response.Headers.TryGetValue("x-ms-retry-after-ms", out ms))
-        {
-            if (double.TryParse(ms, System.Globalization.NumberStyles.Float,
-                    System.Globalization.CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0)
-            {
-                return TimeSpan.FromMilliseconds(milliseconds);
-            }
-        }
-
-        return response.Headers.TryGetValue("Retry-After", out var value)
-            ? RetryAfter.Parse(value, _time.GetUtcNow())
-            : null;
+        raw.Headers.TryGetValue(RequestIdHeader, out var requestId);
+        return new SphereResponse(raw.Status, raw.Content, requestId, retryAfter, raw);
     }
 
-    private ResiliencePipeline<SphereResponse> BuildResilience(SphereRetryOptions retry)
+    private void OnRetry(SphereRequest request, RetryNotice notice)
     {
-        var builder = new ResiliencePipelineBuilder<SphereResponse>
+        var method = request.Method.Method;
+        var path = LogPath(request.Path);
+        if (notice.Response is { } raw)
         {
-            Name = "Fleet.Sphere",
-            TimeProvider = _time,
-        };
-        builder.AddTimeout(new TimeoutStrategyOptions { Timeout = retry.MaxElapsedTime });
-        if (retry.MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions<SphereResponse>
+            if (raw.Status == 429)
             {
-                MaxRetryAttempts = retry.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = retry.Delay,
-                MaxDelay = retry.MaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Context, args.Outcome)),
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter),
-                OnRetry = args =>
-                {
-                    OnRetry(args.Context, args.Outcome, args.AttemptNumber + 1, args.RetryDelay);
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
-
-        return builder.Build();
-    }
-
-    private bool ShouldRetry(ResilienceContext context, Outcome<SphereResponse> outcome)
-    {
-        if (outcome.Result is { } response)
-        {
-            if (!IsTransientStatus(response.Status))
-            {
-                return false;
-            }
-
-            // Waiting out a Retry-After that ends beyond the call's budget only delays the inevitable failure.
-            var state = context.Properties.GetValue(CallKey, null!);
-            return response.RetryAfter is not { } wait
-                || _time.GetElapsedTime(state.Started) + wait <= _options.Retry.MaxElapsedTime;
-        }
-
-        return outcome.Exception switch
-        {
-            OperationCanceledException when context.CancellationToken.IsCancellationRequested => false,
-            OperationCanceledException => true, // Azure.Core's per-attempt network timeout
-            RequestFailedException { Status: 0 } => true,
-            HttpRequestException or IOException => true,
-            _ => false,
-        };
-    }
-
-    private void OnRetry(ResilienceContext context, Outcome<SphereResponse> outcome, int retry, TimeSpan delay)
-    {
-        var state = context.Properties.GetValue(CallKey, null!);
-        var method = state.Request.Method.Method;
-        var path = LogPath(state.Request.Path);
-        if (outcome.Result is { } response)
-        {
-            state.LastFailure = Failure(state.Request, response);
-            if (response.Status == 429)
-            {
-                _logger.RequestThrottled(method, path, state.Request.TenantId ?? "-", retry, delay);
+                _logger.RequestThrottled(method, path, request.TenantId ?? "-", notice.Retry, notice.Delay);
                 return;
             }
 
-            _logger.RequestRetrying(method, path, Describe(state.LastFailure), retry, delay);
+            _logger.RequestRetrying(method, path, Describe(Failure(request, ToResponse(raw, notice.RetryAfter))),
+                notice.Retry, notice.Delay);
             return;
         }
 
-        state.LastFailure = null;
-        _logger.RequestRetrying(method, path, outcome.Exception?.GetType().Name ?? "unknown", retry, delay);
+        _logger.RequestRetrying(method, path, notice.Exception?.GetType().Name ?? "unknown", notice.Retry,
+            notice.Delay);
     }
-
-    private static bool IsTransientStatus(int status) => status is 408 or 429 or 500 or 502 or 503 or 504;
 
     private static string LogPath(string path)
     {
@@ -717,8 +571,6 @@ public class SphereClient
         return [];
     }
 
-    private sealed class PipelineOptions : ClientOptions;
-
     private sealed record ItemCollection<T>(List<T>? Items, string? ContinuationToken);
 
     private sealed record Body(BinaryData Data, string ContentType);
@@ -736,19 +588,4 @@ public class SphereClient
         string? RequestId,
         TimeSpan? RetryAfter,
         Response Raw);
-
-    private sealed class CallState(SphereClient client, SphereRequest request, AdaptiveRateLimiter limiter, long started)
-    {
-        public SphereClient Client { get; } = client;
-
-        public SphereRequest Request { get; } = request;
-
-        public AdaptiveRateLimiter Limiter { get; } = limiter;
-
-        public long Started { get; } = started;
-
-        public int Attempts { get; set; }
-
-        public SphereApiException? LastFailure { get; set; }
-    }
 }

@@ -1,16 +1,15 @@
-using System.Text.RegularExpressions;
+using Fleet.Shared.Configuration;
 using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Shared.Sphere;
 
 /// <summary>Registers the Sphere client for dependency injection.</summary>
-public static partial class SphereServiceCollectionExtensions
+public static class SphereServiceCollectionExtensions
 {
     /// <summary>Name of the configuration section (and connection) read when none is given.</summary>
     public const string DefaultConnectionName = "Sphere";
@@ -29,48 +28,14 @@ public static partial class SphereServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new RateLimiterRegistry(
-            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()));
-
-        var section = configuration.GetSection(connectionName);
-        services.AddOptions<SphereClientOptions>(connectionName)
-            .Configure(options =>
-            {
-                try
-                {
-                    section.Bind(options);
-                }
-                catch (InvalidOperationException ex)
-                {
-                    // Reported by the validator, so start-up fails with every bad setting named at once. The value
-                    // itself is left out of the message: a misplaced secret must not reach logs.
-                    options.BindingErrors.Add(DescribeBindingError(connectionName, ex));
-                }
-            })
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SphereClientOptions>>(
+        CloudConnection.AddOptions(services, configuration, connectionName, static (SphereClientOptions o) => o.BindingErrors,
             new SphereClientOptionsValidator(connectionName, configuration));
-
-        services.AddKeyedSingleton(connectionName, (sp, _) => new SphereClient(
+        CloudConnection.AddClient(services, connectionName, sp => new SphereClient(
             ConnectionCredentials.Create(configuration, connectionName),
             sp.GetRequiredService<IOptionsMonitor<SphereClientOptions>>().Get(connectionName),
             sp.GetRequiredService<RateLimiterRegistry>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILoggerFactory>()));
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<SphereClient>(connectionName));
         return services;
     }
-
-    private static string DescribeBindingError(string connectionName, InvalidOperationException error)
-    {
-        var match = BinderFailure().Match(error.Message);
-        return match.Success
-            ? $"Setting '{match.Groups["path"].Value.Replace(":", "__", StringComparison.Ordinal)}' has a value that " +
-              $"is not a valid {match.Groups["type"].Value}."
-            : $"Settings under '{connectionName}' could not be read ({error.GetType().Name}).";
-    }
-
-    [GeneratedRegex("at '(?<path>[^']+)' to type '(?<type>[^']+)'")]
-    private static partial Regex BinderFailure();
 }

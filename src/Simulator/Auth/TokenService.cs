@@ -71,8 +71,15 @@ internal sealed class TokenService
         return (signingInput + "." + Base64Url.EncodeToString(signature), expiresOn);
     }
 
-    /// <summary>Checks an Authorization header value; on success returns the principal.</summary>
-    public TokenFault Validate(string? authorization, out TokenPrincipal principal)
+    /// <summary>The audience IoT Central accepts (identities ask for <c>https://apps.azureiotcentral.com/.default</c>).</summary>
+    public const string IoTCentralAudience = "https://apps.azureiotcentral.com";
+
+    /// <summary>Checks an Authorization header value for the Sphere API; on success returns the principal.</summary>
+    public TokenFault Validate(string? authorization, out TokenPrincipal principal) =>
+        Validate(authorization, SphereAudience, out principal);
+
+    /// <summary>Checks an Authorization header value for <paramref name="audience"/>; on success returns the principal.</summary>
+    public TokenFault Validate(string? authorization, string audience, out TokenPrincipal principal)
     {
         principal = default;
         if (string.IsNullOrWhiteSpace(authorization))
@@ -108,7 +115,7 @@ internal sealed class TokenService
             return TokenFault.TokenExpired;
         }
 
-        if (!string.Equals(parsed.Audience.TrimEnd('/'), SphereAudience, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(parsed.Audience.TrimEnd('/'), audience, StringComparison.OrdinalIgnoreCase))
         {
             return TokenFault.InvalidAudience;
         }
@@ -171,13 +178,15 @@ internal sealed class TokenService
         }
     }
 
-    public static string Describe(TokenFault fault) => fault switch
+    public static string Describe(TokenFault fault) => Describe(fault, SphereAudience);
+
+    public static string Describe(TokenFault fault, string audience) => fault switch
     {
         TokenFault.MissingToken => "The request has no Authorization header; send 'Authorization: Bearer <token>'.",
         TokenFault.MalformedToken => "The Authorization header is not 'Bearer <JWT>' or the token cannot be read.",
         TokenFault.InvalidTokenSignature => "The token's signature is not valid for this service.",
         TokenFault.TokenExpired => "The token has expired; acquire a new one.",
-        TokenFault.InvalidAudience => $"The token's audience is not {SphereAudience}; request a token for {SphereAudience}/.default.",
+        TokenFault.InvalidAudience => $"The token's audience is not {audience}; request a token for {audience}/.default.",
         _ => "The token is valid.",
     };
 }

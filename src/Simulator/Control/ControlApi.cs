@@ -29,15 +29,10 @@ internal static class ControlApi
         Throttle throttle,
         FaultInjector faults,
         TokenService tokens,
-        ILogger logger)
+        ILogger logger,
+        Action? alsoReset = null)
     {
-        var sim = app.MapGroup("/_sim").AddEndpointFilter(async (context, next) =>
-        {
-            var remote = context.HttpContext.Connection.RemoteIpAddress;
-            return remote is not null && !IPAddress.IsLoopback(remote)
-                ? Error(403, "The control API answers loopback callers only.")
-                : await next(context);
-        });
+        var sim = app.MapGroup("/_sim").AddEndpointFilter(LoopbackOnly);
 
         sim.MapGet("/fleet", () => Json(fleet.Describe()));
         sim.MapGet("/devices/{deviceId}", (string deviceId) =>
@@ -57,6 +52,7 @@ internal static class ControlApi
             throttle.Clear();
             faults.Reset();
             counters.Reset();
+            alsoReset?.Invoke();
             logger.FleetReset(settings.StartOptions.Seed);
             return Results.NoContent();
         });
@@ -139,12 +135,21 @@ internal static class ControlApi
         sim.MapFallback((HttpContext ctx) => Error(404, $"{ctx.Request.Method} {ctx.Request.Path} is not a control endpoint."));
     }
 
-    private static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
+    /// <summary>The control API's filter: it answers loopback callers only.</summary>
+    public static async ValueTask<object?> LoopbackOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var remote = context.HttpContext.Connection.RemoteIpAddress;
+        return remote is not null && !IPAddress.IsLoopback(remote)
+            ? Error(403, "The control API answers loopback callers only.")
+            : await next(context);
+    }
 
-    private static IResult Error(int status, string message) =>
+    internal static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
+
+    internal static IResult Error(int status, string message) =>
         Results.Json(new ControlError(message), ControlJson.Options, statusCode: status);
 
-    private static async Task<T?> ReadAsync<T>(HttpContext ctx)
+    internal static async Task<T?> ReadAsync<T>(HttpContext ctx)
         where T : class
     {
         try

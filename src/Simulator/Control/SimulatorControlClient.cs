@@ -12,7 +12,7 @@ public sealed class SimulatorControlException(HttpStatusCode status, string mess
 }
 
 /// <summary>Typed client of the simulator's <c>/_sim/</c> control API.</summary>
-public class SimulatorControlClient : IDisposable
+public partial class SimulatorControlClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly bool _ownsClient;

@@ -11,14 +11,21 @@ namespace Fleet.Simulator.Traffic;
 internal sealed class Throttle
 {
     private readonly TimeProvider _time;
-    private readonly SettingsStore _settings;
+    private readonly Func<(double Rate, int Burst)> _limits;
     private volatile ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
+    /// <summary>The Sphere API's throttle: per-tenant limits from the simulator settings.</summary>
     public Throttle(TimeProvider time, SettingsStore settings)
+        : this(time, () => (settings.Current.RateLimit, settings.Current.EffectiveBurst))
+    {
+        settings.Changed += _ => Clear();
+    }
+
+    /// <summary>A throttle whose rate and burst <paramref name="limits"/> reads (the owner clears it when they change).</summary>
+    public Throttle(TimeProvider time, Func<(double Rate, int Burst)> limits)
     {
         _time = time;
-        _settings = settings;
-        settings.Changed += _ => Clear();
+        _limits = limits;
     }
 
     /// <summary>Forgets every bucket; the next request of each tenant starts with a full one.</summary>
@@ -28,13 +35,13 @@ internal sealed class Throttle
     public bool TryAcquire(string key, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        var settings = _settings.Current;
-        if (settings.RateLimit <= 0)
+        var limits = _limits();
+        if (limits.Rate <= 0)
         {
             return true;
         }
 
-        var bucket = _buckets.GetOrAdd(key, static (_, s) => new Bucket(s.RateLimit, s.EffectiveBurst), settings);
+        var bucket = _buckets.GetOrAdd(key, static (_, l) => new Bucket(l.Rate, l.Burst), limits);
         return bucket.TryTake(_time.GetTimestamp(), _time.TimestampFrequency, out retryAfter);
     }
 
@@ -68,9 +75,35 @@ internal sealed class Throttle
     }
 }
 
-/// <summary>Draws injected 500/503 faults from a generator seeded by the fleet seed.</summary>
-internal sealed class FaultInjector(int seed, SettingsStore settings)
+/// <summary>Writes the <c>Retry-After</c> of a throttled answer as the simulator's settings ask.</summary>
+internal static class RetryAfterHeader
 {
+    /// <summary>Sets <c>Retry-After</c> to whole seconds or an HTTP date <paramref name="seconds"/> from now, or nothing.</summary>
+    public static void Set(HttpResponse response, RetryAfterMode mode, int seconds, TimeProvider time)
+    {
+        switch (mode)
+        {
+            case RetryAfterMode.Seconds:
+                response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case RetryAfterMode.HttpDate:
+                response.Headers.RetryAfter = time.GetUtcNow().AddSeconds(seconds).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            default:
+                break;
+        }
+    }
+}
+
+/// <summary>Draws injected 500/503 faults from a generator seeded by the fleet seed.</summary>
+internal sealed class FaultInjector(int seed, Func<double> faultRate)
+{
+    /// <summary>The Sphere API's faults, at the rate of the simulator settings.</summary>
+    public FaultInjector(int seed, SettingsStore settings)
+        : this(seed, () => settings.Current.FaultRate)
+    {
+    }
+
     private readonly object _gate = new();
     private Random _random = new(unchecked(seed * 7919 + 17));
 
@@ -86,7 +119,7 @@ internal sealed class FaultInjector(int seed, SettingsStore settings)
     public bool TryDraw(out int status)
     {
         status = 0;
-        var rate = settings.Current.FaultRate;
+        var rate = faultRate();
         if (rate <= 0)
         {
             return false;

@@ -1,14 +1,15 @@
 using System.Runtime.CompilerServices;
 using Azure;
 
-namespace Fleet.Shared.Sphere;
+namespace Fleet.Shared.Paging;
 
 /// <summary>
-/// A Sphere list: enumerating it fetches page after page, sending each page's <c>ContinuationToken</c> back as the
-/// <c>Sphere-Continuation</c> header, until a page comes back without one. Cancelled by the token given to the list
-/// call or to the enumeration (<c>WithCancellation</c>), whichever fires first.
+/// A list of pages linked by continuation tokens (Sphere's <c>ContinuationToken</c>, IoT Central's <c>nextLink</c>):
+/// enumerating it fetches page after page, handing each page's token to the next fetch, until a page comes back
+/// without one. Cancelled by the token given to the list call or to the enumeration (<c>WithCancellation</c>),
+/// whichever fires first.
 /// </summary>
-internal sealed class SpherePageable<T>(
+internal sealed class ContinuationPageable<T>(
     Func<string?, int?, CancellationToken, Task<Page<T>>> fetchPage,
     CancellationToken cancellationToken) : AsyncPageable<T>(cancellationToken)
     where T : notnull

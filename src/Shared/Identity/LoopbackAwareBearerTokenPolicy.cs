@@ -2,7 +2,7 @@ using System.Net;
 using Azure.Core;
 using Azure.Core.Pipeline;
 
-namespace Fleet.Shared.Sphere;
+namespace Fleet.Shared.Identity;
 
 /// <summary>
 /// Azure.Core's bearer-token policy (token cache, refresh before expiry) that also lets tokens travel over plain
@@ -30,6 +30,12 @@ internal sealed class LoopbackAwareBearerTokenPolicy(TokenCredential credential,
 
     internal static bool IsLoopbackHttp(RequestUriBuilder uri) =>
         string.Equals(uri.Scheme, Uri.UriSchemeHttp, StringComparison.OrdinalIgnoreCase) && IsLoopbackHost(uri.Host);
+
+    /// <summary>True for an absolute https URI, or plain http to a loopback host (the local simulator).</summary>
+    internal static bool IsSecureOrLoopback(Uri? endpoint) =>
+        endpoint is { IsAbsoluteUri: true }
+        && (endpoint.Scheme == Uri.UriSchemeHttps
+            || (endpoint.Scheme == Uri.UriSchemeHttp && IsLoopbackHost(endpoint.Host)));
 
     internal static bool IsLoopbackHost(string? host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
