@@ -103,4 +103,30 @@ public sealed class DurableStoreTests(DurablePostgresAppFixture fixture) : IClas
             TestApps.Delete(root);
         }
     }
+
+    [Fact]
+    public async Task A_host_whose_sidecar_served_calls_stops_and_disposes_cleanly()
+    {
+        var root = TestApps.Copy("DurableApp");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            var host = await LocalFunctionsHost.StartAsync(new LocalHostOptions { ScriptRoot = root, Port = 0, Output = TextWriter.Null, ConsoleLogs = false }, cts.Token);
+            using (var channel = Grpc.Net.Client.GrpcChannel.ForAddress(host.RpcAddress))
+            {
+                await using var client = new Microsoft.DurableTask.Client.Grpc.GrpcDurableTaskClient(
+                    "tests", new Microsoft.DurableTask.Client.Grpc.GrpcDurableTaskClientOptions { Channel = channel }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+                var id = await client.ScheduleNewOrchestrationInstanceAsync("SayHelloTwice", cts.Token);
+                Assert.Equal(OrchestrationRuntimeStatus.Failed, (await client.WaitForInstanceCompletionAsync(id, cts.Token)).RuntimeStatus);
+            }
+
+            await host.StopAsync();
+            await host.DisposeAsync();
+            Assert.True(File.Exists(Path.Combine(root, ".data", "durabletask.db")), "the default SQLite file is under the script root's .data/");
+        }
+        finally
+        {
+            TestApps.Delete(root);
+        }
+    }
 }

@@ -19,9 +19,9 @@ internal sealed class DurableEndpoints(IServiceProvider services) : ILocalHostEn
     /// <inheritdoc />
     public void ConfigureWorkerFacingServices(IServiceCollection workerFacing)
     {
-        // The worker-facing server has its own container: it serves the host's one backend.
-        workerFacing.AddSingleton(_ => services.GetRequiredService<DurableBackend>());
-        workerFacing.AddSingleton<TaskHubSidecarService>();
+        // The worker-facing server has its own container: it serves the host's one service (and backend), created on the
+        // first call and owned (disposed) by the host's container, not by this one.
+        workerFacing.AddSingleton(_ => services.GetRequiredService<TaskHubSidecarService>());
     }
 
     /// <inheritdoc />
