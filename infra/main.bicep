@@ -294,9 +294,11 @@ var serviceBusSettings = serviceBus
 
 module app 'modules/functionapp.bicep' = {
   name: 'functionapp'
-  // The app starts only once its roles exist, so its first start does not fail on storage or Key Vault access.
+  // The app starts only once its roles exist, so its first start does not fail on storage or Key Vault access,
+  // and once the component whose connection string it reads (an existing-resource reference) is there.
   dependsOn: [
     roles
+    monitoring
   ]
   params: {
     planName: names.plan

@@ -178,12 +178,12 @@ internal sealed class StorageAccountConnection
         return new StorageAccountConnection(setting, value, queue, blob, credential: null);
     }
 
-    // A connection string without one service's endpoint still parses for it, to an empty URI. A SAS is cut off:
-    // these URIs appear in messages.
-    private static Uri? Endpoint(Func<Uri> create)
+    // A connection string without one service's endpoint still parses for it, to no URI. A SAS is cut off: these
+    // URIs appear in messages.
+    private static Uri? Endpoint(Func<Uri?> create)
     {
         var uri = create();
-        return string.IsNullOrEmpty(uri.OriginalString) ? null : new UriBuilder(uri) { Query = string.Empty }.Uri;
+        return uri is null || string.IsNullOrEmpty(uri.OriginalString) ? null : new UriBuilder(uri) { Query = string.Empty }.Uri;
     }
 
     private static StorageAccountConnection FromIdentitySettings(

@@ -52,7 +52,9 @@ public static class ServiceBusCli
         };
         using var loggers = LoggerFactory.Create(logging =>
         {
+            // Logs go to standard error, so standard output carries only the lines scripts read.
             logging.AddSimpleConsole(o => o.SingleLine = true);
+            logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             logging.SetMinimumLevel(LogLevel.Information);
         });
         ServiceBusEmulator emulator;

@@ -63,6 +63,16 @@ public static class SimulatorCli
         private readonly Option<int> _iotcDevices = new("--iotc-devices") { Description = "Devices seeded in each IoT Central application.", DefaultValueFactory = _ => 100 };
         private readonly Option<double> _iotcRateLimit = new("--iotc-rate-limit") { Description = "Requests per second per IoT Central application (0 = unlimited).", DefaultValueFactory = _ => 20 };
         private readonly Option<double> _iotcJobFailureRate = new("--iotc-job-failure-rate") { Description = "Fraction (0-1) of devices on which an IoT Central job fails." };
+        private readonly Option<double> _iotConnectRateLimit = new("--iotconnect-rate-limit") { Description = "IoTConnect requests per second per solution (0 = unlimited)." };
+        private readonly Option<TimeSpan> _iotConnectTokenLifetime = new("--iotconnect-token-lifetime")
+        {
+            Description = "Lifetime of IoTConnect access tokens: seconds or hh:mm:ss.",
+            DefaultValueFactory = _ => TimeSpan.FromHours(24),
+            CustomParser = ParseLifetime,
+        };
+
+        private readonly Option<int> _iotConnectOtaDelay = new("--iotconnect-ota-delay-ms") { Description = "Milliseconds from an IoTConnect OTA update's start to each device's outcome." };
+        private readonly Option<double> _iotConnectOtaFailureRate = new("--iotconnect-ota-failure-rate") { Description = "Fraction (0-1) of devices whose IoTConnect OTA update fails." };
 
         public SimulatorCommand()
         {
@@ -71,6 +81,7 @@ public static class SimulatorCli
                 _port, _devices, _seed, _rateLimit, _burst, _faultRate, _latency, _operationDelay, _installDelay,
                 _installFailureRate, _identityHeader, _tokenLifetime, _pageSize, _maxPageSize, _retryAfter, _conflicts, _signingKey,
                 _iotcDevices, _iotcRateLimit, _iotcJobFailureRate,
+                _iotConnectRateLimit, _iotConnectTokenLifetime, _iotConnectOtaDelay, _iotConnectOtaFailureRate,
             };
             Range(_iotcDevices, 0, 1_000_000);
             NonNegative(_iotcRateLimit);
@@ -86,6 +97,9 @@ public static class SimulatorCli
             NonNegative(_installDelay);
             Range(_pageSize, 1, 1_000_000);
             Range(_maxPageSize, 1, 1_000_000);
+            NonNegative(_iotConnectRateLimit);
+            NonNegative(_iotConnectOtaDelay);
+            Fraction(_iotConnectOtaFailureRate);
             Root.SetAction(RunAsync);
         }
 
@@ -115,6 +129,13 @@ public static class SimulatorCli
                 Devices = result.GetValue(_iotcDevices),
                 RateLimit = result.GetValue(_iotcRateLimit),
                 JobDeviceFailureRate = result.GetValue(_iotcJobFailureRate),
+            },
+            IoTConnect =
+            {
+                RateLimit = result.GetValue(_iotConnectRateLimit),
+                AccessTokenLifetime = result.GetValue(_iotConnectTokenLifetime),
+                OtaDelayMs = result.GetValue(_iotConnectOtaDelay),
+                OtaFailureRate = result.GetValue(_iotConnectOtaFailureRate),
             },
         };
 
@@ -161,6 +182,7 @@ public static class SimulatorCli
                 await output.WriteLineAsync($"IDENTITY_HEADER={host.IdentityHeader}");
                 await output.WriteLineAsync($"Fleet: {host.FleetSummary}");
                 await output.WriteLineAsync($"IoT Central applications: {host.IoTCentralEndpoint("contoso")} and {host.IoTCentralEndpoint("fabrikam")}");
+                await output.WriteLineAsync($"IoTConnect: discovery {host.IoTConnect.Discovery}, auth {host.IoTConnect.Auth} (solutions and credentials: {host.BaseAddress}_sim/iotconnect)");
                 await output.WriteLineAsync($"Control API: {host.BaseAddress}_sim/fleet   (Ctrl+C stops)");
                 await output.FlushAsync(CancellationToken.None);
                 try
@@ -202,7 +224,8 @@ public static class SimulatorCli
                 return span;
             }
 
-            result.AddError($"--token-lifetime must be a positive number of seconds or hh:mm:ss (was '{text}').");
+            var option = result.Parent is OptionResult o ? o.Option.Name : "--token-lifetime";
+            result.AddError($"{option} must be a positive number of seconds or hh:mm:ss (was '{text}').");
             return default;
         }
 

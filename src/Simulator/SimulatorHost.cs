@@ -4,6 +4,7 @@ using Fleet.Simulator.Api;
 using Fleet.Simulator.Auth;
 using Fleet.Simulator.Control;
 using Fleet.Simulator.IoTCentral;
+using Fleet.Simulator.IoTConnect;
 using Fleet.Simulator.Model;
 using Fleet.Simulator.Traffic;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -14,8 +15,9 @@ using Microsoft.Extensions.Options;
 namespace Fleet.Simulator;
 
 /// <summary>
-/// A running fleet simulator: the Azure Sphere public API v2 under <c>v2/…</c>, an App Service-style managed-identity
-/// endpoint at <c>msi/token</c> and the control API under <c>_sim/…</c>, on Kestrel bound to 127.0.0.1.
+/// A running fleet simulator: the Azure Sphere public API v2 under <c>v2/…</c>, the Avnet IoTConnect services under
+/// <c>iotconnect/{service}/api/v2/…</c>, an App Service-style managed-identity endpoint at <c>msi/token</c> and the
+/// control API under <c>_sim/…</c>, on Kestrel bound to 127.0.0.1.
 /// </summary>
 public sealed class SimulatorHost : IAsyncDisposable
 {
@@ -43,6 +45,9 @@ public sealed class SimulatorHost : IAsyncDisposable
 
     /// <summary>The value for <c>IDENTITY_HEADER</c>.</summary>
     public string IdentityHeader { get; }
+
+    /// <summary>Base URLs of the simulated IoTConnect services (for the IoTConnect client's settings).</summary>
+    public IoTConnectBaseUrls IoTConnect => IoTConnectBaseUrls.For(BaseAddress);
 
     /// <summary>A typed client of the <c>/_sim/</c> control API.</summary>
     public SimulatorControlClient Control { get; }
@@ -107,6 +112,7 @@ public sealed class SimulatorHost : IAsyncDisposable
         var counters = new RequestCounters(time);
         var gate = new ApiGate(fleet, tokens, throttle, faults, settings, time, logger);
         var iotCentral = new IoTCentralCloud(opts.IoTCentral, opts.Seed, opts.SigningKey, tokens, time, logger);
+        var iotConnect = new IoTConnectSimulation(opts, time, faults, settings, logger);
 
         app.Use((ctx, next) =>
         {
@@ -153,9 +159,16 @@ public sealed class SimulatorHost : IAsyncDisposable
 
         app.MapSphereApi(fleet, settings);
         app.MapManagedIdentity(tokens, identityHeader, logger);
-        app.MapControlApi(fleet, settings, counters, throttle, faults, tokens, logger, iotCentral.Reset);
+        app.MapControlApi(fleet, settings, counters, throttle, faults, tokens, logger, () =>
+        {
+            iotCentral.Reset();
+            iotConnect.Reset();
+        });
         app.MapIoTCentralApi(iotCentral, logger);
         app.MapIoTCentralControl(iotCentral, logger);
+        app.MapIoTConnect(iotConnect);
+        app.MapIoTConnectKeyVault(iotConnect, tokens);
+        app.MapIoTConnectControl(iotConnect);
 
         try
         {

@@ -1,3 +1,4 @@
+using Fleet.Simulator.IoTConnect;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Simulator;
@@ -88,11 +89,15 @@ public sealed class SimulatorOptions
     /// <summary>The simulated IoT Central applications (under <c>/iotc/{app}/api/</c>).</summary>
     public IoTCentralSimulatorOptions IoTCentral { get; set; } = new();
 
+    /// <summary>Settings of the simulated Avnet IoTConnect services (the seed, devices, faults and latency above are shared).</summary>
+    public IoTConnectSimulatorOptions IoTConnect { get; set; } = new();
+
     /// <summary>A copy, so a running host never sees later edits of the caller's instance.</summary>
     internal SimulatorOptions Clone()
     {
         var copy = (SimulatorOptions)MemberwiseClone();
         copy.IoTCentral = IoTCentral?.Clone()!;
+        copy.IoTConnect = (IoTConnect ?? new IoTConnectSimulatorOptions()).Clone();
         return copy;
     }
 }
@@ -170,6 +175,15 @@ public sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOption
         else
         {
             options.IoTCentral.Validate(failures);
+        }
+
+        if (options.IoTConnect is null)
+        {
+            failures.Add($"{nameof(options.IoTConnect)} must not be null.");
+        }
+        else
+        {
+            options.IoTConnect.Validate(failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -51,8 +51,8 @@ public sealed class AppSettingsTests(InfraTemplate template)
         }
 
         var invalid = options.Where(o => o.ValidationFailure is not null).Select(o => $"{o.Type.Name}: {o.ValidationFailure}");
-        Assert.Empty(invalid);
-        Assert.Empty(app.ConstructServices());
+        Problems.AssertNone(invalid);
+        Problems.AssertNone(app.ConstructServices());
     }
 
     [Theory]
@@ -63,7 +63,7 @@ public sealed class AppSettingsTests(InfraTemplate template)
         using var app = ComposedApp.Compose(deployed.AppConfiguration());
         var options = app.BindOptions().Where(o => o.Section is not null).ToList();
         app.Recorder.Clear();
-        Assert.Empty(app.ConstructServices());
+        Problems.AssertNone(app.ConstructServices());
         var readDirectly = app.Recorder.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase);
         var hostConnections = HostConnections(deployed);
 
@@ -98,7 +98,7 @@ public sealed class AppSettingsTests(InfraTemplate template)
             }
         }
 
-        Assert.Empty(problems);
+        Problems.AssertNone(problems);
     }
 
     [Theory]
@@ -114,7 +114,7 @@ public sealed class AppSettingsTests(InfraTemplate template)
             .SelectMany(b => b.Values.Values.SelectMany(FunctionBindings.SettingReferences).Select(s => (Binding: b, Setting: s.Replace(":", "__", StringComparison.Ordinal))))
             .Where(r => !deployed.AppSettings.ContainsKey(r.Setting))
             .Select(r => $"{r.Binding} names %{r.Setting}%, which is not an app setting.");
-        Assert.Empty(missing);
+        Problems.AssertNone(missing);
     }
 
     [Theory]

@@ -3,6 +3,7 @@ using System.Reflection;
 using Fleet.Functions;
 using Fleet.Hosting;
 using Fleet.Testing;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -44,6 +45,12 @@ internal sealed class ComposedApp : IDisposable
             EnvironmentName = "Production",
             ExportLocalSettingsToEnvironment = false,
         });
+        // Exactly the deployed settings: the environment of the test process must not fill a gap in them.
+        foreach (var environment in builder.Configuration.Sources.OfType<EnvironmentVariablesConfigurationSource>().ToList())
+        {
+            builder.Configuration.Sources.Remove(environment);
+        }
+
         builder.Configuration.Sources.Add(Recorder);
         Services = builder.Services;
         Provider = Services.BuildServiceProvider();

@@ -39,11 +39,13 @@ public sealed partial class RoleAssignmentTests(InfraTemplate template)
         Assert.NotEmpty(needs);
         var principal = PrincipalExpression(deployed);
         var missing = needs
+            .GroupBy(n => (n.Role, Scope: n.Scope.ToUpperInvariant()))
             .Where(n => !deployed.RoleAssignments.Any(a =>
-                a.PrincipalId == principal && string.Equals(a.RoleDefinitionId, n.Role, StringComparison.OrdinalIgnoreCase)
-                && string.Equals(a.Scope, n.Scope, StringComparison.OrdinalIgnoreCase)))
-            .Select(n => $"{AllowedRoles[n.Role].Name} on {n.Scope} (for {n.Reason}) is not assigned.");
-        Assert.Empty(missing);
+                a.PrincipalId == principal && string.Equals(a.RoleDefinitionId, n.Key.Role, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(a.Scope, n.First().Scope, StringComparison.OrdinalIgnoreCase)))
+            .Select(n => $"{AllowedRoles[n.Key.Role].Name} on {n.First().Scope} is not assigned; needed by " +
+                string.Join(", ", n.Select(r => r.Reason).Distinct().Take(3)) + (n.Count() > 3 ? $" and {n.Count() - 3} more." : "."));
+        Problems.AssertNone(missing);
     }
 
     [Theory]

@@ -44,6 +44,22 @@ public sealed class QueueTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
+    public async Task A_message_sent_without_a_message_id_gets_one_from_the_broker()
+    {
+        var ct = Timeouts.Test();
+        await using var sender = Client.CreateSender("basic");
+        await sender.SendMessageAsync(new ServiceBusMessage("anonymous") { ApplicationProperties = { ["kept"] = true } }, ct);
+        await using var receiver = Client.CreateReceiver("basic");
+
+        var received = await receiver.ReceiveMessageAsync(Timeouts.Message, ct);
+
+        Assert.Matches("^[0-9a-f]{32}$", received.MessageId);
+        Assert.Equal("anonymous", received.Body.ToString());
+        Assert.Equal(true, received.ApplicationProperties["kept"]);
+        await receiver.CompleteMessageAsync(received, ct);
+    }
+
+    [Fact]
     public async Task Abandon_redelivers_with_a_higher_delivery_count_and_the_modified_properties()
     {
         var ct = Timeouts.Test();
@@ -85,6 +101,26 @@ public sealed class QueueTests(EmulatorFixture fixture) : IClassFixture<Emulator
         Assert.Equal(received.SequenceNumber, dead.SequenceNumber);
         await dlq.CompleteMessageAsync(dead, ct);
         Assert.Null(await dlq.ReceiveMessageAsync(Timeouts.Nothing, ct));
+    }
+
+    [Fact]
+    public async Task A_receiver_already_waiting_on_the_dead_letter_queue_gets_a_message_as_it_is_dead_lettered()
+    {
+        var ct = Timeouts.Test();
+        await using var dlq = Client.CreateReceiver("deadletter", new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+        await dlq.PeekMessagesAsync(1, cancellationToken: ct);
+        var waiting = dlq.ReceiveMessageAsync(Timeouts.Message, ct);
+        await using var sender = Client.CreateSender("deadletter");
+        await sender.SendMessageAsync(new ServiceBusMessage("waited for") { MessageId = "w-1" }, ct);
+        await using var receiver = Client.CreateReceiver("deadletter");
+        var received = await receiver.ReceiveMessageAsync(Timeouts.Message, ct);
+
+        await receiver.DeadLetterMessageAsync(received, "Waiting", cancellationToken: ct);
+
+        var dead = await waiting;
+        Assert.NotNull(dead);
+        Assert.Equal("w-1", dead.MessageId);
+        await dlq.CompleteMessageAsync(dead, ct);
     }
 
     [Fact]

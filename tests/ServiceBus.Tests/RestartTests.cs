@@ -3,7 +3,10 @@ using Azure.Messaging.ServiceBus.Administration;
 
 namespace Fleet.ServiceBus.Tests;
 
-/// <summary>State in SQLite survives a stop and start: messages, counts, schedules, deferrals, dead letters, rules.</summary>
+/// <summary>
+/// State in SQLite survives a stop and start: messages, counts, schedules, deferrals, dead letters, rules and
+/// duplicate-detection history.
+/// </summary>
 public sealed class RestartTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "sb-restart-" + Guid.NewGuid().ToString("N"));
@@ -26,6 +29,8 @@ public sealed class RestartTests : IDisposable
         await using (var emulator = await StartAsync())
         await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
         {
+            await using var dupes = client.CreateSender("dupes");
+            await dupes.SendMessageAsync(new ServiceBusMessage("first") { MessageId = "once" }, ct);
             await using var sender = client.CreateSender("basic");
             await sender.SendMessagesAsync([new ServiceBusMessage("abandoned"), new ServiceBusMessage("deferred"), new ServiceBusMessage("dead"), new ServiceBusMessage("plain")], ct);
             await sender.ScheduleMessageAsync(new ServiceBusMessage("scheduled"), scheduledAt, ct);
@@ -73,6 +78,12 @@ public sealed class RestartTests : IDisposable
             Assert.Equal("Why", dead.DeadLetterErrorDescription);
             await dlq.CompleteMessageAsync(dead, ct);
 
+            // Duplicate detection remembers ids accepted before the restart.
+            await using var dupes = client.CreateSender("dupes");
+            await dupes.SendMessageAsync(new ServiceBusMessage("again") { MessageId = "once" }, ct);
+            await using var dupeReceiver = client.CreateReceiver("dupes");
+            Assert.Equal(["first"], (await dupeReceiver.PeekMessagesAsync(10, fromSequenceNumber: 0, cancellationToken: ct)).Select(m => m.Body.ToString()));
+
             await using var sender = client.CreateSender("basic");
             await sender.SendMessageAsync(new ServiceBusMessage("after restart"), ct);
             var fresh = await ReceiveAsync(receiver, "after restart", ct);
@@ -102,8 +113,39 @@ public sealed class RestartTests : IDisposable
         }
     }
 
-    private Task<ServiceBusEmulator> StartAsync() =>
-        ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = EmulatorFixture.Config(), DataDirectory = _data }, loggerFactory: TestLogging.Factory);
+    [Fact]
+    public async Task Messages_of_an_entity_left_out_of_the_configuration_are_kept_until_it_returns()
+    {
+        var ct = Timeouts.Test();
+        var withQueue = new TestConfig().Queue("kept").Queue("other").Build();
+        var withoutQueue = new TestConfig().Queue("other").Build();
+        await using (var emulator = await StartAsync(withQueue))
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        await using (var sender = client.CreateSender("kept"))
+        {
+            await sender.SendMessageAsync(new ServiceBusMessage("parked"), ct);
+        }
+
+        await using (var emulator = await StartAsync(withoutQueue))
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        await using (var sender = client.CreateSender("kept"))
+        {
+            var missing = await Assert.ThrowsAsync<ServiceBusException>(() => sender.SendMessageAsync(new ServiceBusMessage("x"), ct));
+            Assert.Equal(ServiceBusFailureReason.MessagingEntityNotFound, missing.Reason);
+        }
+
+        await using (var emulator = await StartAsync(withQueue))
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        await using (var receiver = client.CreateReceiver("kept"))
+        {
+            var parked = await receiver.ReceiveMessageAsync(Timeouts.Message, ct);
+            Assert.Equal("parked", parked.Body.ToString());
+            await receiver.CompleteMessageAsync(parked, ct);
+        }
+    }
+
+    private Task<ServiceBusEmulator> StartAsync(string? config = null) =>
+        ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = config ?? EmulatorFixture.Config(), DataDirectory = _data }, loggerFactory: TestLogging.Factory);
 
     private static async Task<ServiceBusReceivedMessage> ReceiveAsync(ServiceBusReceiver receiver, string body, CancellationToken ct)
     {

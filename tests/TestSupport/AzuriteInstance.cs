@@ -18,6 +18,12 @@ public sealed record AzuriteOptions
     /// <summary>Accept bearer tokens (Azurite's <c>--oauth basic</c>: claims checked, signature not); needs <see cref="UseHttps"/>.</summary>
     public bool OAuth { get; init; }
 
+    /// <summary>
+    /// Accept any x-ms-version (Azurite's <c>--skipApiVersionCheck</c>): for clients one cannot configure, such as the
+    /// SDK inside a function app's worker, whose default version is newer than this Azurite knows.
+    /// </summary>
+    public bool SkipApiVersionCheck { get; init; }
+
     /// <summary>How long to wait for Azurite to report its ports.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -140,6 +146,11 @@ public sealed partial class AzuriteInstance : IAsyncDisposable
             info.ArgumentList.Add(Path.Combine(folder, "cert.pem"));
             info.ArgumentList.Add("--key");
             info.ArgumentList.Add(Path.Combine(folder, "key.pem"));
+        }
+
+        if (options.SkipApiVersionCheck)
+        {
+            info.ArgumentList.Add("--skipApiVersionCheck");
         }
 
         if (options.OAuth)

@@ -22,14 +22,14 @@ internal sealed class SdkBenchHost : IAsyncDisposable
 {
     private readonly WebApplication _server;
     private readonly IHost _sdk;
-    private readonly GrpcChannel _channel;
+    private readonly GrpcChannel[] _channels;
     private readonly string _directory;
 
-    private SdkBenchHost(WebApplication server, IHost sdk, GrpcChannel channel, string directory)
+    private SdkBenchHost(WebApplication server, IHost sdk, GrpcChannel[] channels, string directory)
     {
         _server = server;
         _sdk = sdk;
-        _channel = channel;
+        _channels = channels;
         _directory = directory;
         Client = sdk.Services.GetRequiredService<DurableTaskClient>();
         Backend = server.Services.GetRequiredService<DurableBackend>();
@@ -47,14 +47,22 @@ internal sealed class SdkBenchHost : IAsyncDisposable
         var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // Thousands of concurrent WaitForInstanceCompletion calls: let them share a few connections.
+            k.Limits.Http2.MaxStreamsPerConnection = 10_000;
+            k.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2);
+        });
         builder.Services.AddDurableBackend(b => b.UseSqlite(Path.Combine(directory, "bench.db")));
         var server = builder.Build();
         server.MapDurableTaskSidecar();
         await server.StartAsync();
 
+        // The worker and the client on their own channels, as in two processes: the client's thousands of waits never
+        // queue the worker's completions behind them.
         var channel = GrpcChannel.ForAddress($"http://localhost:{port}");
-        var sdkBuilder = Host.CreateApplicationBuilder();
+        var clientChannel = GrpcChannel.ForAddress($"http://localhost:{port}");
+        var sdkBuilder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         sdkBuilder.Logging.ClearProviders();
         if (tasks is not null)
         {
@@ -65,10 +73,10 @@ internal sealed class SdkBenchHost : IAsyncDisposable
             });
         }
 
-        sdkBuilder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
+        sdkBuilder.Services.AddDurableTaskClient(b => b.UseGrpc(clientChannel));
         var sdk = sdkBuilder.Build();
         await sdk.StartAsync();
-        return new SdkBenchHost(server, sdk, channel, directory);
+        return new SdkBenchHost(server, sdk, [channel, clientChannel], directory);
     }
 
     public async ValueTask DisposeAsync()
@@ -76,7 +84,10 @@ internal sealed class SdkBenchHost : IAsyncDisposable
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await _sdk.StopAsync(stop.Token);
         _sdk.Dispose();
-        _channel.Dispose();
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
         await _server.StopAsync(stop.Token);
         await _server.DisposeAsync();
         try

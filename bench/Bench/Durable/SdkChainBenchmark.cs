@@ -71,7 +71,10 @@ public sealed class SdkChainBenchmark : IBenchmark
         var activities = Task.Run(() => RunActivitiesAsync(host.Backend, starts, stop.Token), CancellationToken.None);
         try
         {
-            await RunChainAsync(host.Client, count, cancellationToken);
+            // A consumer loop that fails ends the run with its error instead of leaving the chain waiting.
+            var chain = RunChainAsync(host.Client, count, cancellationToken);
+            await await Task.WhenAny(chain, orchestrations, activities);
+            await chain;
         }
         finally
         {
@@ -128,7 +131,8 @@ public sealed class SdkChainBenchmark : IBenchmark
             while (true)
             {
                 var lease = await backend.LockNextActivityAsync(stop);
-                starts[int.Parse(lease.Request.Input, System.Globalization.CultureInfo.InvariantCulture)] = Stopwatch.GetTimestamp();
+                // The Functions-path runner sends activity inputs as a one-element JSON array, as the worker's host unwraps.
+                starts[System.Text.Json.JsonSerializer.Deserialize<int[]>(lease.Request.Input)![0]] = Stopwatch.GetTimestamp();
                 await backend.CompleteActivityAsync(lease, new P.ActivityResponse { InstanceId = lease.Request.OrchestrationInstance.InstanceId, TaskId = lease.Request.TaskId, Result = "1" }, stop);
             }
         }

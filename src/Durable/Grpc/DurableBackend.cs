@@ -267,13 +267,17 @@ public sealed partial class DurableBackend : IAsyncDisposable
             messages.Add((message, ProtoCodec.DecodeEvent(message.Data, $"Message {message.Id} for '{item.InstanceId}'")));
         }
 
-        // A start message goes first: events enqueued while a ContinueAsNew episode ran precede the new start message.
+        // A start message goes first, followed by the events its ContinueAsNew carried over (enqueued in the same
+        // commit, addressed to the new execution): events raised while that episode ran were enqueued before them
+        // but arrived later, so they come after.
         var startIndex = messages.FindIndex(m => m.Item2.EventTypeCase == P.HistoryEvent.EventTypeOneofCase.ExecutionStarted);
         if (startIndex > 0)
         {
-            var start = messages[startIndex];
-            messages.RemoveAt(startIndex);
-            messages.Insert(0, start);
+            var executionId = messages[startIndex].Item1.TargetExecutionId;
+            var first = messages.Skip(startIndex)
+                .Where(m => m.Item1.TargetExecutionId is not null && m.Item1.TargetExecutionId == executionId)
+                .ToList();
+            messages = [.. first, .. messages.Except(first)];
         }
 
         return messages;

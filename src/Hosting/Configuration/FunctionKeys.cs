@@ -35,6 +35,9 @@ internal sealed class FunctionKeys
     /// <summary>The system key put into Durable management URLs (never the master key); null when none is set.</summary>
     public string? DurableTaskKey { get; }
 
+    /// <summary>Whether a master key is set.</summary>
+    public bool HasMasterKey => _master is not null;
+
     /// <summary>No keys at all.</summary>
     public static FunctionKeys None { get; } = new(null, [], new Dictionary<string, IReadOnlyList<byte[]>>(), null);
 

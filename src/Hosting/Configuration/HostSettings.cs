@@ -82,7 +82,16 @@ internal enum DurableStorageType
 }
 
 /// <summary>host.json <c>extensions.durableTask</c>'s task hub and concurrency limits (null: the host's default).</summary>
-internal sealed record DurableTaskHubSettings(string HubName, int? MaxConcurrentActivityFunctions, int? MaxConcurrentOrchestratorFunctions);
+internal sealed record DurableTaskHubSettings(string HubName, int? MaxConcurrentActivityFunctions, int? MaxConcurrentOrchestratorFunctions)
+{
+    /// <summary>As <see cref="DurableSettings"/> with the default store (the local host chooses its store elsewhere).</summary>
+    public DurableSettings AsSettings() => new()
+    {
+        HubName = HubName,
+        MaxConcurrentActivityFunctions = MaxConcurrentActivityFunctions,
+        MaxConcurrentOrchestratorFunctions = MaxConcurrentOrchestratorFunctions,
+    };
+}
 
 /// <summary>host.json <c>extensions.durableTask</c>.</summary>
 internal sealed record DurableSettings

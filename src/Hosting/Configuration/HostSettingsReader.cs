@@ -29,6 +29,9 @@ internal static partial class HostSettingsReader
         ["logging"] = new Schema
         {
             ["logLevel"] = Schema.AnyLeaf,
+
+            // In every function app template; Application Insights is not used locally, so it is accepted and ignored.
+            ["applicationInsights"] = Schema.Ignored,
         },
         ["extensions"] = new Schema
         {
@@ -60,17 +63,36 @@ internal static partial class HostSettingsReader
         },
     };
 
+    // The local functions host runs an app built for Azure: host.json's durableTask section may carry everything Azure
+    // reads (the storage provider's own settings, extended sessions), and the store is chosen by a local setting.
+    private static readonly Schema LocalHostJsonSchema = WithDurableTask(new Schema
+    {
+        ["hubName"] = null,
+        ["storageProvider"] = Schema.AnyLeaf,
+        ["maxConcurrentActivityFunctions"] = null,
+        ["maxConcurrentOrchestratorFunctions"] = null,
+        ["maxConcurrentEntityFunctions"] = null,
+        ["extendedSessionsEnabled"] = null,
+        ["extendedSessionIdleTimeoutInSeconds"] = null,
+        ["maxGrpcMessageSizeInBytes"] = null,
+    });
+
     /// <summary>Reads and validates every host setting.</summary>
     /// <param name="configuration">The app's configuration (host.json under <c>AzureFunctionsJobHost</c>).</param>
     /// <param name="contentRoot">The folder holding host.json.</param>
     /// <param name="applicationName">The app's name, for the default host id.</param>
     /// <param name="hostIdOverride">An explicit host id (tests), or null.</param>
     /// <param name="portOverride">An explicit HTTP port (tests; 0 picks a free one), or null.</param>
+    /// <param name="durableStoreFromLocalSettings">
+    /// The local functions host: host.json's <c>storageProvider</c> names an Azure provider and is not validated here
+    /// (the store is a local setting), and the durableTask keys Azure reads are accepted.
+    /// </param>
     public static HostSettings Read(
-        IConfiguration configuration, string contentRoot, string applicationName, string? hostIdOverride, int? portOverride)
+        IConfiguration configuration, string contentRoot, string applicationName, string? hostIdOverride, int? portOverride,
+        bool durableStoreFromLocalSettings = false)
     {
         var hostJson = configuration.GetSection(ConfigurationFiles.HostJsonPrefix);
-        CheckKnownKeys(hostJson, HostJsonSchema, path: string.Empty);
+        CheckKnownKeys(hostJson, durableStoreFromLocalSettings ? LocalHostJsonSchema : HostJsonSchema, path: string.Empty);
 
         var version = hostJson["version"];
         if (!string.Equals(version, "2.0", StringComparison.Ordinal))
@@ -94,15 +116,24 @@ internal static partial class HostSettingsReader
             LogLevels = ReadLogLevels(hostJson.GetSection("logging:logLevel")),
             Queues = ReadQueues(hostJson.GetSection("extensions:queues")),
             Http = ReadHttp(configuration, hostJson.GetSection("extensions:http"), portOverride),
-            Durable = ReadDurable(configuration, hostJson.GetSection("extensions:durableTask")),
+            Durable = durableStoreFromLocalSettings
+                ? ReadDurableHub(configuration, hostJson.GetSection("extensions:durableTask")).AsSettings()
+                : ReadDurable(configuration, hostJson.GetSection("extensions:durableTask")),
             Keys = FunctionKeys.Read(configuration),
             ShutdownTimeout = ReadSettingTimeSpan(configuration, ShutdownTimeoutSetting, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
             TimeZone = ReadTimeZone(configuration),
         };
     }
 
+    /// <summary>
+    /// host.json <c>extensions.queues</c> from the same configuration <see cref="Read"/> takes (for the local functions
+    /// host's queue bindings, after <see cref="Read"/> validated it at start-up).
+    /// </summary>
+    internal static QueueSettings ReadQueueSettings(IConfiguration configuration) =>
+        ReadQueues(configuration.GetSection(ConfigurationFiles.HostJsonPrefix).GetSection("extensions:queues"));
+
     /// <summary>The host id: explicit, <c>AzureFunctionsWebHost:hostid</c>, or derived from the site or app name.</summary>
-    private static string ReadHostId(IConfiguration configuration, string applicationName, string? hostIdOverride)
+    internal static string ReadHostId(IConfiguration configuration, string applicationName, string? hostIdOverride)
     {
         var explicitId = hostIdOverride ?? configuration[HostIdSetting];
         if (!string.IsNullOrEmpty(explicitId))
@@ -310,7 +341,7 @@ internal static partial class HostSettingsReader
         };
     }
 
-    private static TimeZoneInfo ReadTimeZone(IConfiguration configuration)
+    internal static TimeZoneInfo ReadTimeZone(IConfiguration configuration)
     {
         var id = configuration[TimeZoneSetting];
         if (string.IsNullOrWhiteSpace(id))
@@ -328,11 +359,33 @@ internal static partial class HostSettingsReader
         }
     }
 
+    private static Schema WithDurableTask(Schema durableTask)
+    {
+        var extensions = new Schema();
+        foreach (var (key, value) in HostJsonSchema["extensions"]!)
+        {
+            extensions[key] = key == "durableTask" ? durableTask : value;
+        }
+
+        var root = new Schema();
+        foreach (var (key, value) in HostJsonSchema)
+        {
+            root[key] = key == "extensions" ? extensions : value;
+        }
+
+        return root;
+    }
+
     private static void CheckKnownKeys(IConfigurationSection section, Schema schema, string path)
     {
         foreach (var child in section.GetChildren())
         {
             var childPath = path.Length == 0 ? child.Key : path + "." + child.Key;
+            if (ReferenceEquals(schema, Schema.Ignored))
+            {
+                return;
+            }
+
             if (ReferenceEquals(schema, Schema.AnyLeaf))
             {
                 if (child.GetChildren().Any())
@@ -484,5 +537,8 @@ internal static partial class HostSettingsReader
     private sealed class Schema() : Dictionary<string, Schema?>(StringComparer.OrdinalIgnoreCase)
     {
         public static readonly Schema AnyLeaf = [];
+
+        /// <summary>A section accepted whole and not read.</summary>
+        public static readonly Schema Ignored = [];
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fleet.Durable;
@@ -13,6 +11,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using static Fleet.Hosting.Durable.DurableHttpApiCommon;
 
 namespace Fleet.Hosting.Durable;
 
@@ -24,11 +23,11 @@ namespace Fleet.Hosting.Durable;
 /// </summary>
 internal static class DurableHttpApi
 {
-    public const string BasePath = "/runtime/webhooks/durabletask";
-    public const string ContinuationHeader = "x-ms-continuation-token";
+    public const string BasePath = DurableHttpApiCommon.BasePath;
+    public const string ContinuationHeader = DurableHttpApiCommon.ContinuationHeader;
     public const string ConnectionName = "Storage";
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions JsonOptions = DurableHttpApiCommon.JsonOptions;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -50,18 +49,16 @@ internal static class DurableHttpApi
     /// <summary>The management URLs of an instance, rooted at the request's scheme and host.</summary>
     public static HttpManagementPayload Payload(HttpRequest request, string hubName, string instanceId, string? systemKey)
     {
-        var instance = $"{request.Scheme}://{request.Host}{BasePath}/instances/{Uri.EscapeDataString(instanceId)}";
-        var query = $"taskHub={Uri.EscapeDataString(hubName)}&connection={ConnectionName}"
-            + (systemKey is null ? string.Empty : "&code=" + Uri.EscapeDataString(systemKey));
+        var urls = DurableHttpApiCommon.Urls($"{request.Scheme}://{request.Host}", instanceId, DurableHttpApiCommon.Query(hubName, ConnectionName, systemKey));
         return new HttpManagementPayload
         {
             Id = instanceId,
-            StatusQueryGetUri = $"{instance}?{query}",
-            SendEventPostUri = $"{instance}/raiseEvent/{{eventName}}?{query}",
-            TerminatePostUri = $"{instance}/terminate?reason={{text}}&{query}",
-            PurgeHistoryDeleteUri = $"{instance}?{query}",
-            SuspendPostUri = $"{instance}/suspend?reason={{text}}&{query}",
-            ResumePostUri = $"{instance}/resume?reason={{text}}&{query}",
+            StatusQueryGetUri = urls.StatusQueryGetUri,
+            SendEventPostUri = urls.SendEventPostUri,
+            TerminatePostUri = urls.TerminatePostUri,
+            PurgeHistoryDeleteUri = urls.PurgeHistoryDeleteUri,
+            SuspendPostUri = urls.SuspendPostUri,
+            ResumePostUri = urls.ResumePostUri,
         };
     }
 
@@ -76,34 +73,13 @@ internal static class DurableHttpApi
         }
 
         var client = services.GetRequiredService<DurableTaskClient>();
-        var hub = context.Request.Query["taskHub"].ToString();
-        IResult result;
-        if (hub.Length > 0 && !string.Equals(hub, client.Name, StringComparison.OrdinalIgnoreCase))
-        {
-            result = Error(StatusCodes.Status400BadRequest, $"This host serves task hub '{client.Name}', not '{hub}'.");
-        }
-        else
-        {
-            try
-            {
-                result = await handler(context, client).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (ArgumentException ex)
-            {
-                result = Error(StatusCodes.Status400BadRequest, ex.Message);
-            }
-            catch (Exception ex)
-            {
-                services.GetRequiredService<ILoggerFactory>().CreateLogger("Fleet.Hosting.Durable").DurableApiFailed(ex, context.Request.Method, context.Request.Path);
-                result = Error(StatusCodes.Status500InternalServerError, "Something went wrong while processing the request.");
-            }
-        }
-
-        await result.ExecuteAsync(context).ConfigureAwait(false);
+        await RunAsync(
+            context,
+            client,
+            client.Name,
+            handler,
+            static _ => null,
+            ex => services.GetRequiredService<ILoggerFactory>().CreateLogger("Fleet.Hosting.Durable").DurableApiFailed(ex, context.Request.Method, context.Request.Path)).ConfigureAwait(false);
     };
 
     private static async Task<IResult> StartAsync(HttpContext context, DurableTaskClient client)
@@ -146,7 +122,6 @@ internal static class DurableHttpApi
         var showHistory = Flag(query, "showHistory", false);
         var showHistoryOutput = Flag(query, "showHistoryOutput", false);
         var showInput = Flag(query, "showInput", true);
-        var failAs500 = Flag(query, "returnInternalServerErrorOnFailure", false);
         var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, context.RequestAborted).ConfigureAwait(false);
         if (metadata is null)
         {
@@ -160,55 +135,27 @@ internal static class DurableHttpApi
             body["historyEvents"] = new JsonArray(history.Where(e => e is not OrchestratorStartedEvent).Select(e => (JsonNode)HistoryPayload(e, showHistoryOutput)).ToArray());
         }
 
-        switch (metadata.RuntimeStatus)
-        {
-            case OrchestrationRuntimeStatus.Running:
-            case OrchestrationRuntimeStatus.Pending:
-            case OrchestrationRuntimeStatus.Suspended:
-            case OrchestrationRuntimeStatus.ContinuedAsNew:
-                // Ask for 5 seconds between polls, as Durable Functions does, so clients do not spin.
-                return Results.Json(body, JsonOptions, statusCode: StatusCodes.Status202Accepted)
-                    .WithHeaders(("Location", $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}"), ("Retry-After", "5"));
-            case OrchestrationRuntimeStatus.Failed when failAs500:
-                return Results.Json(body, JsonOptions, statusCode: StatusCodes.Status500InternalServerError);
-            default:
-                return Results.Json(body, JsonOptions, statusCode: StatusCodes.Status200OK);
-        }
+        return StatusResult(context.Request, body, metadata.RuntimeStatus);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, DurableTaskClient client)
     {
-        var query = context.Request.Query;
-        if (!TryDate(query, "createdTimeFrom", out var from) || !TryDate(query, "createdTimeTo", out var to))
+        if (TryReadListQuery(context.Request, OrchestrationQuery.DefaultPageSize, out var list) is { } refused)
         {
-            return Error(StatusCodes.Status400BadRequest, "createdTimeFrom and createdTimeTo must be ISO 8601 times.");
+            return refused;
         }
 
-        if (!TryStatuses(query, out var statuses))
-        {
-            return Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Running,Completed.");
-        }
-
-        var top = OrchestrationQuery.DefaultPageSize;
-        if (query.TryGetValue("top", out var topText) && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top is < 1 or > 1000))
-        {
-            return Error(StatusCodes.Status400BadRequest, "top must be a page size from 1 to 1000.");
-        }
-
-        var showInput = Flag(query, "showInput", false);
-        var prefix = query["instanceIdPrefix"].ToString();
-        var continuation = context.Request.Headers[ContinuationHeader].ToString();
         var filter = new OrchestrationQuery(
-            from, to, statuses, InstanceIdPrefix: prefix.Length == 0 ? null : prefix, PageSize: top, FetchInputsAndOutputs: showInput,
-            ContinuationToken: continuation.Length == 0 ? null : continuation);
+            list.From, list.To, list.Statuses, InstanceIdPrefix: list.Prefix, PageSize: list.Top, FetchInputsAndOutputs: list.ShowInput,
+            ContinuationToken: list.Continuation);
         Page<OrchestrationMetadata>? page = null;
-        await foreach (var first in client.GetAllInstancesAsync(filter).AsPages(filter.ContinuationToken, top).WithCancellation(context.RequestAborted).ConfigureAwait(false))
+        await foreach (var first in client.GetAllInstancesAsync(filter).AsPages(filter.ContinuationToken, list.Top).WithCancellation(context.RequestAborted).ConfigureAwait(false))
         {
             page = first;
             break;
         }
 
-        var items = new JsonArray((page?.Values ?? []).Select(m => (JsonNode)StatusPayload(m, showInput)).ToArray());
+        var items = new JsonArray((page?.Values ?? []).Select(m => (JsonNode)StatusPayload(m, list.ShowInput)).ToArray());
         var result = Results.Json(items, JsonOptions);
         return page?.ContinuationToken is { } next ? result.WithHeaders((ContinuationHeader, next)) : result;
     }
@@ -279,20 +226,9 @@ internal static class DurableHttpApi
 
     private static async Task<IResult> PurgeManyAsync(HttpContext context, DurableTaskClient client)
     {
-        var query = context.Request.Query;
-        if (!query.ContainsKey("createdTimeFrom") || !TryDate(query, "createdTimeFrom", out var from) || from is null)
+        if (TryReadPurgeQuery(context.Request.Query, out var from, out var to, out var statuses) is { } refused)
         {
-            return Error(StatusCodes.Status400BadRequest, "Please provide value for 'createdTimeFrom' parameter.");
-        }
-
-        if (!TryDate(query, "createdTimeTo", out var to))
-        {
-            return Error(StatusCodes.Status400BadRequest, "createdTimeTo must be an ISO 8601 time.");
-        }
-
-        if (!TryStatuses(query, out var statuses))
-        {
-            return Error(StatusCodes.Status400BadRequest, "runtimeStatus must list statuses such as Completed,Failed.");
+            return refused;
         }
 
         var result = await client.PurgeAllInstancesAsync(new PurgeInstancesFilter(from, to, statuses), cancellation: context.RequestAborted).ConfigureAwait(false);
@@ -301,27 +237,11 @@ internal static class DurableHttpApi
             : Results.Json(new { instancesDeleted = result.PurgedInstanceCount }, JsonOptions);
     }
 
-    private static JsonObject StatusPayload(OrchestrationMetadata metadata, bool showInput)
-    {
-        var body = new JsonObject
-        {
-            ["name"] = metadata.Name,
-            ["instanceId"] = metadata.InstanceId,
-            ["runtimeStatus"] = metadata.RuntimeStatus.ToString(),
-        };
-        if (showInput)
-        {
-            body["input"] = Parse(metadata.SerializedInput);
-        }
-
-        body["customStatus"] = Parse(metadata.SerializedCustomStatus);
-        body["output"] = metadata.FailureDetails is { } failure && metadata.RuntimeStatus == OrchestrationRuntimeStatus.Failed
-            ? JsonValue.Create($"{failure.ErrorType}: {failure.ErrorMessage}")
-            : Parse(metadata.SerializedOutput);
-        body["createdTime"] = Time(metadata.CreatedAt);
-        body["lastUpdatedTime"] = Time(metadata.LastUpdatedAt);
-        return body;
-    }
+    private static JsonObject StatusPayload(OrchestrationMetadata metadata, bool showInput) =>
+        DurableHttpApiCommon.StatusPayload(
+            metadata.Name, metadata.InstanceId, metadata.RuntimeStatus, metadata.SerializedInput, showInput, metadata.SerializedCustomStatus,
+            metadata.SerializedOutput, metadata.FailureDetails is { } failure ? $"{failure.ErrorType}: {failure.ErrorMessage}" : null,
+            metadata.CreatedAt, metadata.LastUpdatedAt);
 
     private static JsonObject HistoryPayload(HistoryEvent historyEvent, bool showOutput)
     {
@@ -414,119 +334,6 @@ internal static class DurableHttpApi
         return entry;
     }
 
-    private static async Task<(object? Value, IResult? Error)> ReadJsonAsync(HttpRequest request, bool requireJsonContentType)
-    {
-        if (request.ContentLength == 0)
-        {
-            return (null, null);
-        }
-
-        if (requireJsonContentType && !string.Equals(request.ContentType?.Split(';')[0].Trim(), "application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, Error(StatusCodes.Status400BadRequest, "Only application/json request content is supported."));
-        }
-
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(text);
-            return (document.RootElement.Clone(), null);
-        }
-        catch (JsonException)
-        {
-            return (null, Error(StatusCodes.Status400BadRequest, "Invalid JSON content."));
-        }
-    }
-
-    private static JsonNode? Parse(string? serialized)
-    {
-        if (serialized is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(serialized);
-        }
-        catch (JsonException)
-        {
-            return JsonValue.Create(serialized);
-        }
-    }
-
-    private static string Time(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
     private static string? SystemKey(HttpContext context) =>
         context.RequestServices.GetRequiredService<HostSettings>().Keys.DurableTaskKey;
-
-    private static bool Flag(IQueryCollection query, string name, bool defaultValue) =>
-        query.TryGetValue(name, out var value) && bool.TryParse(value, out var flag) ? flag : defaultValue;
-
-    private static bool TryDate(IQueryCollection query, string name, out DateTimeOffset? value)
-    {
-        value = null;
-        if (!query.TryGetValue(name, out var text) || string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-        {
-            value = parsed;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool TryStatuses(IQueryCollection query, out OrchestrationRuntimeStatus[]? statuses)
-    {
-        statuses = null;
-        var text = query["runtimeStatus"].ToString();
-        if (text.Length == 0)
-        {
-            return true;
-        }
-
-        var list = new List<OrchestrationRuntimeStatus>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
-            {
-                return false;
-            }
-
-            list.Add(status);
-        }
-
-        statuses = [.. list];
-        return true;
-    }
-
-    private static IResult Error(int status, string message) =>
-        Results.Json(new { message }, JsonOptions, statusCode: status);
-
-    /// <summary>Adds headers to a result.</summary>
-    private static IResult WithHeaders(this IResult result, params (string Name, string Value)[] headers) => new HeaderResult(result, headers);
-
-    private sealed class HeaderResult(IResult inner, (string Name, string Value)[] headers) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            foreach (var (name, value) in headers)
-            {
-                httpContext.Response.Headers[name] = value;
-            }
-
-            return inner.ExecuteAsync(httpContext);
-        }
-    }
 }

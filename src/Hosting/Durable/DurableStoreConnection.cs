@@ -116,7 +116,10 @@ internal static class DurableStoreConnection
         }
 
         /// <summary>Makes <paramref name="builder"/> use this PostgreSQL store (with Entra tokens when it has a credential).</summary>
-        public void Apply(DurableTaskBuilder builder) => builder.UsePostgres((sp, options) =>
+        public void Apply(DurableTaskBuilder builder) => builder.UsePostgres(Configure);
+
+        /// <summary>Sets the store options: the connection string, and an Entra token provider when it has a credential.</summary>
+        public void Configure(IServiceProvider sp, PostgresStoreOptions options)
         {
             options.ConnectionString = ConnectionString;
             if (Credential is { } configured)
@@ -130,6 +133,6 @@ internal static class DurableStoreConnection
                     return new PostgresAccessToken(token.Token, token.ExpiresOn);
                 };
             }
-        });
+        }
     }
 }

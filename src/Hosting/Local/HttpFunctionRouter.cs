@@ -33,6 +33,9 @@ internal sealed class HttpFunctionRouter(
         ConnectTimeout = TimeSpan.FromSeconds(15),
     });
 
+    // The worker's Kestrel speaks HTTP/1.1 on cleartext: ask for it directly instead of offering HTTP/2 first.
+    private static readonly ForwarderRequestConfig WorkerRequests = new() { Version = System.Net.HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
+
     private volatile bool _stopping;
 
     /// <summary>From now on, new requests get 503; requests already running finish.</summary>
@@ -92,7 +95,7 @@ internal sealed class HttpFunctionRouter(
         var invocationId = Guid.NewGuid().ToString();
         var invocation = invoker.InvokeAsync(function, new TriggerInvocation(new TypedData { Http = new RpcHttp() }, metadata, null), invocationId, context.RequestAborted);
         var error = await forwarder.SendAsync(
-            context, workerUri.GetLeftPart(UriPartial.Authority), _client, ForwarderRequestConfig.Empty, new InvocationIdTransformer(invocationId)).ConfigureAwait(false);
+            context, workerUri.GetLeftPart(UriPartial.Authority), _client, WorkerRequests, new InvocationIdTransformer(invocationId)).ConfigureAwait(false);
         if (error != ForwarderError.None)
         {
             logger.HttpForwardFailed(function.Name, error.ToString());

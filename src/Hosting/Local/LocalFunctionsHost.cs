@@ -51,6 +51,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>Every function the worker announced, loaded or not (with the reason).</summary>
     internal IReadOnlyList<RegisteredFunction> Functions { get; private set; } = [];
 
+    /// <summary>The worker-facing HTTP/2 listener (FunctionRpc and the endpoints bindings add, e.g. the TaskHubSidecarService).</summary>
+    public Uri RpcAddress { get; private init; } = new("http://127.0.0.1/");
+
     internal WorkerSupervisor Supervisor { get; }
 
     internal HostSettings Settings { get; }
@@ -76,7 +79,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             .AddEnvironmentVariables()
             .Build();
         var appName = Path.GetFileNameWithoutExtension(workerConfig.WorkerPath);
-        var settings = HostSettingsReader.Read(configuration, scriptRoot, appName, null, options.Port);
+        var settings = HostSettingsReader.Read(configuration, scriptRoot, appName, null, options.Port, durableStoreFromLocalSettings: true);
         var startupTimeout = ReadStartupTimeout(configuration);
         var hostJson = JsonNode.Parse(
             File.ReadAllText(Path.Combine(scriptRoot, ConfigurationFiles.HostJsonFileName)),
@@ -86,7 +89,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         var loggerFactory = services.GetRequiredService<ILoggerFactory>();
         var time = services.GetRequiredService<TimeProvider>();
         var connections = new WorkerConnections();
-        var rpc = BuildRpcServer(connections, loggerFactory);
+        var rpc = BuildRpcServer(connections, loggerFactory, services.GetServices<ILocalHostEndpoints>());
         await rpc.StartAsync(cancellationToken).ConfigureAwait(false);
         var rpcUri = new Uri(ListeningAddress(rpc));
         var supervisor = new WorkerSupervisor(
@@ -99,7 +102,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
                 StartupTimeoutSetting = WorkerStartupTimeoutSetting,
             },
             connections, rpcUri, loggerFactory, time);
-        var host = new LocalFunctionsHost(services, rpc, supervisor, settings);
+        var host = new LocalFunctionsHost(services, rpc, supervisor, settings) { RpcAddress = rpcUri };
         try
         {
             await host.StartCoreAsync(options, configuration, hostJson, scriptRoot, cancellationToken).ConfigureAwait(false);
@@ -218,6 +221,11 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         _front = BuildFront(options, loggerFactory, time);
         await _front.StartAsync(cancellationToken).ConfigureAwait(false);
         BaseAddress = new Uri(ListeningAddress(_front));
+        foreach (var endpoints in _services.GetServices<ILocalHostEndpoints>())
+        {
+            endpoints.Listening(RpcAddress, BaseAddress);
+        }
+
         foreach (var (_, listener) in _listeners)
         {
             await listener.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -262,11 +270,16 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         }
 
         AdminEndpoints.Map(app);
+        foreach (var endpoints in _services.GetServices<ILocalHostEndpoints>())
+        {
+            endpoints.MapFront(app);
+        }
+
         _router!.Map(app, Functions);
         return app;
     }
 
-    private static WebApplication BuildRpcServer(WorkerConnections connections, ILoggerFactory loggerFactory)
+    private static WebApplication BuildRpcServer(WorkerConnections connections, ILoggerFactory loggerFactory, IEnumerable<ILocalHostEndpoints> endpoints)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
 
@@ -279,8 +292,19 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             o.MaxSendMessageSize = null;
         });
         builder.Services.AddSingleton(connections);
+        var contributors = endpoints.ToList();
+        foreach (var contributor in contributors)
+        {
+            contributor.ConfigureWorkerFacingServices(builder.Services);
+        }
+
         var app = builder.Build();
         app.MapGrpcService<FunctionRpcService>();
+        foreach (var contributor in contributors)
+        {
+            contributor.MapWorkerFacing(app);
+        }
+
         return app;
     }
 
@@ -297,6 +321,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddSingleton(configuration);
+        services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddLogging(logging =>
         {
@@ -315,6 +340,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
             // Kestrel's and gRPC's own chatter stays below Warning unless asked for.
             logging.AddFilter("Microsoft", options.Verbose ? LogLevel.Information : LogLevel.Warning);
+
+            // YARP logs every forwarded URL, keys in ?code= included: held at Warning always.
+            logging.AddFilter("Yarp", LogLevel.Warning);
             if (options.ConsoleLogs)
             {
                 logging.AddSimpleConsole(c =>

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Fleet.Hosting.Local.Durable;
+using Fleet.Hosting.Local.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,7 +14,7 @@ namespace Fleet.Hosting.Local;
 public static class LocalHostComposition
 {
     /// <summary>Registers the bindings this build of the host ships.</summary>
-    public static IServiceCollection AddLocalHostBindings(this IServiceCollection services) => services;
+    public static IServiceCollection AddLocalHostBindings(this IServiceCollection services) => services.AddStorageBindings().AddDurableFunctions();
 
     /// <summary>What AzureWebJobsStorage points at, without any secret: for the start-up summary.</summary>
     public static string DescribeStorage(IConfiguration configuration)

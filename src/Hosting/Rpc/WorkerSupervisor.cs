@@ -259,14 +259,38 @@ internal sealed class WorkerSupervisor(WorkerSupervisorOptions options, WorkerCo
                 throw new HostStartupException("The worker asked the host to index the app (use_default_metadata_indexing); this host needs worker indexing (Worker.Sdk 1.x or later).");
             }
 
+            var session = new WorkerSession(process, channel, init, metadata.FunctionMetadataResults.ToList());
+            if (session.HttpUri is { } httpUri)
+            {
+                // The worker announces its HTTP endpoint before its Kestrel listens: wait until it takes connections.
+                await Stage(WaitForHttpAsync(httpUri, timeout.Token), process, $"its HTTP endpoint {httpUri}", timeout.Token).ConfigureAwait(false);
+            }
+
             _logger.WorkerInitialized(process.ProcessId, init.WorkerVersion, metadata.FunctionMetadataResults.Count);
-            return new WorkerSession(process, channel, init, metadata.FunctionMetadataResults.ToList());
+            return session;
         }
         catch
         {
             connections.Forget(workerId);
             await process.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private async Task<bool> WaitForHttpAsync(Uri httpUri, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var probe = new System.Net.Sockets.TcpClient();
+            try
+            {
+                await probe.ConnectAsync(httpUri.Host, httpUri.Port, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

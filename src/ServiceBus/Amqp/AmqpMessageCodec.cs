@@ -43,7 +43,14 @@ internal sealed class AmqpMessageCodec : IMessageCodec
         return [ReadAll(message.ToStream())];
     }
 
+    /// <summary>Reads an arriving message; one without a message-id gets a new one, as the service assigns.</summary>
     public IncomingMessage Read(byte[] encoded)
+    {
+        var incoming = ReadAsIs(encoded);
+        return incoming.MessageId is null ? ReadAsIs(WithMessageId(encoded, Guid.NewGuid().ToString("N"))) : incoming;
+    }
+
+    private static IncomingMessage ReadAsIs(byte[] encoded)
     {
         using var message = Parse(encoded);
         var header = message.Header;
@@ -90,6 +97,56 @@ internal sealed class AmqpMessageCodec : IMessageCodec
 
         return Encode(message);
     }
+
+    /// <summary>
+    /// Returns the encoding with a properties section carrying <paramref name="messageId"/>: the section is replaced, or
+    /// inserted after the header and annotations (the sections' fixed order), leaving every other byte as it was.
+    /// </summary>
+    private static byte[] WithMessageId(byte[] encoded, string messageId)
+    {
+        using var message = Parse(encoded);
+        var sections = message.Sections;
+        Properties properties;
+        long start;
+        long end;
+        if ((sections & SectionFlag.Properties) != 0)
+        {
+            properties = message.Properties;
+            start = properties.Offset;
+            end = properties.Offset + properties.Length;
+        }
+        else
+        {
+            properties = new Properties();
+            start = 0;
+            foreach (var section in new AmqpDescribed?[] { Present(message, sections, SectionFlag.Header), Present(message, sections, SectionFlag.DeliveryAnnotations), Present(message, sections, SectionFlag.MessageAnnotations) })
+            {
+                if (section is not null)
+                {
+                    start = Math.Max(start, section.Offset + section.Length);
+                }
+            }
+
+            end = start;
+        }
+
+        properties.MessageId = messageId;
+        var buffer = new ByteBuffer(properties.EncodeSize, autoGrow: true);
+        properties.Encode(buffer);
+        var result = new byte[encoded.Length - (end - start) + buffer.Length];
+        encoded.AsSpan(0, (int)start).CopyTo(result);
+        buffer.Buffer.AsSpan(buffer.Offset, buffer.Length).CopyTo(result.AsSpan((int)start));
+        encoded.AsSpan((int)end).CopyTo(result.AsSpan((int)start + buffer.Length));
+        return result;
+    }
+
+    private static AmqpDescribed? Present(AmqpMessage message, SectionFlag sections, SectionFlag section) =>
+        (sections & section) == 0 ? null : section switch
+        {
+            SectionFlag.Header => message.Header,
+            SectionFlag.DeliveryAnnotations => message.DeliveryAnnotations,
+            _ => message.MessageAnnotations,
+        };
 
     /// <summary>The message a receiver link sends, stamped for delivery.</summary>
     public static AmqpMessage ForDelivery(MessageView view)

@@ -40,9 +40,8 @@ internal sealed class BrokerRuntime : IRuntimeProvider
         return connection;
     }
 
-    // Sessions a client begins are created by the connection itself; the broker never begins one.
-    public AmqpSession CreateSession(AmqpConnection connection, AmqpSessionSettings settings) =>
-        throw new InvalidOperationException("The broker does not begin sessions.");
+    // Connections create the sessions clients begin themselves; this serves any other caller the same way.
+    public AmqpSession CreateSession(AmqpConnection connection, AmqpSessionSettings settings) => new(connection, settings, this);
 
     public AmqpLink CreateLink(AmqpSession session, AmqpLinkSettings settings)
     {
@@ -131,9 +130,15 @@ internal sealed class BrokerRuntime : IRuntimeProvider
         }
         else
         {
-            var replyTo = (link.Settings.Target as Target)?.Address?.ToString()
-                ?? throw new AmqpException(AmqpErrorCode.InvalidField, "A reply link needs a target address (the requests' reply-to).");
-            state.AddReplyLink(replyTo, (SendingAmqpLink)link);
+            // Requests name their reply link by its target address (.NET, Java) or by the link's name (the JavaScript
+            // client's $cbs link has no target address), so the link answers to both.
+            var sender = (SendingAmqpLink)link;
+            if ((link.Settings.Target as Target)?.Address?.ToString() is { Length: > 0 } target)
+            {
+                state.AddReplyLink(target, sender);
+            }
+
+            state.AddReplyLink(link.Name, sender);
         }
     }
 }

@@ -55,20 +55,12 @@ internal sealed class IncomingLink
 
     private void Settle(AmqpMessage message, Outcome outcome)
     {
-        try
+        // A link that closed before the outcome went out: the sender sees the link error instead.
+        if (!message.Settled)
         {
-            if (!message.Settled)
-            {
-                _link.DisposeMessage(message, outcome, settled: true, batchable: message.Batchable);
-            }
+            ClosedLinks.Try(() => _link.DisposeMessage(message, outcome, settled: true, batchable: message.Batchable));
         }
-        catch (Exception ex) when (ex is AmqpException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The link closed before the outcome could go out; the sender sees the link error instead.
-        }
-        finally
-        {
-            message.Dispose();
-        }
+
+        message.Dispose();
     }
 }

@@ -6,8 +6,8 @@ using static Fleet.ServiceBus.Amqp.ManagementResponse;
 namespace Fleet.ServiceBus.Amqp;
 
 /// <summary>
-/// An entity's <c>$management</c> node: lock renewal, peek, scheduling, deferred receipt, settlement by lock token,
-/// batch delete and rule operations, with the service's status codes and error conditions. Session operations are
+/// An entity's <c>$management</c> node: lock renewal, peek, scheduling, deferred receipt, settlement by lock token and
+/// rule operations, with the service's status codes and error conditions. Session operations and batch delete are
 /// answered with not-implemented.
 /// </summary>
 internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
@@ -27,7 +27,6 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
             "com.microsoft:peek-message" => WithReceiver(q => Peek(q, map)),
             "com.microsoft:receive-by-sequence-number" => WithReceiver(q => ReceiveDeferred(q, map)),
             "com.microsoft:update-disposition" => entity.Receiver is { } queue ? await UpdateDispositionAsync(queue, map).ConfigureAwait(false) : NoReceiver(),
-            "com.microsoft:batch-delete-messages" => WithReceiver(q => BatchDelete(q, map)),
             "com.microsoft:schedule-message" => entity.Sender is { } sender ? await ScheduleAsync(sender, map).ConfigureAwait(false) : NoSender(),
             "com.microsoft:cancel-scheduled-message" => entity.Sender is { } s ? Cancel(s, map) : NoSender(),
             "com.microsoft:add-rule" => entity.Subscription is { } sub ? await AddRuleAsync(sub, map).ConfigureAwait(false) : NoSubscription(),
@@ -146,13 +145,6 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
         }
 
         return Ok();
-    }
-
-    private static AmqpMessage BatchDelete(MessageQueue queue, AmqpMap map)
-    {
-        var count = map[Key("message-count")] is { } c ? Convert.ToInt32(c) : 0;
-        var before = map[Key("enqueued-time-utc")] is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : DateTimeOffset.MaxValue;
-        return Ok(new AmqpMap { [Key("message-count")] = queue.DeleteMessages(count, before) });
     }
 
     private async Task<AmqpMessage> ScheduleAsync(MessageEntity sender, AmqpMap map)

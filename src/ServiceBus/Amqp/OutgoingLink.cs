@@ -36,14 +36,10 @@ internal sealed class OutgoingLink : IMessageConsumer
     public void Send(MessageView message)
     {
         var tag = (message.LockToken ?? Guid.NewGuid()).ToByteArray();
-        try
+        // A link that closed meanwhile: the lock expires and the message is delivered again, as in the service.
+        if (ClosedLinks.Try(() => _link.SendMessageNoWait(AmqpMessageCodec.ForDelivery(message), new ArraySegment<byte>(tag), AmqpConstants.NullBinary)) is { } reason)
         {
-            _link.SendMessageNoWait(AmqpMessageCodec.ForDelivery(message), new ArraySegment<byte>(tag), AmqpConstants.NullBinary);
-        }
-        catch (Exception ex) when (ex is AmqpException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The link closed meanwhile: the lock expires and the message is delivered again, as in the service.
-            _logger.DeliveryFailed(_queue.Path, message.SequenceNumber, ex.Message);
+            _logger.DeliveryFailed(_queue.Path, message.SequenceNumber, reason);
         }
     }
 
@@ -75,16 +71,10 @@ internal sealed class OutgoingLink : IMessageConsumer
 
     private void Reply(Delivery delivery, Outcome outcome)
     {
-        try
+        // A link that closed before the reply: the client settles through $management or the lock expires.
+        if (!delivery.Settled)
         {
-            if (!delivery.Settled)
-            {
-                _link.DisposeDelivery(delivery, true, outcome);
-            }
-        }
-        catch (Exception ex) when (ex is AmqpException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The link closed before the reply; the client settles through $management or the lock expires.
+            ClosedLinks.Try(() => _link.DisposeDelivery(delivery, true, outcome));
         }
     }
 

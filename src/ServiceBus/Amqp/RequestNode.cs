@@ -63,11 +63,7 @@ internal sealed class RequestNode
         }
 
         response.Properties.CorrelationId = request.Properties!.MessageId;
-        try
-        {
-            replyLink.SendMessageNoWait(response, new ArraySegment<byte>(Guid.NewGuid().ToByteArray()), AmqpConstants.NullBinary);
-        }
-        catch (Exception ex) when (ex is AmqpException or ObjectDisposedException or InvalidOperationException)
+        if (ClosedLinks.Try(() => replyLink.SendMessageNoWait(response, new ArraySegment<byte>(Guid.NewGuid().ToByteArray()), AmqpConstants.NullBinary)) is not null)
         {
             _logger.NoReplyLink(_link.Name, replyTo ?? "(none)");
         }

@@ -41,9 +41,9 @@ internal static class RuleDescriptions
                 }
             }
 
-            return new CorrelationRuleFilter(
-                Text(c, "correlation-id"), Text(c, "message-id"), Text(c, "to"), Text(c, "reply-to"), Text(c, "label"),
-                Text(c, "session-id"), Text(c, "reply-to-session-id"), Text(c, "content-type"), properties);
+            return new CorrelationRuleFilter(new FilterableProperties(
+                Text(c, "message-id"), Text(c, "correlation-id"), Text(c, "to"), Text(c, "reply-to"), Text(c, "label"),
+                Text(c, "session-id"), Text(c, "reply-to-session-id"), Text(c, "content-type"), properties));
         }
 
         if (description[ManagementResponse.Key("sql-filter")] is AmqpMap sql)
@@ -76,7 +76,7 @@ internal static class RuleDescriptions
         {
             TrueRuleFilter => new ConstantFilter("com.microsoft:true-filter:list", FilterVendor | 7),
             FalseRuleFilter => new ConstantFilter("com.microsoft:false-filter:list", FilterVendor | 8),
-            CorrelationRuleFilter c => new CorrelationFilter(c),
+            CorrelationRuleFilter c => new CorrelationFilter(c.Expected),
             _ => throw new ArgumentOutOfRangeException(nameof(rule), rule.Filter.GetType().Name, "Unknown rule filter."),
         };
 
@@ -116,9 +116,9 @@ internal static class RuleDescriptions
         }
     }
 
-    private sealed class CorrelationFilter(CorrelationRuleFilter filter) : DescribedList("com.microsoft:correlation-filter:list", FilterVendor | 9)
+    private sealed class CorrelationFilter(FilterableProperties filter) : DescribedList("com.microsoft:correlation-filter:list", FilterVendor | 9)
     {
-        private readonly AmqpMap _properties = new((IDictionary<MapKey, object>)filter.Properties.ToDictionary(p => new MapKey(p.Key), p => p.Value!));
+        private readonly AmqpMap _properties = new((IDictionary<MapKey, object>)filter.ApplicationProperties.ToDictionary(p => new MapKey(p.Key), p => p.Value!));
 
         private string?[] Fields =>
         [

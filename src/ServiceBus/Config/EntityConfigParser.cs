@@ -212,8 +212,8 @@ internal static partial class EntityConfigParser
                     properties[key] = JsonValue(element, $"{path}.CorrelationFilter.Properties.{key}", source);
                 }
 
-                return new CorrelationRuleFilter(Empty(c.CorrelationId), Empty(c.MessageId), Empty(c.To), Empty(c.ReplyTo), Empty(c.Label),
-                    Empty(c.SessionId), Empty(c.ReplyToSessionId), Empty(c.ContentType), properties);
+                return new CorrelationRuleFilter(new FilterableProperties(Empty(c.MessageId), Empty(c.CorrelationId), Empty(c.To), Empty(c.ReplyTo),
+                    Empty(c.Label), Empty(c.SessionId), Empty(c.ReplyToSessionId), Empty(c.ContentType), properties));
             case "sql":
                 return ConstantSqlFilter(props.SqlFilter?.SqlExpression)
                     ?? throw new EmulatorConfigException(

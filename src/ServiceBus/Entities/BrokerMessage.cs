@@ -40,7 +40,9 @@ internal sealed class BrokerMessage
     /// <summary>The effective time to live (the smaller of the message's and the entity's); null for none.</summary>
     public TimeSpan? TimeToLive { get; set; }
 
-    public DateTimeOffset? ExpiresAt => TimeToLive is { } ttl && State != MessageState.Scheduled ? EnqueuedAt + ttl : null;
+    /// <summary>When the message expires; null while scheduled, without a time to live, or beyond the calendar.</summary>
+    public DateTimeOffset? ExpiresAt =>
+        TimeToLive is { } ttl && State != MessageState.Scheduled && ttl < DateTimeOffset.MaxValue - EnqueuedAt ? EnqueuedAt + ttl : null;
 
     /// <summary>The current lock's token; null while the message is not locked. Never persisted.</summary>
     public Guid? LockToken { get; set; }

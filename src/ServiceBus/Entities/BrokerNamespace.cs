@@ -35,7 +35,7 @@ internal sealed class BrokerNamespace : IDisposable
             Register(new ResolvedEntity(q.Name, queue, queue.Messages, null));
             Register(new ResolvedEntity(queue.Messages.DeadLetterQueue!.Path, null, queue.Messages.DeadLetterQueue, null));
             RestoreQueue(queue.Messages, stored, restoredPaths);
-            RestoreSequence(queue, stored);
+            RestoreEntity(queue, stored);
         }
 
         foreach (var t in definition.Topics)
@@ -49,7 +49,7 @@ internal sealed class BrokerNamespace : IDisposable
                 restoredPaths.Add(t.Name);
             }
 
-            RestoreSequence(topic, stored);
+            RestoreEntity(topic, stored);
             foreach (var subscription in topic.Subscriptions.Values)
             {
                 Register(new ResolvedEntity(subscription.Messages.Path, null, subscription.Messages, subscription));
@@ -122,11 +122,16 @@ internal sealed class BrokerNamespace : IDisposable
         }
     }
 
-    private static void RestoreSequence(MessageEntity entity, StoredState stored)
+    private static void RestoreEntity(MessageEntity entity, StoredState stored)
     {
         if (stored.Sequences.TryGetValue(entity.Name, out var last))
         {
             entity.RestoreSequence(last);
+        }
+
+        if (stored.MessageIds.TryGetValue(entity.Name, out var ids))
+        {
+            entity.RestoreMessageIds(ids);
         }
 
         // Numbers already used by stored messages are never handed out again, even without a sequence row.

@@ -2,7 +2,7 @@ namespace Fleet.ServiceBus.Entities;
 
 /// <summary>
 /// Remembers message ids for an entity's duplicate-detection window. Not thread-safe: used under its entity's lock.
-/// The history lives in memory only, so it starts empty after a restart.
+/// In SQLite mode the accepted ids are stored too and restored at start-up.
 /// </summary>
 internal sealed class DuplicateDetector(TimeSpan window)
 {

@@ -24,6 +24,23 @@ internal abstract class MessageEntity
 
     protected QueueContext Context { get; }
 
+    /// <summary>Restores the duplicate-detection history stored before a restart (oldest first).</summary>
+    public void RestoreMessageIds(IEnumerable<(string MessageId, DateTimeOffset AcceptedAt)> ids)
+    {
+        if (_duplicates is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (var (id, at) in ids)
+            {
+                _duplicates.IsDuplicate(id, at);
+            }
+        }
+    }
+
     /// <summary>Continues numbering after the last number handed out before a restart.</summary>
     public void RestoreSequence(long lastSequenceNumber) => _lastSequence = Math.Max(_lastSequence, lastSequenceNumber);
 
@@ -46,6 +63,11 @@ internal abstract class MessageEntity
                 if (_duplicates is not null && incoming.MessageId is { } id && _duplicates.IsDuplicate(id, now))
                 {
                     continue;
+                }
+
+                if (_duplicates is not null && incoming.MessageId is { } seen)
+                {
+                    changes.Add(new PutMessageId(Name, seen, now));
                 }
 
                 var message = new BrokerMessage(++_lastSequence, incoming.Encoded, incoming.MessageId) { EnqueuedAt = now };

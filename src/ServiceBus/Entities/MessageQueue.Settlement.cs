@@ -87,41 +87,6 @@ internal sealed partial class MessageQueue
         }
     }
 
-    /// <summary>
-    /// Deletes up to <paramref name="count"/> unlocked messages enqueued before <paramref name="enqueuedBefore"/>, oldest
-    /// first (the batch-delete operation); scheduled messages are kept. Returns how many were deleted.
-    /// </summary>
-    public int DeleteMessages(int count, DateTimeOffset enqueuedBefore)
-    {
-        lock (_gate)
-        {
-            var doomed = _order.Select(s => _messages[s])
-                .Where(m => m.LockToken is null && m.State != MessageState.Scheduled && m.EnqueuedAt < enqueuedBefore)
-                .Take(count)
-                .ToList();
-            foreach (var message in doomed)
-            {
-                Untrack(message);
-            }
-
-            if (doomed.Count > 0)
-            {
-                Save(doomed.Select(m => (StoreChange)new DeleteMessage(Path, m.SequenceNumber)).ToList());
-            }
-
-            return doomed.Count;
-        }
-    }
-
-    /// <summary>Dead-letters a message that arrives from elsewhere (none of this queue's own).</summary>
-    public void AddDeadLettered(BrokerMessage message)
-    {
-        lock (_gate)
-        {
-            Track(message);
-        }
-    }
-
     private bool TryGetLocked(Guid lockToken, out BrokerMessage message)
     {
         if (_locks.TryGetValue(lockToken, out message!) && message.LockedUntil > Now)
@@ -221,8 +186,11 @@ internal sealed partial class MessageQueue
 
         ApplyProperties(message, properties);
         message.State = MessageState.Active;
-        DeadLetterQueue.AddDeadLettered(message);
-        return Save([new DeleteMessage(Path, message.SequenceNumber), new PutMessage(DeadLetterQueue.Path, MessageRow.Of(message))]);
+        // Queued before the dead-letter queue can hand the message out, so its own later changes are written after these.
+        var saved = Save([new DeleteMessage(Path, message.SequenceNumber), new PutMessage(DeadLetterQueue.Path, MessageRow.Of(message))]);
+        // The dead-letter queue never locks its parent, so taking its lock here cannot deadlock.
+        DeadLetterQueue.Add(message);
+        return saved;
     }
 
     private Task ExpireLocked(BrokerMessage message)

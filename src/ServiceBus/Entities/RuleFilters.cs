@@ -35,30 +35,22 @@ internal sealed record FalseRuleFilter : RuleFilter
 }
 
 /// <summary>
-/// Matches when every field that is set equals the message's field, and every listed application property is present
-/// with an equal value (the service's CorrelationFilter).
+/// The service's CorrelationFilter: a template of the fields it tests. It matches when every field the template sets
+/// equals the message's, and every application property it lists is present with an equal value.
 /// </summary>
-internal sealed record CorrelationRuleFilter(
-    string? CorrelationId,
-    string? MessageId,
-    string? To,
-    string? ReplyTo,
-    string? Subject,
-    string? SessionId,
-    string? ReplyToSessionId,
-    string? ContentType,
-    IReadOnlyDictionary<string, object?> Properties) : RuleFilter
+internal sealed record CorrelationRuleFilter(FilterableProperties Expected) : RuleFilter
 {
     public override bool Matches(FilterableProperties message)
     {
-        if (!Same(CorrelationId, message.CorrelationId) || !Same(MessageId, message.MessageId) || !Same(To, message.To) ||
-            !Same(ReplyTo, message.ReplyTo) || !Same(Subject, message.Subject) || !Same(SessionId, message.SessionId) ||
-            !Same(ReplyToSessionId, message.ReplyToSessionId) || !Same(ContentType, message.ContentType))
+        var e = Expected;
+        if (!Same(e.CorrelationId, message.CorrelationId) || !Same(e.MessageId, message.MessageId) || !Same(e.To, message.To) ||
+            !Same(e.ReplyTo, message.ReplyTo) || !Same(e.Subject, message.Subject) || !Same(e.SessionId, message.SessionId) ||
+            !Same(e.ReplyToSessionId, message.ReplyToSessionId) || !Same(e.ContentType, message.ContentType))
         {
             return false;
         }
 
-        foreach (var (name, expected) in Properties)
+        foreach (var (name, expected) in e.ApplicationProperties)
         {
             if (!message.ApplicationProperties.TryGetValue(name, out var actual) || !ValuesEqual(expected, actual))
             {

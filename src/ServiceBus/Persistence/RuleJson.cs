@@ -22,7 +22,7 @@ internal static class RuleJson
                 case FalseRuleFilter:
                     node["filter"] = "false";
                     break;
-                case CorrelationRuleFilter c:
+                case CorrelationRuleFilter { Expected: var c }:
                     node["filter"] = "correlation";
                     node["correlationId"] = c.CorrelationId;
                     node["messageId"] = c.MessageId;
@@ -33,7 +33,7 @@ internal static class RuleJson
                     node["replyToSessionId"] = c.ReplyToSessionId;
                     node["contentType"] = c.ContentType;
                     var properties = new JsonObject();
-                    foreach (var (key, value) in c.Properties)
+                    foreach (var (key, value) in c.ApplicationProperties)
                     {
                         properties[key] = TypedValue(value);
                     }
@@ -60,10 +60,10 @@ internal static class RuleJson
             {
                 "true" => TrueRuleFilter.Instance,
                 "false" => FalseRuleFilter.Instance,
-                "correlation" => new CorrelationRuleFilter(
-                    (string?)node["correlationId"], (string?)node["messageId"], (string?)node["to"], (string?)node["replyTo"],
+                "correlation" => new CorrelationRuleFilter(new FilterableProperties(
+                    (string?)node["messageId"], (string?)node["correlationId"], (string?)node["to"], (string?)node["replyTo"],
                     (string?)node["subject"], (string?)node["sessionId"], (string?)node["replyToSessionId"], (string?)node["contentType"],
-                    node["properties"]!.AsObject().ToDictionary(p => p.Key, p => ReadTyped(p.Value!), StringComparer.Ordinal)),
+                    node["properties"]!.AsObject().ToDictionary(p => p.Key, p => ReadTyped(p.Value!), StringComparer.Ordinal))),
                 var other => throw new JsonException($"Unknown stored rule filter '{other}'."),
             };
             rules.Add(new SubscriptionRule(name, filter));

@@ -43,6 +43,8 @@ internal sealed class SqliteMessageStore : IMessageStore
                 PRIMARY KEY (entity, seq)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS sequences (entity TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS rules (subscription TEXT PRIMARY KEY, rules_json TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS message_ids (entity TEXT NOT NULL, message_id TEXT NOT NULL, accepted_at INTEGER NOT NULL,
+                PRIMARY KEY (entity, message_id)) WITHOUT ROWID;
             """);
         return new SqliteMessageStore(connection);
     }
@@ -74,8 +76,24 @@ internal sealed class SqliteMessageStore : IMessageStore
             }
         }
 
+        var ids = new Dictionary<string, List<(string, DateTimeOffset)>>(StringComparer.OrdinalIgnoreCase);
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT entity, message_id, accepted_at FROM message_ids ORDER BY accepted_at";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (!ids.TryGetValue(reader.GetString(0), out var list))
+                {
+                    ids[reader.GetString(0)] = list = [];
+                }
+
+                list.Add((reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+            }
+        }
+
         return new StoredState(messages, ReadPairs("SELECT entity, last_seq FROM sequences", r => r.GetInt64(1)),
-            ReadPairs("SELECT subscription, rules_json FROM rules", r => r.GetString(1)));
+            ReadPairs("SELECT subscription, rules_json FROM rules", r => r.GetString(1)), ids);
     }
 
     public Task Save(IReadOnlyList<StoreChange> changes)
@@ -176,6 +194,7 @@ internal sealed class SqliteMessageStore : IMessageStore
         private readonly SqliteCommand _delete;
         private readonly SqliteCommand _sequence;
         private readonly SqliteCommand _rules;
+        private readonly SqliteCommand _messageId;
 
         public Statements(SqliteConnection connection)
         {
@@ -189,6 +208,12 @@ internal sealed class SqliteMessageStore : IMessageStore
                 ON CONFLICT (entity) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
                 """, "$entity", "$seq");
             _rules = Command(connection, "INSERT OR REPLACE INTO rules (subscription, rules_json) VALUES ($sub, $json)", "$sub", "$json");
+            // Recording an id also drops the entity's ids older than the one just recorded by more than a day, so the
+            // table stays small; the detector itself forgets them after its (shorter) window.
+            _messageId = Command(connection, """
+                INSERT OR REPLACE INTO message_ids (entity, message_id, accepted_at) VALUES ($entity, $id, $at);
+                DELETE FROM message_ids WHERE entity = $entity AND accepted_at < $at - 86400000;
+                """, "$entity", "$id", "$at");
         }
 
         public void Enlist(SqliteTransaction transaction)
@@ -197,6 +222,7 @@ internal sealed class SqliteMessageStore : IMessageStore
             _delete.Transaction = transaction;
             _sequence.Transaction = transaction;
             _rules.Transaction = transaction;
+            _messageId.Transaction = transaction;
         }
 
         public void Apply(StoreChange change)
@@ -217,6 +243,9 @@ internal sealed class SqliteMessageStore : IMessageStore
                 case PutRules rules:
                     Run(_rules, Key(rules.Subscription), rules.RulesJson);
                     break;
+                case PutMessageId id:
+                    Run(_messageId, Key(id.Entity), id.MessageId, id.AcceptedAt.ToUnixTimeMilliseconds());
+                    break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(change), change.GetType().Name, "Unknown store change.");
             }
@@ -228,6 +257,7 @@ internal sealed class SqliteMessageStore : IMessageStore
             _delete.Dispose();
             _sequence.Dispose();
             _rules.Dispose();
+            _messageId.Dispose();
         }
 
         // Entity names are case-insensitive in the service; one spelling per entity keeps its rows together.

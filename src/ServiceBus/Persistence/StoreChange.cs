@@ -14,6 +14,9 @@ internal sealed record DeleteMessage(string Entity, long SequenceNumber) : Store
 /// <summary>Records the last sequence number an entity handed out, so numbers never repeat after a restart.</summary>
 internal sealed record SetSequence(string Entity, long LastSequenceNumber) : StoreChange;
 
+/// <summary>Records a message id an entity with duplicate detection accepted, and when (pruned after its window).</summary>
+internal sealed record PutMessageId(string Entity, string MessageId, DateTimeOffset AcceptedAt) : StoreChange;
+
 /// <summary>Replaces the rules of a subscription (after a rule operation), serialized by <see cref="RuleJson"/>.</summary>
 internal sealed record PutRules(string Subscription, string RulesJson) : StoreChange;
 
@@ -45,10 +48,12 @@ internal sealed record MessageRow(
 internal sealed record StoredState(
     IReadOnlyDictionary<string, List<MessageRow>> Messages,
     IReadOnlyDictionary<string, long> Sequences,
-    IReadOnlyDictionary<string, string> Rules)
+    IReadOnlyDictionary<string, string> Rules,
+    IReadOnlyDictionary<string, List<(string MessageId, DateTimeOffset AcceptedAt)>> MessageIds)
 {
     public static StoredState Empty { get; } = new(
-        new Dictionary<string, List<MessageRow>>(), new Dictionary<string, long>(), new Dictionary<string, string>());
+        new Dictionary<string, List<MessageRow>>(), new Dictionary<string, long>(), new Dictionary<string, string>(),
+        new Dictionary<string, List<(string, DateTimeOffset)>>());
 }
 
 /// <summary>Where the broker's state goes: SQLite on disk, or nowhere (in-memory mode).</summary>

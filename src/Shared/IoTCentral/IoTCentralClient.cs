@@ -264,15 +264,7 @@ public partial class IoTCentralClient
             request.Headers.Add(HttpHeader.Names.IfMatch, etag);
         }
 
-        if (call.Body is { } body)
-        {
-            request.Headers.Add(HttpHeader.Names.ContentType, body.ContentType);
-            request.Content = RequestContent.Create(body.Data);
-        }
-        else if (call.Method == RequestMethod.Put || call.Method == RequestMethod.Post)
-        {
-            request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
-        }
+        ResilientPipeline.SetContent(request, call.Body?.Data, call.Body?.ContentType);
     }
 
     private Uri RequestUri(Call call)

@@ -3,7 +3,6 @@ using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -30,20 +29,9 @@ public static class IoTCentralServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new RateLimiterRegistry(
-            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()));
-
-        var section = configuration.GetSection(connectionName);
-        services.AddOptions<IoTCentralClientOptions>(connectionName)
-            // A value the binder cannot read is reported by the validator, so start-up fails with every bad setting
-            // named at once.
-            .Configure(options => SettingsBinding.Bind(section, options, options.BindingErrors, connectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<IoTCentralClientOptions>>(
+        CloudConnection.AddOptions(services, configuration, connectionName, static (IoTCentralClientOptions o) => o.BindingErrors,
             new IoTCentralClientOptionsValidator(connectionName, configuration));
-
-        services.AddKeyedSingleton(connectionName, (sp, _) =>
+        CloudConnection.AddClient(services, connectionName, sp =>
         {
             var options = sp.GetRequiredService<IOptionsMonitor<IoTCentralClientOptions>>().Get(connectionName);
             var usesToken = !string.IsNullOrWhiteSpace(options.ApiToken) || !string.IsNullOrWhiteSpace(options.ApiTokenFile);
@@ -54,7 +42,6 @@ public static class IoTCentralServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILoggerFactory>());
         });
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IoTCentralClient>(connectionName));
         return services;
     }
 }

@@ -65,6 +65,30 @@ public sealed class ResilientPipeline
         _resilience = Build("Fleet." + name);
     }
 
+    /// <summary>
+    /// Statuses reported to the limiter as throttling (the request was refused for its rate), the rest as accepted.
+    /// Default 429 only; a cloud whose throttling is undocumented may add 503.
+    /// </summary>
+    public IReadOnlySet<int> ThrottleStatuses { get; init; } = new HashSet<int> { 429 };
+
+    /// <summary>
+    /// Gives an attempt's request its body, or an empty one for a PUT or POST without a body (some services refuse
+    /// those without a Content-Length).
+    /// </summary>
+    public static void SetContent(Request request, BinaryData? body, string? contentType)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (body is not null)
+        {
+            request.Headers.Add(HttpHeader.Names.ContentType, contentType ?? "application/json");
+            request.Content = RequestContent.Create(body);
+        }
+        else if (request.Method == RequestMethod.Put || request.Method == RequestMethod.Post)
+        {
+            request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
+        }
+    }
+
     /// <summary>True for the statuses worth another attempt: 408, 429, 500, 502, 503 and 504.</summary>
     public static bool IsTransientStatus(int status) => status is 408 or 429 or 500 or 502 or 503 or 504;
 
@@ -124,7 +148,7 @@ public sealed class ResilientPipeline
             // The message is not disposed: the buffered response lives on in pages (Page.GetRawResponse).
             var response = message.Response;
             var retryAfter = RetryAfter.FromHeaders(response, _time.GetUtcNow());
-            if (response.Status == 429)
+            if (ThrottleStatuses.Contains(response.Status))
             {
                 state.Limiter.RecordThrottled(lease, retryAfter);
             }

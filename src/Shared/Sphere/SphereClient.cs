@@ -481,15 +481,7 @@ public class SphereClient
             request.Headers.Add(ContinuationHeader, continuation);
         }
 
-        if (call.Body is { } body)
-        {
-            request.Headers.Add(HttpHeader.Names.ContentType, body.ContentType);
-            request.Content = RequestContent.Create(body.Data);
-        }
-        else if (call.Method == RequestMethod.Put || call.Method == RequestMethod.Post)
-        {
-            request.Content = RequestContent.Create(ReadOnlyMemory<byte>.Empty);
-        }
+        ResilientPipeline.SetContent(request, call.Body?.Data, call.Body?.ContentType);
     }
 
     private static SphereResponse ToResponse(Response raw, TimeSpan? retryAfter)

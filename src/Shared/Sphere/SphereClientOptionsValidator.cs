@@ -1,7 +1,7 @@
+using Fleet.Shared.Configuration;
 using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
 
 namespace Fleet.Shared.Sphere;
 
@@ -10,45 +10,31 @@ namespace Fleet.Shared.Sphere;
 /// writes it in app settings or local.settings.json (<c>Sphere__retry__maxRetries</c>).
 /// </summary>
 internal sealed class SphereClientOptionsValidator(string connectionName, IConfiguration configuration)
-    : IValidateOptions<SphereClientOptions>
+    : ConnectionOptionsValidator<SphereClientOptions>(connectionName)
 {
-    public ValidateOptionsResult Validate(string? name, SphereClientOptions options)
+    protected override IEnumerable<string> BindingErrors(SphereClientOptions options) => options.BindingErrors;
+
+    protected override void Validate(SphereClientOptions options, Action<bool, string, string> check, List<string> failures)
     {
-        if (!string.Equals(name, connectionName, StringComparison.Ordinal))
-        {
-            return ValidateOptionsResult.Skip;
-        }
-
-        var failures = new List<string>(options.BindingErrors);
-        void Check(bool ok, string setting, string rule)
-        {
-            if (!ok)
-            {
-                failures.Add($"Setting '{connectionName}__{setting}' {rule}.");
-            }
-        }
-
-        Check(LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(options.Endpoint),
+        check(LoopbackAwareBearerTokenPolicy.IsSecureOrLoopback(options.Endpoint),
             "endpoint", "must be an absolute https URI (plain http only for a loopback host such as the simulator)");
-        Check(!string.IsNullOrWhiteSpace(options.Scope), "scope", "must not be empty");
-        Check(options.PageSize is null or (>= 1 and <= 10_000), "pageSize", "must be between 1 and 10000");
-        Check(options.OperationPollInterval >= TimeSpan.FromMilliseconds(10)
+        check(!string.IsNullOrWhiteSpace(options.Scope), "scope", "must not be empty");
+        check(options.PageSize is null or (>= 1 and <= 10_000), "pageSize", "must be between 1 and 10000");
+        check(options.OperationPollInterval >= TimeSpan.FromMilliseconds(10)
                 && options.OperationPollInterval <= TimeSpan.FromMinutes(5),
             "operationPollInterval", "must be between 00:00:00.010 and 00:05:00");
-        Check(options.OperationTimeout >= options.OperationPollInterval && options.OperationTimeout <= TimeSpan.FromDays(1),
+        check(options.OperationTimeout >= options.OperationPollInterval && options.OperationTimeout <= TimeSpan.FromDays(1),
             "operationTimeout", "must be at least operationPollInterval and at most 1.00:00:00");
 
-        CallPolicyValidation.Check(options.Retry, options.RateLimiter, Check);
+        CallPolicyValidation.Check(options.Retry, options.RateLimiter, check);
 
         try
         {
-            _ = ConnectionCredentials.Create(configuration, connectionName);
+            _ = ConnectionCredentials.Create(configuration, ConnectionName);
         }
         catch (InvalidOperationException ex)
         {
             failures.Add(ex.Message);
         }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

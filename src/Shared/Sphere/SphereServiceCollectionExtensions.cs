@@ -3,7 +3,6 @@ using Fleet.Shared.Identity;
 using Fleet.Shared.Resilience;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,26 +28,14 @@ public static class SphereServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new RateLimiterRegistry(
-            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()));
-
-        var section = configuration.GetSection(connectionName);
-        services.AddOptions<SphereClientOptions>(connectionName)
-            // A value the binder cannot read is reported by the validator, so start-up fails with every bad setting
-            // named at once.
-            .Configure(options => SettingsBinding.Bind(section, options, options.BindingErrors, connectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SphereClientOptions>>(
+        CloudConnection.AddOptions(services, configuration, connectionName, static (SphereClientOptions o) => o.BindingErrors,
             new SphereClientOptionsValidator(connectionName, configuration));
-
-        services.AddKeyedSingleton(connectionName, (sp, _) => new SphereClient(
+        CloudConnection.AddClient(services, connectionName, sp => new SphereClient(
             ConnectionCredentials.Create(configuration, connectionName),
             sp.GetRequiredService<IOptionsMonitor<SphereClientOptions>>().Get(connectionName),
             sp.GetRequiredService<RateLimiterRegistry>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILoggerFactory>()));
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<SphereClient>(connectionName));
         return services;
     }
 }

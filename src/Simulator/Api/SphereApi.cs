@@ -266,17 +266,7 @@ internal sealed class ApiGate(
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
             logger.RequestThrottled(throttleKey, seconds);
-            switch (s.RetryAfter)
-            {
-                case RetryAfterMode.Seconds:
-                    ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                    break;
-                case RetryAfterMode.HttpDate:
-                    ctx.Response.Headers.RetryAfter = time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    break;
-            }
+            RetryAfterHeader.Set(ctx.Response, s.RetryAfter, seconds, time);
 
             await SphereApi.WriteErrorAsync(ctx, new ApiError(429, "TooManyRequests", "Too Many Requests",
                 $"The tenant exceeded {s.RateLimit.ToString(CultureInfo.InvariantCulture)} requests per second (burst {s.EffectiveBurst})."));

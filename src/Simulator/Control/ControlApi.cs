@@ -144,12 +144,12 @@ internal static class ControlApi
             : await next(context);
     }
 
-    private static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
+    internal static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
 
-    private static IResult Error(int status, string message) =>
+    internal static IResult Error(int status, string message) =>
         Results.Json(new ControlError(message), ControlJson.Options, statusCode: status);
 
-    private static async Task<T?> ReadAsync<T>(HttpContext ctx)
+    internal static async Task<T?> ReadAsync<T>(HttpContext ctx)
         where T : class
     {
         try

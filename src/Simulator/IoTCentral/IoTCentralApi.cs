@@ -81,8 +81,18 @@ internal static class IoTCentralApi
         api.MapGet("/users", (HttpContext ctx, string app) =>
             cloud.RunAsync(ctx, app, Permission.ManageAccess, (a, _) => IoTCentralWire.Ok(IoTCentralWire.Page(ctx, "users",
                 a.ListUsers(), static u => u.Id, UserWire.From, takesTop: false))));
+        // Any user may read its own user record (how a principal learns its roles); others need user management.
         api.MapGet("/users/{userId}", (HttpContext ctx, string app, string userId) =>
-            cloud.RunAsync(ctx, app, Permission.ManageAccess, (a, _) => IoTCentralWire.Ok(UserWire.From(a.GetUser(userId)))));
+            cloud.RunAsync(ctx, app, Permission.Read, (a, c) =>
+            {
+                var user = a.GetUser(userId);
+                if (user.ObjectId != c.ObjectId)
+                {
+                    c.Require(Permission.ManageAccess);
+                }
+
+                return IoTCentralWire.Ok(UserWire.From(user));
+            }));
 
         api.MapGet("/apiTokens", (HttpContext ctx, string app) =>
             cloud.RunAsync(ctx, app, Permission.ManageAccess, (a, _) => IoTCentralWire.Ok(IoTCentralWire.Page(ctx, "apiTokens",

@@ -5,8 +5,8 @@ using Fleet.Simulator.Auth;
 
 namespace Fleet.Simulator.IoTCentral;
 
-/// <summary>Who is calling an application, and with which roles.</summary>
-internal sealed record IoTCentralCaller(string Name, IReadOnlyList<RoleAssignment> Roles)
+/// <summary>Who is calling an application, and with which roles; <see cref="ObjectId"/> for an Entra principal.</summary>
+internal sealed record IoTCentralCaller(string Name, IReadOnlyList<RoleAssignment> Roles, Guid? ObjectId = null)
 {
     /// <summary>Throws 403 unless one of the caller's roles allows <paramref name="permission"/>.</summary>
     public void Require(Permission permission)
@@ -70,7 +70,7 @@ internal sealed class IoTCentralAuth(TokenService tokens, TimeProvider time, str
         }
 
         return app.RolesOf(principal.PrincipalId) is { } roles
-            ? new IoTCentralCaller($"principal {principal.PrincipalId}", roles)
+            ? new IoTCentralCaller($"principal {principal.PrincipalId}", roles, principal.PrincipalId)
             : throw new IoTCentralFault(403, "Forbidden",
                 $"The principal {principal.PrincipalId} of tenant {KnownIdentities.EntraTenantId} is not a user of this application.");
     }

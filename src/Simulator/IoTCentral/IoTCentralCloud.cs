@@ -75,9 +75,14 @@ internal sealed class IoTCentralCloud
         Func<IoTCentralApp, IoTCentralCaller, Task<IResult>> handler)
     {
         var counter = _counters.GetOrAdd(appName, static _ => new AppCounter());
+        var dropped = false;
         ctx.Response.OnStarting(() =>
         {
-            counter.Record(ctx.Response.StatusCode);
+            if (!dropped)
+            {
+                counter.Record(ctx.Response.StatusCode);
+            }
+
             return Task.CompletedTask;
         });
         try
@@ -94,6 +99,7 @@ internal sealed class IoTCentralCloud
             if (_drops.TryDraw(out _))
             {
                 _logger.IoTCentralConnectionDropped(ctx.Request.Method, ctx.Request.Path.Value ?? "/");
+                dropped = true;
                 ctx.Abort();
                 return Results.Empty;
             }
@@ -139,17 +145,7 @@ internal sealed class IoTCentralCloud
         var settings = Settings.Current;
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         _logger.RequestThrottled("iotc/" + appName, seconds);
-        switch (settings.RetryAfter)
-        {
-            case RetryAfterMode.Seconds:
-                ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                break;
-            case RetryAfterMode.HttpDate:
-                ctx.Response.Headers.RetryAfter = _time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture);
-                break;
-            default:
-                break;
-        }
+        RetryAfterHeader.Set(ctx.Response, settings.RetryAfter, seconds, _time);
 
         throw new IoTCentralFault(429, "TooManyRequests",
             $"The number of requests exceeded the application's threshold of {settings.RateLimit.ToString(CultureInfo.InvariantCulture)} requests per second.");

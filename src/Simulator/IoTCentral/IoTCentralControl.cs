@@ -11,24 +11,24 @@ internal static class IoTCentralControl
     {
         var sim = routes.MapGroup("/_sim/iotc").AddEndpointFilter(ControlApi.LoopbackOnly);
 
-        sim.MapGet("/apps", () => Json(cloud.Apps.Values.Select(Describe).ToList()));
-        sim.MapGet("/settings", () => Json(cloud.Settings.Current));
+        sim.MapGet("/apps", () => ControlApi.Json(cloud.Apps.Values.Select(Describe).ToList()));
+        sim.MapGet("/settings", () => ControlApi.Json(cloud.Settings.Current));
         sim.MapPatch("/settings", async Task<IResult> (HttpContext ctx) =>
         {
-            var update = await ReadAsync<IoTCentralSimulatorSettingsUpdate>(ctx);
+            var update = await ControlApi.ReadAsync<IoTCentralSimulatorSettingsUpdate>(ctx);
             if (update is null)
             {
-                return Error(400, "The body must be a JSON object of IoTCentralSimulatorSettingsUpdate.");
+                return ControlApi.Error(400, "The body must be a JSON object of IoTCentralSimulatorSettingsUpdate.");
             }
 
             var failures = cloud.Settings.Update(update);
             if (failures.Count > 0)
             {
-                return Error(400, string.Join(" ", failures));
+                return ControlApi.Error(400, string.Join(" ", failures));
             }
 
             logger.IoTCentralSettingsChanged(cloud.Settings.Current);
-            return Json(cloud.Settings.Current);
+            return ControlApi.Json(cloud.Settings.Current);
         });
         sim.MapPost("/reset", () =>
         {
@@ -41,11 +41,11 @@ internal static class IoTCentralControl
             return Results.NoContent();
         });
         sim.MapGet("/apps/{app}/counters", (string app) =>
-            cloud.Apps.ContainsKey(app) ? Json(cloud.CountersOf(app)) : NoApp(app));
+            cloud.Apps.ContainsKey(app) ? ControlApi.Json(cloud.CountersOf(app)) : NoApp(app));
 
         sim.MapPost("/apps/{app}/apiTokens", async Task<IResult> (HttpContext ctx, string app) =>
         {
-            var body = await ReadAsync<IoTCentralApiTokenRequest>(ctx);
+            var body = await ControlApi.ReadAsync<IoTCentralApiTokenRequest>(ctx);
             if (!cloud.Apps.TryGetValue(app, out var application))
             {
                 return NoApp(app);
@@ -53,7 +53,7 @@ internal static class IoTCentralControl
 
             if (body is null || string.IsNullOrWhiteSpace(body.Id))
             {
-                return Error(400, "The body must be { \"Id\": <token id>, \"Role\": <role id, default Administrator>, \"Organization\": <optional>, \"Expiry\": <optional date> }.");
+                return ControlApi.Error(400, "The body must be { \"Id\": <token id>, \"Role\": <role id, default Administrator>, \"Organization\": <optional>, \"Expiry\": <optional date> }.");
             }
 
             try
@@ -61,17 +61,17 @@ internal static class IoTCentralControl
                 var (token, value) = application.CreateToken(body.Id,
                     [new RoleAssignment(body.Role ?? IoTCentralRoles.Administrator, body.Organization)], body.Expiry, cloud.Auth.Sign);
                 logger.IoTCentralApiTokenIssued(token.Id, app, token.Expiry);
-                return Json(new IoTCentralIssuedApiToken(token.Id, value, token.Expiry));
+                return ControlApi.Json(new IoTCentralIssuedApiToken(token.Id, value, token.Expiry));
             }
             catch (IoTCentralFault fault)
             {
-                return Error(400, fault.Message);
+                return ControlApi.Error(400, fault.Message);
             }
         });
 
         sim.MapPut("/apps/{app}/users/{objectId:guid}", async Task<IResult> (HttpContext ctx, string app, Guid objectId) =>
         {
-            var body = await ReadAsync<IoTCentralUserRequest>(ctx);
+            var body = await ControlApi.ReadAsync<IoTCentralUserRequest>(ctx);
             if (!cloud.Apps.TryGetValue(app, out var application))
             {
                 return NoApp(app);
@@ -79,7 +79,7 @@ internal static class IoTCentralControl
 
             if (body is null || !IoTCentralRoles.Names.ContainsKey(body.Role))
             {
-                return Error(400, $"The body must be {{ \"Role\": one of {string.Join(", ", IoTCentralRoles.Names.Keys)}, \"Organization\": <optional> }}.");
+                return ControlApi.Error(400, $"The body must be {{ \"Role\": one of {string.Join(", ", IoTCentralRoles.Names.Keys)}, \"Organization\": <optional> }}.");
             }
 
             application.SetUser(new IoTCentralUserEntity(objectId.ToString(), "servicePrincipal", objectId,
@@ -89,7 +89,7 @@ internal static class IoTCentralControl
         sim.MapDelete("/apps/{app}/users/{objectId:guid}", (string app, Guid objectId) =>
             !cloud.Apps.TryGetValue(app, out var application) ? NoApp(app)
             : application.RemoveUser(objectId) ? Results.NoContent()
-            : Error(404, $"The principal {objectId} is not a user of '{app}'."));
+            : ControlApi.Error(404, $"The principal {objectId} is not a user of '{app}'."));
 
         sim.MapGet("/apps/{app}/devices/{deviceId}", (string app, string deviceId) =>
         {
@@ -104,7 +104,7 @@ internal static class IoTCentralControl
                     ["device"] = JsonSerializer.SerializeToNode(device, IoTCentralWire.Json),
                     ["properties"] = application.GetProperties(deviceId, [new RoleAssignment(IoTCentralRoles.Administrator, null)]),
                 }, IoTCentralWire.Json)
-                : Error(404, $"No device '{deviceId}' in '{app}'.");
+                : ControlApi.Error(404, $"No device '{deviceId}' in '{app}'.");
         });
     }
 
@@ -113,23 +113,5 @@ internal static class IoTCentralControl
             [.. app.ListTemplates().Select(t => t.Id)], [.. app.ListOrganizations().Select(o => o.Id)],
             [.. app.GroupIds()]);
 
-    private static IResult NoApp(string app) => Error(404, $"No IoT Central application '{app}'.");
-
-    private static IResult Json<T>(T value) => Results.Json(value, ControlJson.Options);
-
-    private static IResult Error(int status, string message) =>
-        Results.Json(new ControlError(message), ControlJson.Options, statusCode: status);
-
-    private static async Task<T?> ReadAsync<T>(HttpContext ctx)
-        where T : class
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(ctx.Request.Body, ControlJson.Options, ctx.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static IResult NoApp(string app) => ControlApi.Error(404, $"No IoT Central application '{app}'.");
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Fleet.Simulator.Api;
 
 namespace Fleet.Simulator.Model;
@@ -101,7 +99,8 @@ internal sealed partial class FleetState
 
     private Guid NewId() => NewGuid(_random);
 
-    private static Guid NewGuid(Random random)
+    /// <summary>A version-4 uuid drawn from <paramref name="random"/> (so a seed gives the same ids).</summary>
+    internal static Guid NewGuid(Random random)
     {
         Span<byte> bytes = stackalloc byte[16];
         random.NextBytes(bytes);
@@ -116,21 +115,7 @@ internal sealed partial class FleetState
     /// </summary>
     private bool InstallFails(string deviceId, Guid deploymentId, double rate)
     {
-        if (rate <= 0)
-        {
-            return false;
-        }
-
-        if (rate >= 1)
-        {
-            return true;
-        }
-
-        var data = Encoding.UTF8.GetBytes($"{SeedValue}|{deviceId}|{deploymentId:N}");
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(data, hash);
-        var draw = (BitConverter.ToUInt64(hash) >> 11) * (1.0 / (1UL << 53));
-        return draw < rate;
+        return StableDraw.Below($"{SeedValue}|{deviceId}|{deploymentId:N}", rate);
     }
 
     // ---- operations ----

@@ -75,6 +75,26 @@ internal sealed class Throttle
     }
 }
 
+/// <summary>Writes the <c>Retry-After</c> of a throttled answer as the simulator's settings ask.</summary>
+internal static class RetryAfterHeader
+{
+    /// <summary>Sets <c>Retry-After</c> to whole seconds or an HTTP date <paramref name="seconds"/> from now, or nothing.</summary>
+    public static void Set(HttpResponse response, RetryAfterMode mode, int seconds, TimeProvider time)
+    {
+        switch (mode)
+        {
+            case RetryAfterMode.Seconds:
+                response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case RetryAfterMode.HttpDate:
+                response.Headers.RetryAfter = time.GetUtcNow().AddSeconds(seconds).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            default:
+                break;
+        }
+    }
+}
+
 /// <summary>Draws injected 500/503 faults from a generator seeded by the fleet seed.</summary>
 internal sealed class FaultInjector(int seed, Func<double> faultRate)
 {

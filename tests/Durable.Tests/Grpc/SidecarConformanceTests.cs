@@ -16,13 +16,13 @@ public abstract class SidecarFixture : IAsyncLifetime
 
     public DurableTaskClient Client => Worker.Client;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Server = await SidecarServer.StartAsync(Store);
         Worker = await SdkWorkerHost.StartAsync(Server.Address, SidecarOrchestrations.Register);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Worker.DisposeAsync();
         await Server.DisposeAsync();

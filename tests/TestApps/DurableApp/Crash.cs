@@ -11,16 +11,18 @@ public static class Crash
 {
     private static readonly object RunLogLock = new();
 
+    /// <summary>The crash-test orchestration: activity, timer, sub-orchestration, then the "Go" event.</summary>
     [Function(nameof(Mixed))]
     public static async Task<string> Mixed([OrchestrationTrigger] TaskOrchestrationContext context, int n)
     {
         var doubled = await context.CallActivityAsync<int>(nameof(Record), n);
-        await context.CreateTimer(context.CurrentUtcDateTime.AddMilliseconds(200), CancellationToken.None);
+        await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(1), CancellationToken.None);
         var child = await context.CallSubOrchestratorAsync<int>(nameof(MixedChild), doubled);
         var go = await context.WaitForExternalEvent<int>("Go");
         return $"{n}:{doubled}:{child}:{go}";
     }
 
+    /// <summary>The crash test's sub-orchestration: one recorded activity.</summary>
     [Function(nameof(MixedChild))]
     public static Task<int> MixedChild([OrchestrationTrigger] TaskOrchestrationContext context, int value) =>
         context.CallActivityAsync<int>(nameof(Record), value);

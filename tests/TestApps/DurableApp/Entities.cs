@@ -7,12 +7,16 @@ namespace DurableApp;
 /// <summary>A counter entity (class-based, state = the count).</summary>
 public sealed class Counter : TaskEntity<int>
 {
+    /// <summary>Adds <paramref name="amount"/>; returns the new count.</summary>
     public int Add(int amount) => State += amount;
 
+    /// <summary>The count.</summary>
     public int Get() => State;
 
+    /// <summary>Back to zero.</summary>
     public void Reset() => State = 0;
 
+    /// <summary>The entity function.</summary>
     [Function(nameof(Counter))]
     public static Task Dispatch([EntityTrigger] TaskEntityDispatcher dispatcher) => dispatcher.DispatchAsync<Counter>();
 }

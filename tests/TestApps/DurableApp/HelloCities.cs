@@ -8,6 +8,7 @@ namespace DurableApp;
 /// <summary>The Durable Functions quick-start: five sequential activity calls, started over HTTP.</summary>
 public static class HelloCities
 {
+    /// <summary>Says hello to five cities, one activity after the other.</summary>
     [Function(nameof(HelloCities5))]
     public static async Task<List<string>> HelloCities5([OrchestrationTrigger] TaskOrchestrationContext context)
     {
@@ -20,6 +21,7 @@ public static class HelloCities
         return outputs;
     }
 
+    /// <summary>"Hello {name}!".</summary>
     [Function(nameof(SayHello))]
     public static string SayHello([ActivityTrigger] string name) => $"Hello {name}!";
 

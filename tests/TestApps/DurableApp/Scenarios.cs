@@ -22,6 +22,7 @@ public static class Scenarios
         return value;
     }
 
+    /// <summary>value + 1.</summary>
     [Function(nameof(AddOne))]
     public static int AddOne([ActivityTrigger] int value) => value + 1;
 
@@ -34,6 +35,7 @@ public static class Scenarios
         return results.Sum();
     }
 
+    /// <summary>value squared.</summary>
     [Function(nameof(Square))]
     public static int Square([ActivityTrigger] int value) => value * value;
 
@@ -99,6 +101,7 @@ public static class Scenarios
         }
     }
 
+    /// <summary>Always throws ArgumentException("activity says {message}").</summary>
     [Function(nameof(Explode))]
     public static string Explode([ActivityTrigger] string message) => throw new ArgumentException($"activity says {message}");
 
@@ -121,6 +124,7 @@ public static class Scenarios
         context.CallActivityAsync<string>(
             nameof(Flaky), context.InstanceId, TaskOptions.FromRetryPolicy(new RetryPolicy(4, TimeSpan.FromMilliseconds(200))));
 
+    /// <summary>Fails with TimeoutException on the first two attempts per key.</summary>
     [Function(nameof(Flaky))]
     public static string Flaky([ActivityTrigger] string key)
     {

@@ -1,20 +1,11 @@
 namespace Fleet.Hosting.Local.Durable;
 
-/// <summary>Where the local host serves what a <c>durableClient</c> binding talks to.</summary>
+/// <summary>Where the durableClient binding points the worker's client, when not at the host's own listeners.</summary>
 public sealed class DurableFunctionsOptions
 {
-    /// <summary>
-    /// The TaskHubSidecarService endpoint the worker's client calls (an HTTP/2 cleartext listener of the host's Kestrel).
-    /// Null: the host's first listening address.
-    /// </summary>
+    /// <summary>The TaskHubSidecarService endpoint (HTTP/2 cleartext). Null: the host's worker-facing listener.</summary>
     public Uri? RpcBaseUrl { get; set; }
 
-    /// <summary>The host's public HTTP address, root of the management API URLs. Null: the host's first listening address.</summary>
+    /// <summary>The origin of the management API URLs (<c>scheme://host:port</c>). Null: the host's HTTP front door.</summary>
     public Uri? HttpBaseUrl { get; set; }
-
-    /// <summary>The Durable system key (<c>code</c> on every management URL, required by the API); null: no key (local development).</summary>
-    public string? SystemKey { get; set; }
-
-    /// <summary>The connection name the management URLs carry (<c>connection=…</c>), as Durable Functions writes it.</summary>
-    public string ConnectionName { get; set; } = "Storage";
 }

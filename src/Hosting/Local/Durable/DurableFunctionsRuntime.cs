@@ -1,4 +1,7 @@
 using Fleet.Durable.Grpc;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting.Local.Durable;
@@ -10,18 +13,47 @@ namespace Fleet.Hosting.Local.Durable;
 /// host is shutting down).
 /// </summary>
 internal sealed class DurableFunctionsRuntime(
-    DurableBackend backend, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
+    IServiceProvider services, DurableFunctionCatalog catalog, DurableFunctionsSettings settings, ILoggerFactory loggerFactory, TimeProvider time)
     : IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Fleet.Hosting.Local.Durable");
+
+    // Resolved on first use, so an app without Durable functions gets no store (and no .data folder).
+    private readonly Lazy<DurableBackend> _backend = new(services.GetRequiredService<DurableBackend>);
     private readonly Lock _gate = new();
     private IFunctionInvoker? _invoker;
     private OrchestrationDispatcher? _orchestrations;
     private ActivityDispatcher? _activities;
     private Task? _stopped;
+    private Task? _opened;
 
     /// <summary>The functions known so far.</summary>
     public DurableFunctionCatalog Catalog => catalog;
+
+    /// <summary>The task hub served.</summary>
+    public string HubName => settings.HubName;
+
+    /// <summary>
+    /// Says which store runs and why, then opens it (once; a failed open is tried again by the next call), so an
+    /// unreachable store stops start-up, or fails the invocation, with its name.
+    /// </summary>
+    public Task OpenStoreAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_opened is null)
+            {
+                _logger.DurableStoreSelected(settings.HubName, StoreName, settings.StoreLocation, settings.StoreReason, settings.HostJsonStorageProvider);
+            }
+
+            if (_opened is null || _opened.IsFaulted || _opened.IsCanceled)
+            {
+                _opened = OpenCoreAsync(cancellationToken);
+            }
+
+            return _opened;
+        }
+    }
 
     /// <summary>Adds a function whose listener the host is creating.</summary>
     public bool TryRegister(DurableFunctionKind kind, FunctionSpec function, IFunctionInvoker invoker, out string? notLoadedReason)
@@ -42,9 +74,10 @@ internal sealed class DurableFunctionsRuntime(
         return true;
     }
 
-    /// <summary>A listener started; the dispatchers start with the last one.</summary>
-    public void ListenerStarted()
+    /// <summary>A listener starts: the store is opened; the dispatchers start with the last listener.</summary>
+    public async Task ListenerStartedAsync(CancellationToken cancellationToken)
     {
+        await OpenStoreAsync(cancellationToken).ConfigureAwait(false);
         if (!catalog.MarkStarted())
         {
             return;
@@ -59,8 +92,8 @@ internal sealed class DurableFunctionsRuntime(
 
             var invoker = _invoker ?? throw new InvalidOperationException("A Durable trigger listener started before any was created.");
             _orchestrations = new OrchestrationDispatcher(
-                backend, catalog, invoker, settings.ExtendedSessionIdleTimeoutSeconds > 0, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
-            _activities = new ActivityDispatcher(backend, catalog, invoker, settings.MaxConcurrentActivityFunctions, _logger, time);
+                _backend.Value, catalog, invoker, settings.ExtendedSessionIdleTimeoutSeconds > 0, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
+            _activities = new ActivityDispatcher(_backend.Value, catalog, invoker, settings.MaxConcurrentActivityFunctions, _logger, time);
             _orchestrations.Start();
             _activities.Start();
         }
@@ -93,6 +126,29 @@ internal sealed class DurableFunctionsRuntime(
         if (_activities is not null)
         {
             await _activities.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private string StoreName => settings.Store == LocalDurableStore.Postgres ? "PostgreSQL" : "SQLite";
+
+    private async Task OpenCoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _backend.Value.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new HostStartupException(
+                $"The durable store cannot be opened: {StoreName} at {settings.StoreLocation} ({settings.StoreReason}): {ex.Message}", ex);
+        }
+
+        // A PostgreSQL server that is not reachable yet is not fatal (the store keeps trying and dispatching starts
+        // when it answers), but the user hears about it now, with the store's name.
+        if (services.GetRequiredService<IOrchestrationStore>() is PostgresOrchestrationStore postgres
+            && await postgres.CheckHealthAsync(cancellationToken).ConfigureAwait(false) is { Status: not PostgresHealthStatus.Healthy } health)
+        {
+            _logger.DurableStoreNotReachable(StoreName, settings.StoreLocation, health.Description);
         }
     }
 

@@ -1,93 +1,72 @@
-using System.Text.Json.Nodes;
 using Fleet.Durable;
 using Fleet.Durable.Grpc;
-using Microsoft.AspNetCore.Routing;
+using Fleet.Durable.Postgres;
+using Fleet.Durable.Sqlite;
+using Fleet.Durable.Storage;
+using Fleet.Hosting.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Fleet.Hosting.Local.Durable;
 
-/// <summary>Durable Functions on the local host: the three Durable triggers, the durableClient binding, the backend.</summary>
+/// <summary>Durable Functions on the local host: the Durable triggers, the durableClient binding, the backend and its endpoints.</summary>
 public static class DurableFunctionsServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the Durable trigger listener factories (orchestrationTrigger, activityTrigger), the durableClient input
-    /// binding and the durable backend on the store the local settings choose (SQLite file by default; PostgreSQL when
-    /// <c>DurableTask__Backend__PostgresConnectionString</c> is set), with task hub and limits from host.json.
-    /// Map the endpoints with <see cref="MapDurableFunctions"/> on an HTTP/2 cleartext listener.
+    /// binding, the durable backend on the store the local settings choose (SQLite file under the script root's
+    /// <c>.data/</c> by default; PostgreSQL when <c>DurableTask__Backend__PostgresConnectionString</c> is set), and its
+    /// endpoints (<see cref="ILocalHostEndpoints"/>): the TaskHubSidecarService on the worker-facing HTTP/2 listener and
+    /// the management API under <c>/runtime/webhooks/durabletask</c> on the front door. Task hub and limits come from
+    /// host.json; settings are read (and refused, naming the setting) when the host first resolves them. Needs the
+    /// host's <see cref="IConfiguration"/> and <see cref="HostSettings"/> in the container.
     /// </summary>
-    /// <param name="services">The host's services.</param>
-    /// <param name="appSettings">App settings (local.settings.json Values, then the environment).</param>
-    /// <param name="hostJson">host.json as written.</param>
-    /// <param name="scriptRoot">The app's output folder (the default SQLite file lives under its <c>.data/</c>).</param>
-    /// <param name="configure">Endpoints and system key of the durableClient binding.</param>
-    /// <exception cref="HostConfigurationException">A Durable setting is invalid; the exception names it.</exception>
-    public static IServiceCollection AddDurableFunctions(
-        this IServiceCollection services, IConfiguration appSettings, JsonObject hostJson, string scriptRoot, Action<DurableFunctionsOptions>? configure = null)
+    public static IServiceCollection AddDurableFunctions(this IServiceCollection services, Action<DurableFunctionsOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var settings = DurableFunctionsSettings.Read(appSettings, hostJson, scriptRoot);
-        services.AddSingleton(settings);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => DurableFunctionsSettings.Read(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<HostSettings>().ContentRoot));
         services.AddOptions<DurableFunctionsOptions>().Configure(o => configure?.Invoke(o));
         services.AddSingleton<DurableFunctionCatalog>();
-        services.AddSingleton(sp => new DurableFunctionsRuntime(
-            sp.GetRequiredService<DurableBackend>(), sp.GetRequiredService<DurableFunctionCatalog>(), settings,
-            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<DurableFunctionsRuntime>();
+        services.AddSingleton<DurableEndpoints>();
+        services.AddSingleton<ILocalHostEndpoints>(sp => sp.GetRequiredService<DurableEndpoints>());
         services.AddSingleton<ITriggerListenerFactory, OrchestrationTriggerListenerFactory>();
         services.AddSingleton<ITriggerListenerFactory, ActivityTriggerListenerFactory>();
         services.AddSingleton<DurableClientBindingProvider>();
         services.AddSingleton<IInputBindingProvider>(sp => sp.GetRequiredService<DurableClientBindingProvider>());
 
-        // Registered before the backend's own starter, so the store is named before it is opened.
-        services.AddHostedService<DurableStoreStartup>();
-        services.AddOptions<DurableTaskOptions>().Bind(appSettings.GetSection(DurableTaskOptions.SectionName)).Configure(o => o.HubName = settings.HubName);
-        services.AddDurableBackend(
-            builder =>
-            {
-                if (settings.Postgres is { } postgres)
-                {
-                    postgres.Apply(builder);
-                }
-                else
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(settings.SqlitePath!)!);
-                    builder.UseSqlite(settings.SqlitePath!);
-                }
-            },
-            backend => backend.ExtendedSessionIdleTimeoutSeconds = settings.ExtendedSessionIdleTimeoutSeconds);
+        services.AddOptions<DurableTaskOptions>().Configure<IConfiguration, DurableFunctionsSettings>((options, configuration, settings) =>
+        {
+            configuration.GetSection(DurableTaskOptions.SectionName).Bind(options);
+            options.HubName = settings.HubName;
+        });
+        services.AddOptions<DurableBackendOptions>().Configure<DurableFunctionsSettings>((options, settings) =>
+            options.ExtendedSessionIdleTimeoutSeconds = settings.ExtendedSessionIdleTimeoutSeconds);
+
+        // Registered before AddDurableBackend, whose own registration is only a fallback.
+        services.AddSingleton(CreateStore);
+        services.AddDurableBackend(_ => { });
         return services;
     }
 
-    /// <summary>Maps the TaskHubSidecarService (for the worker's durableClient).</summary>
-    public static IEndpointRouteBuilder MapDurableFunctions(this IEndpointRouteBuilder endpoints)
+    private static IOrchestrationStore CreateStore(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapDurableTaskSidecar();
-        return endpoints;
-    }
-
-    /// <summary>Says which store runs and why, then opens it, so an unreachable store stops start-up with its name.</summary>
-    private sealed class DurableStoreStartup(DurableFunctionsSettings settings, DurableBackend backend, DurableFunctionsRuntime runtime, ILoggerFactory loggerFactory)
-        : IHostedService
-    {
-        public async Task StartAsync(CancellationToken cancellationToken)
+        var settings = services.GetRequiredService<DurableFunctionsSettings>();
+        var taskOptions = services.GetRequiredService<IOptions<DurableTaskOptions>>().Value;
+        var time = services.GetRequiredService<TimeProvider>();
+        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
+        if (settings.Postgres is { } postgres)
         {
-            var store = settings.Store == LocalDurableStore.Postgres ? "PostgreSQL" : "SQLite";
-            loggerFactory.CreateLogger("Fleet.Hosting.Local.Durable")
-                .DurableStoreSelected(settings.HubName, store, settings.StoreLocation, settings.StoreReason, settings.HostJsonStorageProvider);
-            try
-            {
-                await backend.StartAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                throw new InvalidOperationException(
-                    $"The durable store cannot be opened: {store} at {settings.StoreLocation} ({settings.StoreReason}): {ex.Message}", ex);
-            }
+            var options = new PostgresStoreOptions();
+            postgres.Configure(services, options);
+            return new PostgresOrchestrationStore(options, taskOptions, time, loggerFactory);
         }
 
-        public Task StopAsync(CancellationToken cancellationToken) => runtime.StopAsync(cancellationToken);
+        Directory.CreateDirectory(Path.GetDirectoryName(settings.SqlitePath!)!);
+        return new SqliteOrchestrationStore(new SqliteStoreOptions { DatabasePath = settings.SqlitePath! }, taskOptions, time, loggerFactory);
     }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
 using Fleet.Hosting.Configuration;
 using Fleet.Hosting.Durable;
 using Microsoft.Extensions.Configuration;
@@ -28,6 +26,7 @@ internal enum LocalDurableStore
 /// <param name="Postgres">The PostgreSQL connection, for the PostgreSQL store.</param>
 /// <param name="StoreReason">Why this store runs (which setting chose it), for the start-up log.</param>
 /// <param name="HostJsonStorageProvider">host.json's storageProvider.type, as written (or "(none)").</param>
+/// <param name="MaxGrpcMessageSizeInBytes">The largest reply the worker's durableClient accepts (host.json <c>maxGrpcMessageSizeInBytes</c>, default 4 MiB).</param>
 internal sealed record DurableFunctionsSettings(
     string HubName,
     int MaxConcurrentOrchestratorFunctions,
@@ -37,7 +36,8 @@ internal sealed record DurableFunctionsSettings(
     string? SqlitePath,
     DurableStoreConnection.Postgres? Postgres,
     string StoreReason,
-    string HostJsonStorageProvider)
+    string HostJsonStorageProvider,
+    int MaxGrpcMessageSizeInBytes)
 {
     /// <summary>Selects the PostgreSQL store (an Npgsql connection string); the same setting the standalone backend reads.</summary>
     public const string PostgresSetting = "DurableTask:Backend:PostgresConnectionString";
@@ -53,11 +53,12 @@ internal sealed record DurableFunctionsSettings(
 
     /// <summary>Reads and validates the settings.</summary>
     /// <exception cref="HostConfigurationException">A setting is invalid; the exception names it.</exception>
-    public static DurableFunctionsSettings Read(IConfiguration appSettings, JsonObject hostJson, string scriptRoot)
+    /// <param name="appSettings">The host's configuration: app settings, and host.json under <c>AzureFunctionsJobHost</c>.</param>
+    /// <param name="scriptRoot">The app's output folder.</param>
+    public static DurableFunctionsSettings Read(IConfiguration appSettings, string scriptRoot)
     {
         ArgumentNullException.ThrowIfNull(appSettings);
-        ArgumentNullException.ThrowIfNull(hostJson);
-        var section = HostJsonSection(hostJson);
+        var section = appSettings.GetSection(ConfigurationFiles.HostJsonPrefix + ":extensions:durableTask");
         var hub = HostSettingsReader.ReadDurableHub(appSettings, section);
         var defaultConcurrency = 10 * Environment.ProcessorCount;
         var extendedSessions = ReadBool(section, "extendedSessionsEnabled", false);
@@ -98,14 +99,9 @@ internal sealed record DurableFunctionsSettings(
             sqlitePath,
             connection,
             reason,
-            provider);
+            provider,
+            ReadInt(section, "maxGrpcMessageSizeInBytes", 4 * 1024 * 1024, 64 * 1024, int.MaxValue));
     }
-
-    private static IConfigurationSection HostJsonSection(JsonObject hostJson) =>
-        new ConfigurationBuilder()
-            .AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(hostJson.ToJsonString())))
-            .Build()
-            .GetSection("extensions:durableTask");
 
     private static string EnvName(string setting) => setting.Replace(":", "__", StringComparison.Ordinal);
 

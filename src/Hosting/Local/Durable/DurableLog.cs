@@ -38,6 +38,9 @@ internal static partial class DurableLog
     [LoggerMessage(EventId = 4810, EventName = "DurableFunctionNotLoaded", Level = LogLevel.Warning, Message = "Durable function {FunctionName} is not loaded: {Reason}")]
     public static partial void DurableFunctionNotLoaded(this ILogger logger, string functionName, string reason);
 
+    [LoggerMessage(EventId = 4812, EventName = "DurableStoreNotReachable", Level = LogLevel.Error, Message = "Durable Functions: the {Store} store at {Location} is not reachable: {Problem}. The host keeps trying; orchestrations and activities run once it answers")]
+    public static partial void DurableStoreNotReachable(this ILogger logger, string store, string location, string problem);
+
     [LoggerMessage(EventId = 4811, EventName = "DurableApiFailed", Level = LogLevel.Error, Message = "Durable management API {Method} {Path} failed")]
     public static partial void DurableApiFailed(this ILogger logger, Exception exception, string method, string path);
 }

@@ -27,11 +27,7 @@ internal abstract class DurableTriggerListenerFactory(DurableFunctionsRuntime ru
 
     private sealed class Listener(DurableFunctionsRuntime runtime) : ITriggerListener
     {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            runtime.ListenerStarted();
-            return Task.CompletedTask;
-        }
+        public Task StartAsync(CancellationToken cancellationToken) => runtime.ListenerStartedAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => runtime.StopAsync(cancellationToken);
 

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Fleet.Hosting.Local;
+using Fleet.Testing;
+using Grpc.Net.Client;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Client.Grpc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Fleet.Bench.Host;
+
+/// <summary>
+/// HelloCities5 through the local functions host and the app's real worker (tests/TestApps/DurableApp, Durable
+/// extension 1.22.0) on the default SQLite store: 2,000 orchestrations of 5 sequential activities, every episode and
+/// activity an invocation over the Functions protocol, scheduled and awaited by the SDK's gRPC client on the host's
+/// TaskHubSidecarService. Warm (a first round of 300 on the same host), timed from the first schedule to the last completion.
+/// Run twice: with the app's host.json as it is (extended sessions off, the Azure default: every episode replays the
+/// full history) and with <c>extendedSessionsEnabled</c> (the worker keeps each instance between episodes).
+/// </summary>
+internal sealed class HostHelloCitiesBenchmark : IBenchmark
+{
+    private const int Orchestrations = 2000;
+    private static readonly string[] Expected = ["Hello Tokyo!", "Hello Seattle!", "Hello London!", "Hello Cairo!", "Hello Lima!"];
+
+    public string Name => "host-hello5";
+
+    public IReadOnlyList<string> Figures => ["hello5_fn_orch_per_s", "hello5_fn_extended_sessions_orch_per_s"];
+
+    public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
+    {
+        await RunHostAsync(reporter, "hello5_fn_orch_per_s", extendedSessions: false, cancellationToken);
+        await RunHostAsync(reporter, "hello5_fn_extended_sessions_orch_per_s", extendedSessions: true, cancellationToken);
+    }
+
+    private static async Task RunHostAsync(BenchReporter reporter, string figure, bool extendedSessions, CancellationToken cancellationToken)
+    {
+        var root = CopyApp();
+        if (extendedSessions)
+        {
+            var path = Path.Combine(root, "host.json");
+            var hostJson = JsonNode.Parse(File.ReadAllText(path))!;
+            hostJson["extensions"]!["durableTask"]!["extendedSessionsEnabled"] = true;
+            File.WriteAllText(path, hostJson.ToJsonString());
+        }
+
+        try
+        {
+            await using var host = await LocalFunctionsHost.StartAsync(
+                new LocalHostOptions
+                {
+                    ScriptRoot = root,
+                    Port = 0,
+                    Output = TextWriter.Null,
+                    ConsoleLogs = false,
+
+                    // As a user would run it, minus the per-invocation console lines (their cost is the console's, not the host's).
+                    ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning),
+                },
+                cancellationToken);
+            using var channel = GrpcChannel.ForAddress(host.RpcAddress);
+            await using var client = new GrpcDurableTaskClient("bench", new GrpcDurableTaskClientOptions { Channel = channel }, NullLogger.Instance);
+            await RunOnceAsync(client, 300, cancellationToken);
+            using var process = Process.GetCurrentProcess();
+            var cpuBefore = process.TotalProcessorTime;
+            var elapsed = await RunOnceAsync(client, Orchestrations, cancellationToken);
+            process.Refresh();
+            var hostCpu = process.TotalProcessorTime - cpuBefore;
+            reporter.Note($"{figure}: {Orchestrations} orchestrations x 5 activities in {elapsed.TotalSeconds:0.00} s through the local host and its worker " +
+                $"({Orchestrations * 11} invocations); host process CPU {hostCpu.TotalMilliseconds / Orchestrations:0.00} ms per orchestration (the worker's CPU is not counted)");
+            reporter.Report(figure, Orchestrations / elapsed.TotalSeconds, "orch/s");
+            await host.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>A private copy of the app's output, so the run starts on an empty store.</summary>
+    private static string CopyApp()
+    {
+        var output = Directory.GetFiles(RepoPaths.Combine("tests", "TestApps", "DurableApp", "bin"), "worker.config.json", SearchOption.AllDirectories)
+            .OrderByDescending(File.GetLastWriteTimeUtc).First();
+        var source = Path.GetDirectoryName(output)!;
+        var target = Path.Combine(Path.GetTempPath(), "fleet-bench", $"DurableApp-{Guid.NewGuid():N}");
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}.data{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
+        }
+
+        return target;
+    }
+
+    private static async Task<TimeSpan> RunOnceAsync(DurableTaskClient client, int count, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(_ =>
+            client.ScheduleNewOrchestrationInstanceAsync("HelloCities5", cancellationToken)));
+        var results = await Task.WhenAll(ids.Select(id => client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken)));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var wrong = results.Count(r => r.RuntimeStatus != OrchestrationRuntimeStatus.Completed || !(r.ReadOutputAs<string[]>() ?? []).SequenceEqual(Expected));
+        return wrong == 0 ? elapsed : throw new InvalidOperationException($"{wrong} orchestrations did not complete with the expected output.");
+    }
+}
