@@ -1,11 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Compliance;
-using Fleet.Hosting;
 using Fleet.Simulator;
-using Fleet.Storage;
 
 namespace Fleet.Functions.Tests;
 
@@ -55,7 +53,7 @@ public sealed class ComplianceSweepTests(FleetEnvironment environment)
         Assert.Contains("NOT SWEPT: 403 PrincipalNotTenantUser", text, StringComparison.Ordinal);
         Assert.Contains("GroupWrongDeployment", text, StringComparison.Ordinal);
 
-        var blobs = StorageConnection.Parse(environment.Azurite.ConnectionString).CreateBlobServiceClient().GetBlobContainerClient("compliance-reports");
+        var blobs = environment.Blobs.GetBlobContainerClient("compliance-reports");
         Assert.True(await blobs.GetBlobClient($"{payload.Id}/report.json").ExistsAsync());
         Assert.True(await blobs.GetBlobClient($"{payload.Id}/summary.txt").ExistsAsync());
 

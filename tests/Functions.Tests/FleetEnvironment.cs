@@ -1,3 +1,5 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using Fleet.Simulator;
 using Fleet.Testing;
 
@@ -27,12 +29,25 @@ public sealed class FleetEnvironment : IAsyncLifetime
 
     public SimulatorHost Identity => _identity ?? throw new InvalidOperationException("Not initialised.");
 
+    /// <summary>Azurite's queues with the host's default message encoding (Base64).</summary>
+    public QueueServiceClient Queues { get; private set; } = null!;
+
+    /// <summary>Azurite's blobs (the app's report store writes here).</summary>
+    public BlobServiceClient Blobs { get; private set; } = null!;
+
+    /// <summary>A queue without message encoding: the text exactly as it is on the wire.</summary>
+    public QueueClient RawQueue(string name) => new(Azurite.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+
     public async Task InitializeAsync()
     {
         _identity = await SimulatorHost.StartAsync(new SimulatorOptions { SigningKey = SigningKey, Devices = 10 });
         Environment.SetEnvironmentVariable("IDENTITY_ENDPOINT", _identity.IdentityEndpoint.AbsoluteUri);
         Environment.SetEnvironmentVariable("IDENTITY_HEADER", _identity.IdentityHeader);
-        _azurite = await AzuriteInstance.StartAsync();
+        // The app's own blob client (the report store, in the worker) sends the SDK's newest API version, which this
+        // Azurite does not know yet.
+        _azurite = await AzuriteInstance.StartAsync(new AzuriteOptions { SkipApiVersionCheck = true });
+        Blobs = new BlobServiceClient(_azurite.ConnectionString);
+        Queues = new QueueServiceClient(_azurite.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
     }
 
     public async Task DisposeAsync()

@@ -1,12 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Provisioning;
-using Fleet.Hosting;
 using Fleet.Simulator;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Fleet.Functions.Tests;
 
@@ -44,7 +42,7 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
     }
 
     [Fact]
-    public async Task Invalid_messages_go_to_poison_with_the_reason_and_the_host_keeps_serving()
+    public async Task Invalid_messages_are_rejected_with_their_reasons_and_the_host_keeps_serving()
     {
         await using var app = await TestFleetApp.StartAsync(environment);
         var fleet = await app.Simulator.Control.GetFleetAsync();
@@ -64,26 +62,39 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
         var valid = fleet.UnclaimedDeviceIds[2];
         await app.EnqueueAsync(Message(valid));
 
-        var poison = app.Host.Services.GetRequiredService<PoisonMessageLog>();
+        // Each invalid message is answered once, on {queue}-rejected, with the original text and what is wrong with it.
+        var rejectedQueue = app.Queues.GetQueueClient(app.QueueName + "-rejected");
         var token = TestFleetApp.Timeout(30);
-        IReadOnlyList<PoisonMessageRecord> records;
-        while ((records = await poison.ListAsync(app.QueueName, token)).Count < invalid.Length)
+        var rejected = new List<RejectedMessage>();
+        while (rejected.Count < invalid.Length)
         {
+            if (await rejectedQueue.ExistsAsync(token))
+            {
+                foreach (var message in (await rejectedQueue.ReceiveMessagesAsync(32, cancellationToken: token)).Value)
+                {
+                    rejected.Add(RejectedMessage.Deserialize(message.MessageText)!);
+                    await rejectedQueue.DeleteMessageAsync(message.MessageId, message.PopReceipt, token);
+                }
+            }
+
             await Task.Delay(50, token);
         }
 
-        Assert.All(records, r => Assert.Equal(PoisonReasonKind.BindingFailed, r.ReasonKind));
-        var reasons = string.Join("\n", records.Select(r => r.Reason));
+        Assert.Equal(invalid.Order(), rejected.Select(r => r.Message).Order());
+        Assert.All(rejected, r => Assert.Equal(app.QueueName, r.Queue));
+        var reasons = string.Join("\n", rejected.SelectMany(r => r.Errors));
         Assert.Contains("not valid JSON", reasons, StringComparison.Ordinal);
         Assert.Contains("deviceId must be 128 hexadecimal characters", reasons, StringComparison.Ordinal);
         Assert.Contains("deviceId is required", reasons, StringComparison.Ordinal);
         Assert.Contains("deviceGroup must be 1-50 letters, digits and spaces", reasons, StringComparison.Ordinal);
         Assert.Contains("tenantId must not be blank", reasons, StringComparison.Ordinal);
-        var poisoned = await app.Queues.GetQueueClient(app.QueueName + "-poison").PeekMessagesAsync(32, token);
-        Assert.Equal(invalid.Order(), poisoned.Select(m => m.MessageText).Order());
 
         var done = await app.WaitForCompletionAsync(ProvisioningStarter.InstanceIdFor(valid));
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+
+        // Rejected is done with: nothing was retried into the poison queue.
+        Assert.False(await app.Queues.GetQueueClient(app.QueueName + "-poison").ExistsAsync(token)
+            && (await app.Queues.GetQueueClient(app.QueueName + "-poison").PeekMessagesAsync(32, token)).Value.Length > 0);
     }
 
     [Fact]
@@ -100,7 +111,7 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
             m => m.ReadCustomStatusAs<ProvisionStatus>()?.Step == ProvisionStep.WaitForClaim, "the claim operation to be awaited");
         await app.EnqueueAsync(Message(deviceId));
         var token = TestFleetApp.Timeout(30);
-        while ((await app.Queue.GetPropertiesAsync(token)).ApproximateMessagesCount > 0)
+        while ((await app.Queue.GetPropertiesAsync(token)).Value.ApproximateMessagesCount > 0)
         {
             await Task.Delay(25, token);
         }
@@ -142,8 +153,8 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
             var instanceId = ProvisioningStarter.InstanceIdFor(device);
             Assert.Equal(OrchestrationRuntimeStatus.Completed, (await app.WaitForCompletionAsync(instanceId)).RuntimeStatus);
             var history = await app.Client.GetOrchestrationHistoryAsync(instanceId, TestFleetApp.Timeout(30));
-            failedAttempts += history.OfType<Fleet.Durable.History.TaskFailedEvent>()
-                .Count(e => e.FailureDetails.IsCausedBy<Fleet.Shared.Sphere.SphereApiException>());
+            failedAttempts += history.OfType<DurableTask.Core.History.TaskFailedEvent>()
+                .Count(e => e.FailureDetails?.ErrorType == typeof(Fleet.Shared.Sphere.SphereApiException).FullName);
             Assert.Equal(fleet.Contoso.Id, (await app.Simulator.Control.GetDeviceAsync(device)).TenantId);
         }
 
@@ -243,10 +254,10 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
         Assert.Null(view.DeviceGroupId);
     }
 
-    internal static async Task<HttpManagementPayload> ReadPayloadAsync(HttpResponseMessage response)
+    internal static async Task<CheckStatusPayload> ReadPayloadAsync(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var payload = (await response.Content.ReadFromJsonAsync<HttpManagementPayload>(TestFleetApp.Json))!;
+        var payload = (await response.Content.ReadFromJsonAsync<CheckStatusPayload>(TestFleetApp.Json))!;
         Assert.Equal(payload.StatusQueryGetUri, response.Headers.Location?.ToString());
         Assert.Contains($"/runtime/webhooks/durabletask/instances/{payload.Id}", payload.StatusQueryGetUri, StringComparison.Ordinal);
         Assert.Contains("code=", payload.SendEventPostUri, StringComparison.Ordinal);

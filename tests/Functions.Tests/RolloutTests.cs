@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Rollouts;
 using Fleet.Simulator;
 

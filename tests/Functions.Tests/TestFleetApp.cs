@@ -1,19 +1,24 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Fleet.Durable.Client;
-using Fleet.Hosting;
+using Azure.Storage.Queues;
+using Fleet.Hosting.Local;
 using Fleet.Simulator;
-using Fleet.Storage;
 using Fleet.Testing;
-using Microsoft.Extensions.DependencyInjection;
+using Grpc.Net.Client;
+using Microsoft.DurableTask.Converters;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Client.Grpc;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fleet.Functions.Tests;
 
 /// <summary>
-/// The fleet app started in-process the way operators run it (the app's own host.json, settings from configuration)
-/// against a fresh simulator (a seeded fleet of <c>devices</c>, short operation and install delays) and the shared
-/// Azurite, with its SQLite store in a temp folder. Disposing stops both and deletes the folder.
+/// The fleet app as operators run it locally: its build output (host.json, worker.config.json, functions.metadata)
+/// under the local functions host, which runs the app's real worker process over the Functions protocol, against a
+/// fresh simulator (a seeded fleet of <c>devices</c>, short operation and install delays) and the shared Azurite,
+/// with its SQLite store in a temp folder. The test's settings are the host's app settings, as in Azure. The Durable
+/// client is the real SDK's gRPC client on the host's task hub endpoint. Disposing stops both and deletes the folder.
 /// </summary>
 public sealed class TestFleetApp : IAsyncDisposable
 {
@@ -21,24 +26,35 @@ public sealed class TestFleetApp : IAsyncDisposable
     public const string DurableKey = "durable-key-0123456789abcdefghij";
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private TestFleetApp(SimulatorHost simulator, FunctionsHost host, string folder, string queue, FleetEnvironment environment)
+    private readonly GrpcChannel _channel;
+
+    private TestFleetApp(SimulatorHost simulator, LocalFunctionsHost host, string folder, string queue, FleetEnvironment environment)
     {
         Simulator = simulator;
         Host = host;
         Folder = folder;
         QueueName = queue;
         Environment = environment;
-        Client = host.Services.GetRequiredService<DurableTaskClient>();
+        _channel = GrpcChannel.ForAddress(host.RpcAddress);
+        // The app stores payloads in camelCase (its worker serializer); the client reads them the same way.
+        Client = new GrpcDurableTaskClient(
+            "tests",
+            new GrpcDurableTaskClientOptions { Channel = _channel, DataConverter = new JsonDataConverter(Json) },
+            NullLogger<GrpcDurableTaskClient>.Instance);
         Http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         Http.DefaultRequestHeaders.Add("x-functions-key", MasterKey);
-        Queues = StorageConnection.Parse(environment.Azurite.ConnectionString).CreateQueueServiceClient();
+        Queues = environment.Queues;
         Queue = Queues.GetQueueClient(queue);
     }
 
+    /// <summary>The app's build output, which every test's host runs unchanged.</summary>
+    public static string ScriptRoot => RepoPaths.FunctionAppOutput("src", "Functions");
+
     public SimulatorHost Simulator { get; }
 
-    public FunctionsHost Host { get; }
+    public LocalFunctionsHost Host { get; }
 
+    /// <summary>The test's temp folder (the durable store lives here).</summary>
     public string Folder { get; }
 
     public string QueueName { get; }
@@ -49,11 +65,12 @@ public sealed class TestFleetApp : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>Queues with the host's default message encoding (Base64).</summary>
     public QueueServiceClient Queues { get; }
 
     public QueueClient Queue { get; }
 
-    /// <summary>Starts a simulator and the app; <paramref name="settings"/> override the test defaults.</summary>
+    /// <summary>Starts a simulator and the app; <paramref name="settings"/> override the test defaults (null removes one).</summary>
     public static async Task<TestFleetApp> StartAsync(
         FleetEnvironment environment, SimulatorOptions? simulatorOptions = null, IDictionary<string, string?>? settings = null)
     {
@@ -61,7 +78,6 @@ public sealed class TestFleetApp : IAsyncDisposable
         simulatorOptions.SigningKey = FleetEnvironment.SigningKey;
         var simulator = await SimulatorHost.StartAsync(simulatorOptions);
         var folder = Directory.CreateTempSubdirectory("fleet-app-").FullName;
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "host.json"), Path.Combine(folder, "host.json"));
         var queue = "prov-" + Guid.NewGuid().ToString("N")[..12];
         var all = DefaultSettings(environment, simulator, folder, queue);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -69,43 +85,46 @@ public sealed class TestFleetApp : IAsyncDisposable
             all[key] = value;
         }
 
-        FunctionsHost? host = null;
         try
         {
-            host = FleetApp.CreateBuilder(new FunctionsApplicationOptions
-            {
-                ContentRoot = folder,
-                HostId = "t-" + Guid.NewGuid().ToString("N")[..20],
-                HttpPort = 0,
-                Settings = all,
-            }).Build();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await host.StartAsync(timeout.Token);
+            var host = await StartHostAsync(all);
             return new TestFleetApp(simulator, host, folder, queue, environment);
         }
         catch
         {
-            if (host is not null)
-            {
-                await host.DisposeAsync();
-            }
-
             await simulator.DisposeAsync();
+            Directory.Delete(folder, recursive: true);
             throw;
         }
     }
+
+    /// <summary>The local host on the app's output with <paramref name="settings"/> as its app settings.</summary>
+    public static Task<LocalFunctionsHost> StartHostAsync(IReadOnlyDictionary<string, string?> settings) =>
+        LocalFunctionsHost.StartAsync(
+            new LocalHostOptions
+            {
+                ScriptRoot = ScriptRoot,
+                Port = 0,
+                Output = TextWriter.Null,
+                ConsoleLogs = false,
+                AppSettings = settings,
+            },
+            Timeout(90));
 
     /// <summary>Settings a test run uses unless it says otherwise: fast polls and retries, quiet logs.</summary>
     public static Dictionary<string, string?> DefaultSettings(FleetEnvironment environment, SimulatorHost simulator, string folder, string queue) =>
         new(StringComparer.OrdinalIgnoreCase)
         {
             ["AzureWebJobsStorage"] = environment.Azurite.ConnectionString,
-            ["DurableStore"] = Path.Combine(folder, "durable.db"),
+            ["DurableTask:Backend:SqlitePath"] = Path.Combine(folder, "durable.db"),
+            ["IDENTITY_ENDPOINT"] = environment.Identity.IdentityEndpoint.AbsoluteUri,
+            ["IDENTITY_HEADER"] = environment.Identity.IdentityHeader,
             ["FunctionKeys:Master"] = MasterKey,
             ["FunctionKeys:DurableTask"] = DurableKey,
             ["Host:ShutdownTimeout"] = "00:00:05",
             ["AzureFunctionsJobHost:logging:logLevel:default"] = "Warning",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+            ["ComplianceSweep:Schedule"] = "0 0 3 * * *",
             ["Sphere:endpoint"] = simulator.BaseAddress.AbsoluteUri,
             ["Sphere:credential"] = "managedidentity",
             ["Sphere:retry:delay"] = "00:00:00.010",
@@ -180,18 +199,9 @@ public sealed class TestFleetApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-        {
-            try
-            {
-                await Host.StopAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopping took too long; disposing ends it.
-            }
-        }
-
+        await Client.DisposeAsync();
+        _channel.Dispose();
+        await Host.StopAsync();
         await Host.DisposeAsync();
         await Simulator.DisposeAsync();
         try
@@ -204,3 +214,8 @@ public sealed class TestFleetApp : IAsyncDisposable
         }
     }
 }
+
+/// <summary>The body of the 202 a starter answers (the Durable extension's check-status payload; read case-insensitively).</summary>
+public sealed record CheckStatusPayload(
+    string Id, string StatusQueryGetUri, string SendEventPostUri, string TerminatePostUri, string PurgeHistoryDeleteUri,
+    string SuspendPostUri, string ResumePostUri);

@@ -11,6 +11,20 @@ public static class RepoPaths
     /// <summary>A path under the repository root.</summary>
     public static string Combine(params string[] parts) => Path.Combine([Root, .. parts]);
 
+    /// <summary>
+    /// The build output folder of a function app project under the repository (the newest folder below its
+    /// <c>bin</c> that holds worker.config.json), which is what a functions host runs.
+    /// </summary>
+    public static string FunctionAppOutput(params string[] projectFolder)
+    {
+        var bin = Path.Combine([Root, .. projectFolder, "bin"]);
+        var found = Directory.Exists(bin)
+            ? Directory.GetFiles(bin, "worker.config.json", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+            : null;
+        return Path.GetDirectoryName(found ?? throw new InvalidOperationException(
+            $"No built function app under {bin}: build the test project, which builds the app through its project reference."))!;
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

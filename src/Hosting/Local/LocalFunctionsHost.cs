@@ -77,6 +77,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             .AddInMemoryCollection(hostJsonValues)
             .AddInMemoryCollection(local.Configuration)
             .AddEnvironmentVariables()
+            .AddInMemoryCollection(options.AppSettings.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)))
             .Build();
         var appName = Path.GetFileNameWithoutExtension(workerConfig.WorkerPath);
         var settings = HostSettingsReader.Read(configuration, scriptRoot, appName, null, options.Port, durableStoreFromLocalSettings: true);
@@ -97,7 +98,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             {
                 ScriptRoot = scriptRoot,
                 Config = workerConfig,
-                Environment = WorkerEnvironment(scriptRoot, local),
+                Environment = WorkerEnvironment(scriptRoot, local, options.AppSettings),
                 StartupTimeout = startupTimeout,
                 StartupTimeoutSetting = WorkerStartupTimeoutSetting,
             },
@@ -360,7 +361,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         return services.BuildServiceProvider();
     }
 
-    private static IReadOnlyDictionary<string, string> WorkerEnvironment(string scriptRoot, LocalSettings local)
+    private static IReadOnlyDictionary<string, string> WorkerEnvironment(
+        string scriptRoot, LocalSettings local, IReadOnlyDictionary<string, string?> appSettings)
     {
         // As Core Tools does: local.settings.json Values become environment variables unless the environment has them.
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -370,6 +372,12 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             {
                 environment[name] = value;
             }
+        }
+
+        foreach (var (name, value) in appSettings)
+        {
+            // App settings win over both, as in Azure; a null one hides what local.settings.json says.
+            environment[name.Replace(":", "__", StringComparison.Ordinal)] = value ?? string.Empty;
         }
 
         environment["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated";

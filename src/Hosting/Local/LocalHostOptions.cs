@@ -28,6 +28,13 @@ public sealed record LocalHostOptions
     /// <summary>More logging set-up (tests capture logs here); the console logger is added unless <see cref="ConsoleLogs"/> is false.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 
+    /// <summary>
+    /// Settings that take precedence over local.settings.json <c>Values</c> and the environment, for the host and the
+    /// worker alike, as app settings do in Azure (keys with <c>:</c> or <c>__</c>). Tests and tools set per-run settings
+    /// here instead of editing the app's files.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> AppSettings { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>Whether logs go to the console.</summary>
     public bool ConsoleLogs { get; init; } = true;
 }

@@ -35,7 +35,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Completes with the exit code when the process ends.</summary>
     public Task<int> Exited => _exited.Task;
 
-    /// <summary>The last lines the worker wrote to stderr (or stdout when it wrote none), for start-up errors.</summary>
+    /// <summary>The last lines the worker wrote, without stack frames, for start-up errors.</summary>
     public string LastOutput
     {
         get
@@ -156,6 +156,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    private static bool IsStackFrame(string line)
+    {
+        var trimmed = line.AsSpan().TrimStart();
+        return trimmed.StartsWith("at ", StringComparison.Ordinal) || trimmed.StartsWith("--- End of", StringComparison.Ordinal);
+    }
+
     private void OnOutput(string? line, bool isError)
     {
         if (line is null)
@@ -163,7 +169,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
             return;
         }
 
-        if (line.Length > 0)
+        // Stack frames stay in the log but not in the start-up error: there the exception's own line says what is wrong.
+        if (line.Length > 0 && !IsStackFrame(line))
         {
             lock (_lastErrorLines)
             {

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Simulator;
 using Xunit.Abstractions;
 

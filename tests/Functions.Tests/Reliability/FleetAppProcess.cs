@@ -1,16 +1,19 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Provisioning;
+using Fleet.Testing;
 
 namespace Fleet.Functions.Tests.Reliability;
 
 /// <summary>
-/// <c>dotnet Fleet.Functions.dll</c> as a child process with its settings in the environment (as operators run it),
-/// started until its <c>HostStarted</c> line names the HTTP address. The last lines of its output are kept for
-/// failure messages.
+/// The app as operators run it locally: <c>./host start --script-root</c> the app's build output, as a child process
+/// with its settings in the environment (the host hands them to the worker process it starts), started until its
+/// <c>Listening on</c> line names the HTTP address. The last lines of its output (the host's and the worker's) are kept
+/// for failure messages.
 /// </summary>
 internal sealed partial class FleetAppProcess : IDisposable
 {
@@ -27,18 +30,33 @@ internal sealed partial class FleetAppProcess : IDisposable
     /// <summary>The last lines the app wrote.</summary>
     public string OutputTail(int lines = 60) => string.Join("\n", _output.TakeLast(lines));
 
-    /// <summary>Starts the app; settings keys use <c>:</c> or <c>__</c> and become environment variables.</summary>
+    /// <summary>The local host's own build output (what <c>./host</c> runs), built with the tests through their project reference.</summary>
+    private static string HostDll => RepoPaths.Combine("src", "Hosting", "bin",
+        typeof(FleetAppProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration, "net10.0", "Fleet.Hosting.dll");
+
+    /// <summary>
+    /// Starts the host on the app; settings keys use <c>:</c> or <c>__</c> and become environment variables (a null one
+    /// removes a variable the child would inherit).
+    /// </summary>
     public static async Task<FleetAppProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Fleet.Functions.dll")])
+        var start = new ProcessStartInfo("dotnet", [HostDll, "start", "--script-root", TestFleetApp.ScriptRoot, "--port", "0"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = settings["AzureWebJobsScriptRoot"]!,
+            WorkingDirectory = TestFleetApp.ScriptRoot,
         };
         foreach (var (key, value) in settings)
         {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            var name = key.Replace(":", "__", StringComparison.Ordinal);
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         var app = new FleetAppProcess(Process.Start(start)!);
@@ -104,7 +122,34 @@ internal sealed partial class FleetAppProcess : IDisposable
         return counts;
     }
 
-    /// <summary>SIGKILL: no shutdown, no lease release, nothing flushed beyond what was committed.</summary>
+    /// <summary>Polls the instance's status (the management API of this process) until <paramref name="condition"/> holds.</summary>
+    public async Task<JsonElement> WaitForStatusAsync(CheckStatusPayload payload, Func<JsonElement, bool> condition, int seconds = 30)
+    {
+        var token = TestFleetApp.Timeout(seconds);
+        var last = string.Empty;
+        while (true)
+        {
+            try
+            {
+                // The payload names the port of the process that answered it; ask this one.
+                last = await Http.GetStringAsync(new Uri(payload.StatusQueryGetUri).PathAndQuery, token);
+                using var document = JsonDocument.Parse(last);
+                if (document.RootElement.TryGetProperty("customStatus", out var custom) && custom.ValueKind == JsonValueKind.Object
+                    && condition(document.RootElement))
+                {
+                    return document.RootElement.Clone();
+                }
+
+                await Task.Delay(50, token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out; last status {last}\n" + OutputTail(40));
+            }
+        }
+    }
+
+    /// <summary>SIGKILL to the host and the worker it started: no shutdown, no lease release, nothing flushed beyond what was committed.</summary>
     public void Kill()
     {
         _process.Kill(entireProcessTree: true);
@@ -130,6 +175,6 @@ internal sealed partial class FleetAppProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"HTTP on (?<address>http://\S+/)")]
+    [GeneratedRegex(@"Listening on (?<address>http://\S+/);")]
     private static partial Regex HostStarted();
 }

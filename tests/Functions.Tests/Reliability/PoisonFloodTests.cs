@@ -1,19 +1,18 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Fleet.Durable.Client;
-using Fleet.Hosting;
+using Microsoft.DurableTask.Client;
 using Fleet.Simulator;
-using Fleet.Storage;
-using Microsoft.Extensions.DependencyInjection;
+using Azure.Storage.Queues;
+using Fleet.Functions.Provisioning;
 using Xunit.Abstractions;
 
 namespace Fleet.Functions.Tests.Reliability;
 
 /// <summary>
-/// A flood of malformed provisioning messages (ten kinds, shuffled in among valid ones): each malformed message ends
-/// in the poison queue with a record that says what is wrong with it, each valid one is provisioned, and the host
-/// stays up and healthy throughout.
+/// A flood of malformed provisioning messages (ten kinds, shuffled in among valid ones): each message the app cannot
+/// read as a request ends on <c>{queue}-rejected</c> with what is wrong with it, each one the host cannot even decode
+/// ends on <c>{queue}-poison</c>, each valid one is provisioned, and the host stays up and healthy throughout.
 /// </summary>
 [Collection(FleetCollection.Name)]
 public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHelper output)
@@ -23,19 +22,19 @@ public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHe
 
     private static readonly string ValidId = new('A', 128);
 
-    /// <summary>Each kind: how it is sent, the poison reason kind and a phrase the reason must contain.</summary>
+    /// <summary>Each kind: how it is sent, and the phrase the app's rejection must contain (null: the host poisons it).</summary>
     private static readonly Malformed[] Kinds =
     [
-        new("not JSON", i => $"provision device {i} please", PoisonReasonKind.BindingFailed, "not valid JSON"),
-        new("JSON array", i => $"[{i}, \"{ValidId}\"]", PoisonReasonKind.BindingFailed, "not valid JSON"),
-        new("JSON null", _ => "null", PoisonReasonKind.BindingFailed, "JSON null"),
-        new("number for a string", i => $$"""{ "deviceId": {{i}}, "product": "Thermostat", "deviceGroup": "Field Test" }""", PoisonReasonKind.BindingFailed, "not valid JSON"),
-        new("short device id", i => Json(new { deviceId = i.ToString("X8"), product = "Thermostat", deviceGroup = "Field Test" }), PoisonReasonKind.BindingFailed, "deviceId must be 128 hexadecimal characters"),
-        new("no device id", i => Json(new { product = "Thermostat", deviceGroup = "Field Test", requestId = $"r{i}" }), PoisonReasonKind.BindingFailed, "deviceId is required"),
-        new("bad group name", i => Json(new { deviceId = ValidId, product = "Thermostat", deviceGroup = $"Field/Test {i}" }), PoisonReasonKind.BindingFailed, "deviceGroup must be 1-50 letters, digits and spaces"),
-        new("product name too long", i => Json(new { deviceId = ValidId, product = new string('P', 51), deviceGroup = "Field Test", requestId = $"r{i}" }), PoisonReasonKind.BindingFailed, "product must be 1-50 letters, digits and spaces"),
-        new("blank tenant", i => Json(new { tenantId = "  ", deviceId = ValidId, product = "Thermostat", deviceGroup = "Field Test", requestId = $"r{i}" }), PoisonReasonKind.BindingFailed, "tenantId must not be blank"),
-        new("not Base64", i => $"raw text {i} that is not Base64!", PoisonReasonKind.DecodingFailed, "not valid Base64", Raw: true),
+        new("not JSON", i => $"provision device {i} please", "not valid JSON"),
+        new("JSON array", i => $"[{i}, \"{ValidId}\"]", "not valid JSON"),
+        new("JSON null", _ => "null", "A JSON message is required"),
+        new("number for a string", i => $$"""{ "deviceId": {{i}}, "product": "Thermostat", "deviceGroup": "Field Test" }""", "not valid JSON"),
+        new("short device id", i => Json(new { deviceId = i.ToString("X8"), product = "Thermostat", deviceGroup = "Field Test" }), "deviceId must be 128 hexadecimal characters"),
+        new("no device id", i => Json(new { product = "Thermostat", deviceGroup = "Field Test", requestId = $"r{i}" }), "deviceId is required"),
+        new("bad group name", i => Json(new { deviceId = ValidId, product = "Thermostat", deviceGroup = $"Field/Test {i}" }), "deviceGroup must be 1-50 letters, digits and spaces"),
+        new("product name too long", i => Json(new { deviceId = ValidId, product = new string('P', 51), deviceGroup = "Field Test", requestId = $"r{i}" }), "product must be 1-50 letters, digits and spaces"),
+        new("blank tenant", i => Json(new { tenantId = "  ", deviceId = ValidId, product = "Thermostat", deviceGroup = "Field Test", requestId = $"r{i}" }), "tenantId must not be blank"),
+        new("not Base64", i => $"raw text {i} that is not Base64!", null, Raw: true),
     ];
 
     [Fact]
@@ -44,7 +43,7 @@ public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHe
         await using var app = await TestFleetApp.StartAsync(environment, new SimulatorOptions { Devices = 1000, OperationDelayMs = 30, InstallDelayMs = 100 });
         var fleet = await app.Simulator.Control.GetFleetAsync();
         var targets = ProvisioningTarget.For(fleet, Valid);
-        var raw = app.Queues.GetQueueClient(app.QueueName, QueueMessageEncoding.None);
+        var raw = environment.RawQueue(app.QueueName);
         await app.Queue.CreateIfNotExistsAsync();
 
         // Shuffled deterministically, so valid and malformed messages arrive interleaved in every batch.
@@ -66,40 +65,41 @@ public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHe
                 {
                     lock (sent)
                     {
-                        sent.Add(receipt.MessageId, kind);
+                        sent.Add(receipt.Value.MessageId, kind);
                     }
                 }
             }
         });
 
-        // The record is written after the poison copy and before the original is deleted: an empty queue means every
-        // malformed message has its record.
-        while ((await app.Queue.GetPropertiesAsync(token)).ApproximateMessagesCount > 0
+        // The rejection (an output of the invocation) and the poison copy are written before the original is deleted:
+        // an empty queue means every malformed message has been answered.
+        while ((await app.Queue.GetPropertiesAsync(token)).Value.ApproximateMessagesCount > 0
                || (await ProvisioningTarget.CountStatusesAsync(app.Client, token)).GetValueOrDefault(OrchestrationRuntimeStatus.Completed) < Valid)
         {
             await Task.Delay(250, token);
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        var records = await app.Host.Services.GetRequiredService<PoisonMessageLog>().ListAsync(app.QueueName, token);
-        Assert.Equal(Kinds.Length * MalformedPerKind, records.Count);
+        var rejected = await DrainAsync(app.Queues.GetQueueClient(app.QueueName + "-rejected"), token);
         var wrong = new List<string>();
-        foreach (var record in records)
+        foreach (var record in rejected.Select(RejectedMessage.Deserialize))
         {
-            if (!sent.TryGetValue(record.MessageId, out var kind))
+            if (!sent.TryGetValue(record!.MessageId, out var kind))
             {
-                wrong.Add($"{record.MessageId}: not a malformed message we sent ({record.Reason})");
+                wrong.Add($"{record.MessageId}: not a malformed message we sent ({string.Join(" ", record.Errors)})");
             }
-            else if (record.ReasonKind != kind.ReasonKind || !record.Reason.Contains(kind.Phrase, StringComparison.Ordinal))
+            else if (kind.Phrase is null || !record.Errors.Any(e => e.Contains(kind.Phrase, StringComparison.Ordinal)))
             {
-                wrong.Add($"{kind.Name}: {record.ReasonKind} '{record.Reason}', expected {kind.ReasonKind} with '{kind.Phrase}'");
+                wrong.Add($"{kind.Name}: rejected with '{string.Join(" ", record.Errors)}', expected '{kind.Phrase ?? "(poisoned by the host)"}'");
             }
         }
 
         Assert.Empty(wrong);
-        Assert.Equal(sent.Keys.Order(), records.Select(r => r.MessageId).Order());
-        var poisonQueue = await app.Queues.GetQueueClient(app.QueueName + "-poison").GetPropertiesAsync(token);
-        Assert.Equal(Kinds.Length * MalformedPerKind, poisonQueue.ApproximateMessagesCount);
+        var undecodable = sent.Where(s => s.Value.Phrase is null).ToList();
+        Assert.Equal(sent.Count - undecodable.Count, rejected.Count);
+        var poisoned = await DrainAsync(environment.RawQueue(app.QueueName + "-poison"), token);
+        Assert.Equal(undecodable.Count, poisoned.Count);
+        Assert.All(poisoned, text => Assert.StartsWith("raw text ", text, StringComparison.Ordinal));
 
         var counts = await ProvisioningTarget.CountStatusesAsync(app.Client, token);
         Assert.Equal(Valid, counts.GetValueOrDefault(OrchestrationRuntimeStatus.Completed));
@@ -115,7 +115,23 @@ public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHe
 
     private static string Json(object value) => JsonSerializer.Serialize(value, TestFleetApp.Json);
 
-    private sealed record Malformed(string Name, Func<int, string> Create, PoisonReasonKind ReasonKind, string Phrase, bool Raw = false);
+    private sealed record Malformed(string Name, Func<int, string> Create, string? Phrase, bool Raw = false);
+
+    /// <summary>Every message on <paramref name="queue"/>, received and deleted.</summary>
+    private static async Task<List<string>> DrainAsync(QueueClient queue, CancellationToken token)
+    {
+        var texts = new List<string>();
+        while ((await queue.ReceiveMessagesAsync(32, cancellationToken: token)).Value is { Length: > 0 } messages)
+        {
+            foreach (var message in messages)
+            {
+                texts.Add(message.MessageText);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, token);
+            }
+        }
+
+        return texts;
+    }
 
     /// <summary>Probes <c>/admin/host/status</c> every 200 ms until stopped.</summary>
     private sealed class HealthWatch : IDisposable

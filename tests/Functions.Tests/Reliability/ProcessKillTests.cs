@@ -1,14 +1,12 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Simulator;
-using Fleet.Storage;
 using Xunit.Abstractions;
 
 namespace Fleet.Functions.Tests.Reliability;
 
 /// <summary>
-/// The app as a process (<c>dotnet Fleet.Functions.dll</c>, settings in the environment) against Azurite and a
+/// The app as a process (the local host on its build output, settings in the environment) against Azurite and a
 /// simulator: killed with SIGKILL three times while it consumes provisioning requests from its queue (each kill leaves
 /// received, undeleted messages behind) and started again each time, it ends with all 200 devices claimed by the right
 /// tenant and in the requested product and group.
@@ -36,29 +34,23 @@ public sealed class ProcessKillTests(FleetEnvironment environment, ITestOutputHe
         FleetAppProcess? app = null;
         try
         {
-            var hostJson = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "host.json")))!;
-            hostJson["extensions"]!["queues"]!["messageLeaseDuration"] = MessageLease;
-            File.WriteAllText(Path.Combine(folder, "host.json"), hostJson.ToJsonString());
             var queueName = "prov-kill-" + Guid.NewGuid().ToString("N")[..8];
             var settings = TestFleetApp.DefaultSettings(environment, simulator, folder, queueName);
-            settings["Host:LocalHttpPort"] = "0";
-            settings["AzureWebJobsScriptRoot"] = folder;
+            settings["AzureFunctionsJobHost:extensions:queues:messageLeaseDuration"] = MessageLease;
             settings["AzureFunctionsWebHost:hostid"] = "kill-" + Guid.NewGuid().ToString("N")[..12];
             settings["AzureFunctionsJobHost:logging:logLevel:default"] = "Information";
             settings["AzureFunctionsJobHost:logging:logLevel:Function"] = "Warning";
-            settings["AzureFunctionsJobHost:logging:logLevel:Fleet.Durable"] = "Warning";
+            settings["AzureFunctionsJobHost:logging:logLevel:Fleet.Hosting.Local.Durable"] = "Warning";
             settings["Orchestrations:OperationPollInterval"] = "00:00:00.150";
-            settings["IDENTITY_ENDPOINT"] = environment.Identity.IdentityEndpoint.AbsoluteUri;
-            settings["IDENTITY_HEADER"] = environment.Identity.IdentityHeader;
 
             var fleet = await simulator.Control.GetFleetAsync();
             var targets = ProvisioningTarget.For(fleet, Devices);
-            var queue = StorageConnection.Parse(environment.Azurite.ConnectionString).CreateQueueServiceClient().GetQueueClient(queueName);
+            var queue = environment.Queues.GetQueueClient(queueName);
             var token = TestFleetApp.Timeout(300);
             var started = Stopwatch.GetTimestamp();
 
             app = await FleetAppProcess.StartAsync(settings, TimeSpan.FromSeconds(60));
-            await queue.CreateIfNotExistsAsync(token);
+            await queue.CreateIfNotExistsAsync(cancellationToken: token);
 
             // Each kill lands while the host works through a fresh wave of messages, once it has received some. A kill
             // that left nothing held (the host finished them first) does not count; another wave follows.
@@ -72,21 +64,21 @@ public sealed class ProcessKillTests(FleetEnvironment environment, ITestOutputHe
 
                 // Start from an empty queue (what an earlier kill left behind has come back and been consumed), so
                 // every hidden message after this kill is one this host held.
-                await WaitAsync(app, _ => true, "the queue to be consumed", token, async () => (await queue.GetPropertiesAsync(token)).ApproximateMessagesCount == 0);
+                await WaitAsync(app, _ => true, "the queue to be consumed", token, async () => (await queue.GetPropertiesAsync(token)).Value.ApproximateMessagesCount == 0);
                 var sending = Task.WhenAll(targets.Skip(sent).Take(Wave).Select(target =>
                     queue.SendMessageAsync(target.Message(), cancellationToken: token)));
                 sent += Wave;
 
                 // Kill as soon as the host holds messages (received, hidden, not deleted); polled without a pause.
-                while ((await queue.GetPropertiesAsync(token)).ApproximateMessagesCount - (await queue.PeekMessagesAsync(32, token)).Count <= 0)
+                while ((await queue.GetPropertiesAsync(token)).Value.ApproximateMessagesCount - (await queue.PeekMessagesAsync(32, token)).Value.Length <= 0)
                 {
                     token.ThrowIfCancellationRequested();
                 }
 
                 app.Kill();
                 await sending;
-                var undeleted = (await queue.GetPropertiesAsync(token)).ApproximateMessagesCount;
-                var visible = (await queue.PeekMessagesAsync(32, token)).Count;
+                var undeleted = (await queue.GetPropertiesAsync(token)).Value.ApproximateMessagesCount;
+                var visible = (await queue.PeekMessagesAsync(32, token)).Value.Length;
                 var held = undeleted - visible;
                 app.Dispose();
                 app = null;
@@ -109,7 +101,7 @@ public sealed class ProcessKillTests(FleetEnvironment environment, ITestOutputHe
             }
 
             // The messages the killed hosts held come back after their lease and are consumed too.
-            await WaitAsync(app, _ => true, "the queue to be consumed", token, async () => (await queue.GetPropertiesAsync(token)).ApproximateMessagesCount == 0);
+            await WaitAsync(app, _ => true, "the queue to be consumed", token, async () => (await queue.GetPropertiesAsync(token)).Value.ApproximateMessagesCount == 0);
             var final = await WaitAsync(app, c => c.GetValueOrDefault(OrchestrationRuntimeStatus.Completed) == Devices, "every provisioning to complete", token);
             Assert.Equal(Devices, final.Values.Sum());
             Assert.True(unfinishedAfterKills > 0, "no kill interrupted a provisioning in the durable runtime");

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Fleet.Functions.Provisioning;
 using Fleet.Simulator;
 

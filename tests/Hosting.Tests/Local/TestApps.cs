@@ -16,14 +16,7 @@ internal static class TestApps
     public const string SecretKey = "secret-fn-key-0123456789abcdef";
 
     /// <summary>The app's output folder as built.</summary>
-    public static string Output(string app)
-    {
-        var bin = RepoPaths.Combine("tests", "TestApps", app, "bin");
-        var found = Directory.Exists(bin)
-            ? Directory.GetFiles(bin, "worker.config.json", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            : null;
-        return Path.GetDirectoryName(found ?? throw new InvalidOperationException($"{app} is not built under {bin}: build tests/Hosting.Tests."))!;
-    }
+    public static string Output(string app) => RepoPaths.FunctionAppOutput("tests", "TestApps", app);
 
     /// <summary>A private copy of the app's output, so a test can edit host.json or local.settings.json.</summary>
     public static string Copy(string app, Action<string>? edit = null)
