@@ -1,9 +1,11 @@
 using System.ComponentModel;
 using System.Reflection;
 using Fleet.Functions;
-using Fleet.Hosting;
 using Fleet.Testing;
-using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -33,26 +35,25 @@ internal sealed class ComposedApp : IDisposable
     private ComposedApp(IReadOnlyDictionary<string, string?> settings)
     {
         _folder = Directory.CreateTempSubdirectory("fleet-infra-app-").FullName;
-        File.Copy(RepoPaths.Combine("src", "Functions", "host.json"), Path.Combine(_folder, "host.json"));
         Recorder = new RecordingConfiguration();
 
-        // The app's composition root, as Program.cs calls it: the one place here that knows how the app registers
-        // its services. Everything below is found by reflection over what it registered.
-        var builder = FleetApp.CreateBuilder(new FunctionsApplicationOptions
+        // The app's composition root, as Program.cs calls it on the worker's builder: the one place here that knows
+        // how the app registers its services. Everything below is found by reflection over what it registered. The
+        // configuration holds exactly the deployed settings: the environment of the test process fills no gap.
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(settings);
+        configuration.Sources.Add(Recorder);
+        Services = new ServiceCollection();
+        Services.AddLogging();
+        Services.AddSingleton<IConfiguration>(configuration);
+        Services.AddSingleton<IHostEnvironment>(new HostingEnvironment
         {
-            ContentRoot = _folder,
-            Settings = settings,
-            EnvironmentName = "Production",
-            ExportLocalSettingsToEnvironment = false,
+            ApplicationName = AppAssembly.GetName().Name!,
+            EnvironmentName = Environments.Production,
+            ContentRootPath = _folder,
+            ContentRootFileProvider = new PhysicalFileProvider(_folder),
         });
-        // Exactly the deployed settings: the environment of the test process must not fill a gap in them.
-        foreach (var environment in builder.Configuration.Sources.OfType<EnvironmentVariablesConfigurationSource>().ToList())
-        {
-            builder.Configuration.Sources.Remove(environment);
-        }
-
-        builder.Configuration.Sources.Add(Recorder);
-        Services = builder.Services;
+        Services.AddFleetServices(configuration);
         Provider = Services.BuildServiceProvider();
     }
 

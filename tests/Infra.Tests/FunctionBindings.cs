@@ -29,7 +29,8 @@ internal static partial class FunctionBindings
                 }
 
                 var functionName = function.GetType().GetProperty("Name")?.GetValue(function) as string ?? method.Name;
-                foreach (var attribute in method.GetParameters().SelectMany(p => p.GetCustomAttributes()))
+                // Output bindings for the return value sit on the method itself ([QueueOutput] on a function).
+                foreach (var attribute in method.GetParameters().SelectMany(p => p.GetCustomAttributes()).Concat(method.GetCustomAttributes()))
                 {
                     var kind = attribute.GetType().Name;
                     if (!kind.EndsWith("Attribute", StringComparison.Ordinal))
