@@ -1,4 +1,3 @@
-using Fleet.Hosting.Invocation;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting;
@@ -6,21 +5,6 @@ namespace Fleet.Hosting;
 /// <summary>Function host logs; event ids 4000–4999 (host 40xx, invocations 41xx, queues 42xx, timers 43xx, HTTP 44xx, durable 45xx).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 4000, EventName = "HostStarted", Level = LogLevel.Information, Message = "Function host {HostId} started: {FunctionCount} functions, HTTP on {Address}")]
-    public static partial void HostStarted(this ILogger logger, string hostId, int functionCount, string address);
-
-    [LoggerMessage(EventId = 4001, EventName = "FunctionFound", Level = LogLevel.Information, Message = "Function {FunctionName}: {Trigger} {Detail}")]
-    public static partial void FunctionFound(this ILogger logger, string functionName, string trigger, string detail);
-
-    [LoggerMessage(EventId = 4002, EventName = "FunctionDisabled", Level = LogLevel.Information, Message = "Function {FunctionName} is disabled by its AzureWebJobs.{FunctionName}.Disabled setting")]
-    public static partial void FunctionDisabled(this ILogger logger, string functionName);
-
-    [LoggerMessage(EventId = 4003, EventName = "NoKeyForFunction", Level = LogLevel.Warning, Message = "Function {FunctionName} needs a function key but none is set (FunctionKeys:Functions:{FunctionName}, FunctionKeys:Host or FunctionKeys:Master): every call gets 401")]
-    public static partial void NoKeyForFunction(this ILogger logger, string functionName);
-
-    [LoggerMessage(EventId = 4004, EventName = "NoDurableSystemKey", Level = LogLevel.Warning, Message = "No Durable system key is set (FunctionKeys:DurableTask): the management API under /runtime/webhooks/durabletask answers 401 to calls without the master key")]
-    public static partial void NoDurableSystemKey(this ILogger logger);
-
     [LoggerMessage(EventId = 4005, EventName = "HostStopping", Level = LogLevel.Information, Message = "Function host {HostId} stopping: listeners stop, in-flight invocations get until the shutdown timeout ({ShutdownTimeout}) to finish")]
     public static partial void HostStopping(this ILogger logger, string hostId, TimeSpan shutdownTimeout);
 
@@ -29,18 +13,6 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4100, EventName = "FunctionExecuting", Level = LogLevel.Information, Message = "Executing '{FunctionName}' (Reason='{Reason}', Id={InvocationId})")]
     public static partial void FunctionExecuting(this ILogger logger, string functionName, string reason, string invocationId);
-
-    [LoggerMessage(EventId = 4101, EventName = "FunctionExecuted", Level = LogLevel.Information, Message = "Executed '{FunctionName}' ({Outcome}, Trigger={Trigger}, Id={InvocationId}, Duration={DurationMs}ms)")]
-    public static partial void FunctionExecuted(this ILogger logger, string functionName, FunctionOutcome outcome, string trigger, string invocationId, long durationMs);
-
-    [LoggerMessage(EventId = 4102, EventName = "FunctionFailed", Level = LogLevel.Error, Message = "Executed '{FunctionName}' ({Outcome}, Trigger={Trigger}, Id={InvocationId}, Duration={DurationMs}ms)")]
-    public static partial void FunctionFailed(this ILogger logger, Exception? exception, string functionName, FunctionOutcome outcome, string trigger, string invocationId, long durationMs);
-
-    [LoggerMessage(EventId = 4103, EventName = "FunctionNotCompleted", Level = LogLevel.Warning, Message = "Executed '{FunctionName}' ({Outcome}, Trigger={Trigger}, Id={InvocationId}, Duration={DurationMs}ms): {Reason}")]
-    public static partial void FunctionNotCompleted(this ILogger logger, string functionName, FunctionOutcome outcome, string trigger, string invocationId, long durationMs, string reason);
-
-    [LoggerMessage(EventId = 4104, EventName = "AbandonedInvocationEnded", Level = LogLevel.Warning, Message = "Timed-out invocation {InvocationId} of '{FunctionName}' finally ended ({Status})")]
-    public static partial void AbandonedInvocationEnded(this ILogger logger, string functionName, string invocationId, string status);
 
     [LoggerMessage(EventId = 4200, EventName = "QueueListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} listens on queue '{QueueName}' (batchSize {BatchSize}, newBatchThreshold {NewBatchThreshold}, maxDequeueCount {MaxDequeueCount}, messageLeaseDuration {MessageLeaseDuration})")]
     public static partial void QueueListenerStarted(this ILogger logger, string functionName, string queueName, int batchSize, int newBatchThreshold, int maxDequeueCount, TimeSpan messageLeaseDuration);
@@ -117,6 +89,4 @@ internal static partial class Log
     [LoggerMessage(EventId = 4500, EventName = "DurableApiFailed", Level = LogLevel.Error, Message = "Durable management request {Method} {Path} failed")]
     public static partial void DurableApiFailed(this ILogger logger, Exception exception, string method, string path);
 
-    [LoggerMessage(EventId = 4501, EventName = "DurableStore", Level = LogLevel.Information, Message = "Durable task hub {HubName} uses the {StoreType} store{Detail}")]
-    public static partial void DurableStore(this ILogger logger, string hubName, string storeType, string detail);
 }

@@ -1,4 +1,4 @@
-using Fleet.Storage;
+using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting.Configuration;

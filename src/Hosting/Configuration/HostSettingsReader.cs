@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Fleet.Storage;
+using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -204,9 +204,12 @@ internal static partial class HostSettingsReader
         return levels;
     }
 
+    // The Queue service hands out at most 32 messages per receive, so that is the largest batch.
+    private const int MaxMessagesPerReceive = 32;
+
     private static QueueSettings ReadQueues(IConfigurationSection section)
     {
-        var batchSize = ReadInt(section, "extensions.queues.batchSize", 16, 1, QueueClient.MaxMessagesPerReceive);
+        var batchSize = ReadInt(section, "extensions.queues.batchSize", 16, 1, MaxMessagesPerReceive);
         return new QueueSettings
         {
             BatchSize = batchSize,

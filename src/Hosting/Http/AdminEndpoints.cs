@@ -12,8 +12,7 @@ namespace Fleet.Hosting.Http;
 
 /// <summary>
 /// The host's own anonymous endpoints: <c>GET /admin/host/ping</c> (200 while the process serves HTTP) and
-/// <c>GET /admin/host/status</c> (health: 200 Healthy or Degraded, 503 Unhealthy while starting or stopping). The host
-/// listens on all interfaces, so anonymous callers learn only the state and status; the host id and the checks
+/// <c>GET /admin/host/status</c> (health: 200 Healthy or Degraded, 503 Unhealthy while starting or stopping). Anonymous callers learn only the state and status; the host id and the checks
 /// (queue names, storage errors) need the master key.
 /// </summary>
 internal static class AdminEndpoints
@@ -40,7 +39,7 @@ internal static class AdminEndpoints
         var state = lifetime.ApplicationStopping.IsCancellationRequested ? "Stopping"
             : lifetime.ApplicationStarted.IsCancellationRequested ? "Running"
             : "Starting";
-        object body = settings.Keys.Authorizes(HttpFunctionEndpoints.PresentedKey(context.Request), AuthorizationLevel.Admin, CheckName)
+        object body = settings.Keys.Authorizes(PresentedKeys.Of(context.Request), AuthorizationLevel.Admin, CheckName)
             ? new
             {
                 id = settings.HostId,
@@ -51,27 +50,5 @@ internal static class AdminEndpoints
             : new { state, status = report.Status.ToString() };
         context.Response.ContentType = "application/json; charset=utf-8";
         return context.Response.WriteAsJsonAsync(body, JsonOptions, context.RequestAborted);
-    }
-}
-
-/// <summary>Unhealthy while the host starts or stops; Degraded while a listener cannot reach its trigger source.</summary>
-internal sealed class HostHealthCheck(IReadOnlyList<IFunctionListener> listeners, IHostApplicationLifetime lifetime) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        if (lifetime.ApplicationStopping.IsCancellationRequested)
-        {
-            return Task.FromResult(HealthCheckResult.Unhealthy("The host is stopping."));
-        }
-
-        if (!lifetime.ApplicationStarted.IsCancellationRequested)
-        {
-            return Task.FromResult(HealthCheckResult.Unhealthy("The host is starting."));
-        }
-
-        var problems = listeners.Select(l => l.Health.Problem).OfType<string>().ToList();
-        return Task.FromResult(problems.Count == 0
-            ? HealthCheckResult.Healthy($"{listeners.Count} listeners running.")
-            : HealthCheckResult.Degraded(string.Join(" ", problems)));
     }
 }

@@ -91,7 +91,7 @@ internal static class RequestLogging
             var part = parts[i];
             var equals = part.IndexOf('=', StringComparison.Ordinal);
             var name = equals < 0 ? part : part[..equals];
-            if (string.Equals(Uri.UnescapeDataString(name.Replace('+', ' ')).Trim(), HttpFunctionEndpoints.KeyQuery, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(Uri.UnescapeDataString(name.Replace('+', ' ')).Trim(), PresentedKeys.KeyQuery, StringComparison.OrdinalIgnoreCase))
             {
                 builder.Append(name).Append('=').Append(Redacted);
             }

@@ -64,7 +64,7 @@ internal sealed class HttpFunctionRouter(
             return;
         }
 
-        if (!settings.Keys.Authorizes(HttpFunctionEndpoints.PresentedKey(context.Request), route.Level, function.Name))
+        if (!settings.Keys.Authorizes(PresentedKeys.Of(context.Request), route.Level, function.Name))
         {
             logger.HttpUnauthorized(function.Name);
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;

@@ -13,23 +13,23 @@ public abstract class ClientConformanceTests : ConformanceTestBase
             .AddOrchestratorFunc<string, string>("Echo", async (ctx, s) => await ctx.WaitForExternalEvent<string>("Go") + s));
 
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "1", new StartOrchestrationOptions("fixed"));
-        await host.Client.WaitForInstanceStartAsync("fixed", Wait.Token());
+        await host.Client.WaitForInstanceStartAsync("fixed", DurableWait.Token());
         var refused = await Assert.ThrowsAsync<OrchestrationAlreadyExistsException>(() =>
             host.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "2", new StartOrchestrationOptions("fixed")));
         Assert.Equal("fixed", refused.InstanceId);
         Assert.Equal(OrchestrationRuntimeStatus.Running, refused.Status);
 
         await host.Client.RaiseEventAsync("fixed", "Go", "a");
-        Assert.Equal("a1", (await Wait.CompletionAsync(host.Client, "fixed")).ReadOutputAs<string>());
+        Assert.Equal("a1", (await DurableWait.CompletionAsync(host.Client, "fixed")).ReadOutputAs<string>());
 
         host.Time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal("fixed", await host.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "3", new StartOrchestrationOptions("fixed")));
-        var restarted = await host.Client.WaitForInstanceStartAsync("fixed", true, Wait.Token());
+        var restarted = await host.Client.WaitForInstanceStartAsync("fixed", true, DurableWait.Token());
         Assert.Equal("3", restarted.ReadInputAs<string>());
         Assert.Equal(host.Time.GetUtcNow(), restarted.CreatedAt);
         Assert.Null(restarted.SerializedOutput);
         await host.Client.RaiseEventAsync("fixed", "Go", "b");
-        Assert.Equal("b3", (await Wait.CompletionAsync(host.Client, "fixed")).ReadOutputAs<string>());
+        Assert.Equal("b3", (await DurableWait.CompletionAsync(host.Client, "fixed")).ReadOutputAs<string>());
         Assert.Single((await host.Client.GetOrchestrationHistoryAsync("fixed")).OfType<ExecutionStartedEvent>());
     }
 
@@ -50,7 +50,7 @@ public abstract class ClientConformanceTests : ConformanceTestBase
 
         host.Time.Advance(TimeSpan.FromHours(2));
 
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
         Assert.Equal(startAt.UtcDateTime.ToString("O"), done.ReadOutputAs<string>());
     }
 
@@ -60,7 +60,7 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         var host = await StartAsync(_ => { });
 
         Assert.Null(await host.Client.GetInstanceAsync("missing"));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.WaitForInstanceCompletionAsync("missing", Wait.Token()));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.WaitForInstanceCompletionAsync("missing", DurableWait.Token()));
         await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.GetOrchestrationHistoryAsync("missing"));
 
         // Signals to missing instances are silently dropped.
@@ -79,7 +79,7 @@ public abstract class ClientConformanceTests : ConformanceTestBase
             .AddActivityFunc<object?, int>("One", (_, _) => 1));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Two");
-        await Wait.CompletionAsync(host.Client, id);
+        await DurableWait.CompletionAsync(host.Client, id);
         var history = await host.Client.GetOrchestrationHistoryAsync(id);
 
         Assert.Equal(
@@ -105,16 +105,16 @@ public abstract class ClientConformanceTests : ConformanceTestBase
                 .AddActivityFunc<object?, string>("Block", async (_, _) =>
                 {
                     entered.Release();
-                    await release.WaitAsync(Wait.Token());
+                    await release.WaitAsync(DurableWait.Token());
                     return "late";
                 }),
             wrapStore: inner => new RecordingStore(inner));
         var store = (RecordingStore)host.Store;
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Slow");
-        Assert.True(await entered.WaitAsync(Wait.Default));
+        Assert.True(await entered.WaitAsync(DurableWait.Default));
         await host.Client.TerminateInstanceAsync(id, new TerminateInstanceOptions(Output: "stopped by operator"));
-        var terminated = await Wait.CompletionAsync(host.Client, id);
+        var terminated = await DurableWait.CompletionAsync(host.Client, id);
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, terminated.RuntimeStatus);
         Assert.Equal("stopped by operator", terminated.ReadOutputAs<string>());
 
@@ -149,16 +149,16 @@ public abstract class ClientConformanceTests : ConformanceTestBase
 
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", "r", new StartOrchestrationOptions("r"));
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", "p", new StartOrchestrationOptions("p"));
-        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync("r-child-grand"))?.RuntimeStatus == OrchestrationRuntimeStatus.Running, "r-child-grand runs");
-        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync("p-child-grand"))?.RuntimeStatus == OrchestrationRuntimeStatus.Running, "p-child-grand runs");
+        await DurableWait.UntilAsync(async () => (await host.Client.GetInstanceAsync("r-child-grand"))?.RuntimeStatus == OrchestrationRuntimeStatus.Running, "r-child-grand runs");
+        await DurableWait.UntilAsync(async () => (await host.Client.GetInstanceAsync("p-child-grand"))?.RuntimeStatus == OrchestrationRuntimeStatus.Running, "p-child-grand runs");
 
         await host.Client.TerminateInstanceAsync("r", new TerminateInstanceOptions("bye", Recursive: true));
         await host.Client.TerminateInstanceAsync("p", new TerminateInstanceOptions("bye"));
 
-        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r")).RuntimeStatus);
-        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r-child")).RuntimeStatus);
-        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "r-child-grand")).RuntimeStatus);
-        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, "p")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await DurableWait.CompletionAsync(host.Client, "r")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await DurableWait.CompletionAsync(host.Client, "r-child")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await DurableWait.CompletionAsync(host.Client, "r-child-grand")).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await DurableWait.CompletionAsync(host.Client, "p")).RuntimeStatus);
 
         // A terminate sent to p's children would have been enqueued by p's final commit, before the probes.
         await AssertStaysAsync(host, "p-child", OrchestrationRuntimeStatus.Running);
@@ -178,27 +178,27 @@ public abstract class ClientConformanceTests : ConformanceTestBase
             })
             .AddActivityFunc<object?, string>("Work", async (_, _) =>
             {
-                await release.WaitAsync(Wait.Token());
+                await release.WaitAsync(DurableWait.Token());
                 return "w";
             }));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Pausable");
-        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
         await host.Client.SuspendInstanceAsync(id, "maintenance");
-        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
+        await DurableWait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
 
         // Both the activity result and the event are consumed while suspended (recorded, not delivered): after that
         // nothing is left that could move the instance on.
         release.Release();
         await host.Client.RaiseEventAsync(id, "Go", "!");
-        await Wait.UntilAsync(
+        await DurableWait.UntilAsync(
             async () => (await host.Client.GetOrchestrationHistoryAsync(id)) is var h && h.OfType<EventRaisedEvent>().Any() && h.OfType<TaskCompletedEvent>().Any(),
             "the event and the activity result are recorded");
         Assert.Equal(OrchestrationRuntimeStatus.Suspended, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
 
         await host.Client.ResumeInstanceAsync(id, "done");
 
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
         Assert.Equal("w!", done.ReadOutputAs<string>());
         var types = (await host.Client.GetOrchestrationHistoryAsync(id)).Select(e => e.EventType).ToList();
         Assert.True(types.IndexOf(HistoryEventType.ExecutionSuspended) < types.IndexOf(HistoryEventType.EventRaised));
@@ -211,12 +211,12 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Wait", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go")));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait");
-        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
         await host.Client.SuspendInstanceAsync(id);
-        await Wait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
+        await DurableWait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, "suspended");
         await host.Client.TerminateInstanceAsync(id, "stop");
 
-        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, id)).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await DurableWait.CompletionAsync(host.Client, id)).RuntimeStatus);
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public abstract class ClientConformanceTests : ConformanceTestBase
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Later", null, new StartOrchestrationOptions(StartAt: host.Time.GetUtcNow().AddHours(1)));
         await host.Client.TerminateInstanceAsync(id, "cancelled");
-        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await Wait.CompletionAsync(host.Client, id)).RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, (await DurableWait.CompletionAsync(host.Client, id)).RuntimeStatus);
 
         // The start message falls due later; once it is consumed nothing is left that could run the instance.
         host.Time.Advance(TimeSpan.FromHours(2));
@@ -254,14 +254,14 @@ public abstract class ClientConformanceTests : ConformanceTestBase
             .AddOrchestratorFunc<object?, string>("Wait", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go")));
 
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait", null, new StartOrchestrationOptions("running"));
-        await host.Client.WaitForInstanceStartAsync("running", Wait.Token());
+        await host.Client.WaitForInstanceStartAsync("running", DurableWait.Token());
         Assert.Equal(0, (await host.Client.PurgeInstanceAsync("running")).PurgedInstanceCount);
         Assert.Equal(0, (await host.Client.PurgeInstanceAsync("missing")).PurgedInstanceCount);
 
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", null, new StartOrchestrationOptions("flat"));
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", null, new StartOrchestrationOptions("tree"));
-        await Wait.CompletionAsync(host.Client, "flat");
-        await Wait.CompletionAsync(host.Client, "tree");
+        await DurableWait.CompletionAsync(host.Client, "flat");
+        await DurableWait.CompletionAsync(host.Client, "tree");
 
         var flat = await host.Client.PurgeInstanceAsync("flat");
         Assert.Equal(1, flat.PurgedInstanceCount);
@@ -294,7 +294,7 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         }
 
         var completed = new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Completed], PageSize: 1000);
-        await Wait.UntilAsync(async () => await CountAsync(host.Client, completed) == 2 * pairs, "all pairs completed", TimeSpan.FromSeconds(90));
+        await DurableWait.UntilAsync(async () => await CountAsync(host.Client, completed) == 2 * pairs, "all pairs completed", TimeSpan.FromSeconds(90));
 
         var result = await host.Client.PurgeAllInstancesAsync(
             new PurgeInstancesFilter(Statuses: [OrchestrationRuntimeStatus.Completed]),
@@ -329,7 +329,7 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         }
 
         var midpoint = host.Time.GetUtcNow().AddMinutes(-15);
-        await Wait.UntilAsync(
+        await DurableWait.UntilAsync(
             async () => await CountAsync(host.Client, new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Completed], PageSize: 1000)) == total,
             "all instances completed",
             TimeSpan.FromSeconds(90));
@@ -414,10 +414,10 @@ public abstract class ClientConformanceTests : ConformanceTestBase
         await Assert.ThrowsAsync<PayloadTooLargeException>(() => host.Client.RaiseEventAsync(id, "e", big));
 
         var inputOfActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("Big", "activity-input");
-        Assert.Equal($"caught {limit + 3}>{limit}", (await Wait.CompletionAsync(host.Client, inputOfActivity)).ReadOutputAs<string>());
+        Assert.Equal($"caught {limit + 3}>{limit}", (await DurableWait.CompletionAsync(host.Client, inputOfActivity)).ReadOutputAs<string>());
         var outputOfActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("Big", "activity-output");
-        Assert.StartsWith("activity failed: The output of activity 'Huge'", (await Wait.CompletionAsync(host.Client, outputOfActivity)).ReadOutputAs<string>());
-        var failed = await Wait.CompletionAsync(host.Client, id);
+        Assert.StartsWith("activity failed: The output of activity 'Huge'", (await DurableWait.CompletionAsync(host.Client, outputOfActivity)).ReadOutputAs<string>());
+        var failed = await DurableWait.CompletionAsync(host.Client, id);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
         Assert.True(failed.FailureDetails!.IsCausedBy<PayloadTooLargeException>());
     }

@@ -55,7 +55,7 @@ public abstract class ConformanceTestBase : IAsyncLifetime
     {
         var probe = $"probe-{Guid.NewGuid():N}";
         await host.Client.RaiseEventAsync(id, probe);
-        await Wait.UntilAsync(
+        await DurableWait.UntilAsync(
             async () => (await host.Client.GetInstanceAsync(id))!.RuntimeStatus != status
                 || (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<EventRaisedEvent>().Any(e => e.Name == probe),
             $"{id} consumed the probe event");

@@ -109,7 +109,7 @@ public sealed class RecordingStore(IOrchestrationStore inner) : DelegatingStore(
 
         try
         {
-            return (T)await found.Task.WaitAsync(Wait.Default);
+            return (T)await found.Task.WaitAsync(DurableWait.Default);
         }
         catch (TimeoutException)
         {

@@ -101,7 +101,7 @@ public sealed class DurableTestHost : IAsyncDisposable
 }
 
 /// <summary>Bounded waiting helpers: a hang fails the test instead of blocking the run.</summary>
-public static class Wait
+public static class DurableWait
 {
     public static readonly TimeSpan Default = TimeSpan.FromSeconds(20);
 

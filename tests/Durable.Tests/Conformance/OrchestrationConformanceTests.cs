@@ -21,7 +21,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
 
         var before = host.Time.GetUtcNow();
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Hello", "x");
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal($"hi x1 from Greet for {id},hi x2 from Greet for {id},hi x3 from Greet for {id}", done.ReadOutputAs<string>());
@@ -47,8 +47,8 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         var byType = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(SumOrchestrator), 5);
         var byFactory = await host.Client.ScheduleNewOrchestrationInstanceAsync("ByFactory", 7);
 
-        Assert.Equal(5 * 2 + 5 * 3, (await Wait.CompletionAsync(host.Client, byType)).ReadOutputAs<int>());
-        Assert.Equal(7 * 2 + 7 * 3, (await Wait.CompletionAsync(host.Client, byFactory)).ReadOutputAs<int>());
+        Assert.Equal(5 * 2 + 5 * 3, (await DurableWait.CompletionAsync(host.Client, byType)).ReadOutputAs<int>());
+        Assert.Equal(7 * 2 + 7 * 3, (await DurableWait.CompletionAsync(host.Client, byFactory)).ReadOutputAs<int>());
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
         host.Time.Advance(TimeSpan.FromMinutes(1));
 
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
         Assert.Equal("60|90", done.ReadOutputAs<string>());
     }
 
@@ -104,7 +104,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
 
         host.Time.Advance(TimeSpan.FromMinutes(5));
 
-        Assert.Equal("a-b-3", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("a-b-3", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
     }
 
     [Fact]
@@ -114,10 +114,10 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             await ctx.WaitForExternalEvent<int>("Go") + 1));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait");
-        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
         await host.Client.RaiseEventAsync(id, "Go", 41);
 
-        Assert.Equal(42, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+        Assert.Equal(42, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
     }
 
     [Fact]
@@ -142,7 +142,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
         host.Time.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.Equal("timed out at " + start.AddDays(2).ToString("O"), (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("timed out at " + start.AddDays(2).ToString("O"), (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
         await host.Client.RaiseEventAsync(id, "Approval", "yes");
 
-        Assert.Equal("yes", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("yes", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
 
         // The cancelled timer firing later changes nothing: its message is consumed and the instance stays as it was.
         host.Time.Advance(TimeSpan.FromDays(3));
@@ -183,11 +183,11 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddOrchestratorFunc<object?, string>("Receiver", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Ping")));
 
         var receiver = await host.Client.ScheduleNewOrchestrationInstanceAsync("Receiver", null, new StartOrchestrationOptions("receiver"));
-        await host.Client.WaitForInstanceStartAsync(receiver, Wait.Token());
+        await host.Client.WaitForInstanceStartAsync(receiver, DurableWait.Token());
         var sender = await host.Client.ScheduleNewOrchestrationInstanceAsync("Sender", receiver);
 
-        Assert.Equal("sent", (await Wait.CompletionAsync(host.Client, sender)).ReadOutputAs<string>());
-        Assert.Equal("pong", (await Wait.CompletionAsync(host.Client, receiver)).ReadOutputAs<string>());
+        Assert.Equal("sent", (await DurableWait.CompletionAsync(host.Client, sender)).ReadOutputAs<string>());
+        Assert.Equal("pong", (await DurableWait.CompletionAsync(host.Client, receiver)).ReadOutputAs<string>());
         Assert.Null(await host.Client.GetInstanceAsync("no-such-instance"));
         var sent = (await host.Client.GetOrchestrationHistoryAsync(sender)).OfType<EventSentEvent>().ToList();
         Assert.Equal(["no-such-instance", "receiver"], sent.Select(e => e.InstanceId));
@@ -217,7 +217,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             host.Time.Advance(TimeSpan.FromSeconds(expectedDelays[attempt]));
         }
 
-        Assert.Equal("ok", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("ok", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
         Assert.Equal(4, calls);
     }
 
@@ -246,12 +246,12 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                 : throw new InvalidOperationException("broken"))));
 
         var notHandled = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry", "argument");
-        Assert.Equal("System.ArgumentException|00:00:00", (await Wait.CompletionAsync(host.Client, notHandled)).ReadOutputAs<string>());
+        Assert.Equal("System.ArgumentException|00:00:00", (await DurableWait.CompletionAsync(host.Client, notHandled)).ReadOutputAs<string>());
 
         var exhausted = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry", "invalid");
         await WaitForHistoryAsync(host, exhausted, h => h.OfType<TimerCreatedEvent>().Any());
         host.Time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal("System.InvalidOperationException|00:00:01", (await Wait.CompletionAsync(host.Client, exhausted)).ReadOutputAs<string>());
+        Assert.Equal("System.InvalidOperationException|00:00:01", (await DurableWait.CompletionAsync(host.Client, exhausted)).ReadOutputAs<string>());
         var history = await host.Client.GetOrchestrationHistoryAsync(exhausted);
         Assert.Equal(2, history.OfType<TaskScheduledEvent>().Count());
     }
@@ -270,12 +270,12 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddActivityFunc<object?, int>("Flaky", (_, _) => Interlocked.Increment(ref calls) < 3 ? throw new TimeoutException() : (int)calls));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Handled");
-        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
+        await WaitForHistoryNudgingAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
         host.Time.Advance(TimeSpan.FromMinutes(1));
-        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
+        await WaitForHistoryNudgingAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
         host.Time.Advance(TimeSpan.FromMinutes(2));
 
-        Assert.Equal(3, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+        Assert.Equal(3, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
     }
 
     [Fact]
@@ -298,10 +298,10 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddActivityFunc<object?, string>("Throw", string (_, _) => throw new InvalidOperationException("outer", new FormatException("inner"))));
 
         var caught = await host.Client.ScheduleNewOrchestrationInstanceAsync("Catch");
-        Assert.Equal("Throw|True|True|False|outer|inner", (await Wait.CompletionAsync(host.Client, caught)).ReadOutputAs<string>());
+        Assert.Equal("Throw|True|True|False|outer|inner", (await DurableWait.CompletionAsync(host.Client, caught)).ReadOutputAs<string>());
 
         var uncaught = await host.Client.ScheduleNewOrchestrationInstanceAsync("Uncaught");
-        var failed = await Wait.CompletionAsync(host.Client, uncaught);
+        var failed = await DurableWait.CompletionAsync(host.Client, uncaught);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
         Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>());
         Assert.True(failed.FailureDetails.InnerFailure!.IsCausedBy<InvalidOperationException>());
@@ -335,14 +335,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddActivityFunc<int, int>("Square", (_, n) => n >= 0 ? n * n : throw new ArgumentOutOfRangeException(nameof(n), "negative")));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", 6, new StartOrchestrationOptions("p1"));
-        Assert.StartsWith("36|True|negative", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.StartsWith("36|True|negative", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
         var child = await host.Client.GetInstanceAsync("p1-ok", true);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, child!.RuntimeStatus);
         Assert.Equal("p1", child.ParentInstanceId);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, (await host.Client.GetInstanceAsync("p1-bad"))!.RuntimeStatus);
 
         var uncaught = await host.Client.ScheduleNewOrchestrationInstanceAsync("ParentUncaught", 0);
-        var failed = await Wait.CompletionAsync(host.Client, uncaught);
+        var failed = await DurableWait.CompletionAsync(host.Client, uncaught);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
         Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>());
     }
@@ -366,10 +366,10 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddOrchestratorFunc<object?, string>("Waiter", async (ctx, _) => await ctx.WaitForExternalEvent<string>("never")));
 
         await host.Client.ScheduleNewOrchestrationInstanceAsync("Waiter", null, new StartOrchestrationOptions("busy"));
-        await host.Client.WaitForInstanceStartAsync("busy", Wait.Token());
+        await host.Client.WaitForInstanceStartAsync("busy", DurableWait.Token());
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent");
 
-        Assert.Equal("refused", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("refused", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
     }
 
     [Fact]
@@ -390,7 +390,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddActivityFunc<int, int>("Inc", (_, n) => n + 1));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Counter", 0);
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
 
         Assert.Equal(5, done.ReadOutputAs<int>());
         Assert.Equal(4, done.ReadInputAs<int>());
@@ -419,7 +419,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             }));
 
             var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Eternal", 0, new StartOrchestrationOptions($"eternal-{preserve}"));
-            await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+            await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
             await host.Client.RaiseEventAsync(id, "Add", 1);
             await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
             await host.Client.RaiseEventAsync(id, "Add", 2);
@@ -432,7 +432,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                 host.Time.Advance(TimeSpan.FromSeconds(1));
                 await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any() && h.OfType<ExecutionStartedEvent>().Single().Input == "3");
                 host.Time.Advance(TimeSpan.FromSeconds(1));
-                Assert.Equal(6, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+                Assert.Equal(6, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
             }
             else
             {
@@ -469,14 +469,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             })
             .AddActivityFunc<object?, string>("Slow", async (_, _) =>
             {
-                await fastDone.WaitAsync(Wait.Token());
+                await fastDone.WaitAsync(DurableWait.Token());
                 await Task.Delay(100); // let the first execution's result be recorded (and discarded) first
                 return "slow";
             }));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Generations", 0);
 
-        Assert.Equal("slow", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("slow", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
     }
 
     [Fact]
@@ -496,7 +496,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             o => o.CacheSize = 0);
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Guids");
-        var parts = (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>()!.Split('|');
+        var parts = (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>()!.Split('|');
 
         Assert.Equal(3, parts.Select(Guid.Parse).Distinct().Count());
         var scheduled = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TaskScheduledEvent>().Single();
@@ -527,7 +527,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             o => o.CacheSize = 0);
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Logged");
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
 
         // Without a cache each episode replays: step 0 is replayed in 3 later episodes, step 1 in 2, step 2 in 1.
         Assert.Equal(3, done.ReadOutputAs<int>());
@@ -547,14 +547,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         }));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Status");
-        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
         var running = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
         Assert.Equal("{\"phase\":\"waiting\"}", running!.SerializedCustomStatus);
         var withoutPayloads = await host.Client.GetInstanceAsync(id);
         Assert.Throws<InvalidOperationException>(() => withoutPayloads!.ReadCustomStatusAs<string>());
 
         await host.Client.RaiseEventAsync(id, "Go", "now");
-        Assert.Equal("done", (await Wait.CompletionAsync(host.Client, id)).ReadCustomStatusAs<string>());
+        Assert.Equal("done", (await DurableWait.CompletionAsync(host.Client, id)).ReadCustomStatusAs<string>());
     }
 
     [Fact]
@@ -570,7 +570,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("FanOut", 300);
 
-        Assert.Equal(Enumerable.Range(1, 300).Sum(i => (long)i * i), (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<long>());
+        Assert.Equal(Enumerable.Range(1, 300).Sum(i => (long)i * i), (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<long>());
     }
 
     [Fact]
@@ -583,7 +583,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         }));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Bad");
-        var failed = await Wait.CompletionAsync(host.Client, id);
+        var failed = await DurableWait.CompletionAsync(host.Client, id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
         Assert.True(failed.FailureDetails!.IsCausedBy<OrchestrationDeterminismException>());
@@ -597,16 +597,38 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             await ctx.CallActivityAsync<string>("Missing")));
 
         var missingOrchestrator = await host.Client.ScheduleNewOrchestrationInstanceAsync("NoSuchOrchestrator");
-        var failed = await Wait.CompletionAsync(host.Client, missingOrchestrator);
+        var failed = await DurableWait.CompletionAsync(host.Client, missingOrchestrator);
         Assert.Contains("No orchestrator named 'NoSuchOrchestrator'", failed.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
 
         var missingActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("CallsMissing");
-        failed = await Wait.CompletionAsync(host.Client, missingActivity);
+        failed = await DurableWait.CompletionAsync(host.Client, missingActivity);
         Assert.Contains("No activity named 'Missing'", failed.FailureDetails!.InnerFailure!.ErrorMessage, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// As <see cref="WaitForHistoryAsync"/>, advancing the fake clock by a second for every half second of real time
+    /// it waits: an episode the worker abandoned (a store error under load) is retried after a delay on that clock,
+    /// which would otherwise never pass. Seconds are far below the minutes the timers of these tests wait for.
+    /// </summary>
+    protected static async Task WaitForHistoryNudgingAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition)
+    {
+        var nudged = DateTime.UtcNow;
+        await DurableWait.UntilAsync(
+            async () =>
+            {
+                if (DateTime.UtcNow - nudged > TimeSpan.FromMilliseconds(500))
+                {
+                    host.Time.Advance(TimeSpan.FromSeconds(1));
+                    nudged = DateTime.UtcNow;
+                }
+
+                return condition(await host.Client.GetOrchestrationHistoryAsync(id));
+            },
+            $"the history of {id} matches");
+    }
+
     protected static async Task WaitForHistoryAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
-        await Wait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), $"the history of {id} matches");
+        await DurableWait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), $"the history of {id} matches");
 
     private sealed class SumOrchestrator : TaskOrchestrator<int, int>
     {

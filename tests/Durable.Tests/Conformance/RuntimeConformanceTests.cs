@@ -24,14 +24,14 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
 
         var first = await StartAsync(tasks, time: time);
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync("Long");
-        await Wait.UntilAsync(async () => (await first.Client.GetOrchestrationHistoryAsync(id)).OfType<TimerCreatedEvent>().Any(), "the timer is created");
+        await DurableWait.UntilAsync(async () => (await first.Client.GetOrchestrationHistoryAsync(id)).OfType<TimerCreatedEvent>().Any(), "the timer is created");
         await first.Client.RaiseEventAsync(id, "B", "b");
         await StopAsync(first);
 
         var second = await StartAsync(tasks, time: time);
         time.Advance(TimeSpan.FromHours(1));
 
-        Assert.Equal("abc", (await Wait.CompletionAsync(second.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("abc", (await DurableWait.CompletionAsync(second.Client, id)).ReadOutputAs<string>());
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
 
         for (var n = 0; n < ids.Count; n++)
         {
-            Assert.Equal(300 + 3 * n, (await Wait.CompletionAsync(host.Client, ids[n])).ReadOutputAs<int>());
+            Assert.Equal(300 + 3 * n, (await DurableWait.CompletionAsync(host.Client, ids[n])).ReadOutputAs<int>());
         }
     }
 
@@ -87,7 +87,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", 1);
 
-        Assert.Equal(4, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+        Assert.Equal(4, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
         Assert.Equal(1, store!.Refused);
         Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3102);
         var history = await host.Client.GetOrchestrationHistoryAsync(id);
@@ -106,7 +106,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             })
             .AddActivityFunc<object?>("Prepare", (_, _) => { }), time: time);
         var id = await v1.Client.ScheduleNewOrchestrationInstanceAsync("Deploy");
-        await Wait.UntilAsync(async () => (await v1.Client.GetOrchestrationHistoryAsync(id)).OfType<TaskCompletedEvent>().Any(), "the first step ran");
+        await DurableWait.UntilAsync(async () => (await v1.Client.GetOrchestrationHistoryAsync(id)).OfType<TaskCompletedEvent>().Any(), "the first step ran");
         await StopAsync(v1);
 
         var v2 = await StartAsync(r => r
@@ -120,7 +120,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             .AddActivityFunc<object?>("Validate", (_, _) => { }), time: time);
         await v2.Client.RaiseEventAsync(id, "Approve", "yes");
 
-        var failed = await Wait.CompletionAsync(v2.Client, id);
+        var failed = await DurableWait.CompletionAsync(v2.Client, id);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
         Assert.True(failed.FailureDetails!.IsCausedBy<NonDeterministicOrchestrationException>());
         Assert.Contains("TaskScheduled #0 'Prepare'", failed.FailureDetails.ErrorMessage, StringComparison.Ordinal);
@@ -134,12 +134,12 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             r => r.AddOrchestratorFunc<object?, string>("Wait", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go")),
             o => o.MessageAttemptLimit = 3);
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait");
-        await host.Client.WaitForInstanceStartAsync(id, Wait.Token());
+        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
 
         Assert.True(await host.Store.EnqueueMessageAsync(id, "{ this is not a runtime message", host.Time.GetUtcNow(), CancellationToken.None));
 
         // Each failed attempt is retried after a growing delay on the (fake) clock.
-        await Wait.UntilAsync(
+        await DurableWait.UntilAsync(
             async () =>
             {
                 host.Time.Advance(TimeSpan.FromSeconds(1));
@@ -153,7 +153,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
         Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3104);
 
         // Each failed attempt flagged the instance for a reload; failing it as poisoned leaves no flag behind.
-        await Wait.UntilAsync(() => Task.FromResult(host.Worker.PendingForcedLoads == 0), "no reload flag is left", TimeSpan.FromSeconds(5));
+        await DurableWait.UntilAsync(() => Task.FromResult(host.Worker.PendingForcedLoads == 0), "no reload flag is left", TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             {
                 // Blocking inside the episode (fine for a test) stands in for a long replay or a huge fan-in.
                 Interlocked.Increment(ref episodes);
-                release.Wait(Wait.Token());
+                release.Wait(DurableWait.Token());
                 return Task.FromResult("done");
             }),
             o => o.LockTimeout = TimeSpan.FromSeconds(10),
@@ -174,10 +174,10 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
         var store = (RecordingStore)host.Store;
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Long");
-        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref episodes) == 1), "the episode runs");
+        await DurableWait.UntilAsync(() => Task.FromResult(Volatile.Read(ref episodes) == 1), "the episode runs");
 
         // Three lock timeouts pass on the fake clock while the episode runs; renewals every half timeout keep the lock.
-        await Wait.UntilAsync(
+        await DurableWait.UntilAsync(
             () =>
             {
                 host.Time.Advance(TimeSpan.FromSeconds(1));
@@ -187,7 +187,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
         Assert.Equal(1, Volatile.Read(ref episodes)); // never handed to a second dispatcher meanwhile
         release.Set();
 
-        Assert.Equal("done", (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("done", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
         Assert.Equal(1, Volatile.Read(ref episodes));
         Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id is 3106 or 3303);
     }
@@ -213,7 +213,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Fan");
 
-        Assert.Equal(66, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+        Assert.Equal(66, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
         Assert.Equal(2, peak);
     }
 
@@ -245,7 +245,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
 
         foreach (var id in ids)
         {
-            Assert.Equal(1, (await Wait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
+            Assert.Equal(1, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
         }
 
         Assert.Equal(1, peak);
@@ -266,13 +266,13 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             });
         var first = await StartAsync(tasks, time: time);
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync("One");
-        Assert.True(await entered.WaitAsync(Wait.Default));
+        Assert.True(await entered.WaitAsync(DurableWait.Default));
 
         await first.StopWorkerAsync(TimeSpan.FromSeconds(10));
         await StopAsync(first);
         var second = await StartAsync(tasks, time: time);
 
-        Assert.Equal("finished", (await Wait.CompletionAsync(second.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("finished", (await DurableWait.CompletionAsync(second.Client, id)).ReadOutputAs<string>());
         Assert.Equal(0, entered.CurrentCount); // the activity ran once: its result was recorded before shutdown
     }
 
@@ -289,14 +289,14 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
                 var run = Interlocked.Increment(ref runs);
                 if (run == 1)
                 {
-                    await gate.WaitAsync(Wait.Token());
+                    await gate.WaitAsync(DurableWait.Token());
                 }
 
                 return run;
             });
         var first = await StartAsync(tasks, time: time);
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync("One");
-        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref runs) == 1), "the activity started");
+        await DurableWait.UntilAsync(() => Task.FromResult(Volatile.Read(ref runs) == 1), "the activity started");
 
         await first.StopWorkerAsync(TimeSpan.FromMilliseconds(200));
         Assert.Contains(first.Logs.Entries, e => e.EventId.Id == 3002 && e.Message.Contains("1 activities", StringComparison.Ordinal));
@@ -304,7 +304,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
         gate.Release();
 
         var second = await StartAsync(tasks, time: time);
-        Assert.Equal(2, (await Wait.CompletionAsync(second.Client, id)).ReadOutputAs<int>());
+        Assert.Equal(2, (await DurableWait.CompletionAsync(second.Client, id)).ReadOutputAs<int>());
     }
 
     [Fact]
@@ -322,7 +322,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
                 {
                     try
                     {
-                        await Task.Delay(Timeout.InfiniteTimeSpan, ctx.CancellationToken).WaitAsync(Wait.Default);
+                        await Task.Delay(Timeout.InfiniteTimeSpan, ctx.CancellationToken).WaitAsync(DurableWait.Default);
                     }
                     catch (OperationCanceledException)
                     {
@@ -335,15 +335,15 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             });
         var first = await StartAsync(tasks, time: time);
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync("One");
-        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref runs) == 1), "the activity started");
+        await DurableWait.UntilAsync(() => Task.FromResult(Volatile.Read(ref runs) == 1), "the activity started");
 
         await first.StopWorkerAsync(TimeSpan.FromMilliseconds(200));
-        await Wait.UntilAsync(() => Task.FromResult(Volatile.Read(ref cancelled) == 1), "the activity saw the cancellation");
+        await DurableWait.UntilAsync(() => Task.FromResult(Volatile.Read(ref cancelled) == 1), "the activity saw the cancellation");
         await StopAsync(first);
 
         // The cancelled run was handed back, not recorded as a failure: the next start runs it again.
         var second = await StartAsync(tasks, time: time);
-        var done = await Wait.CompletionAsync(second.Client, id);
+        var done = await DurableWait.CompletionAsync(second.Client, id);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal(2, done.ReadOutputAs<int>());
     }
@@ -358,8 +358,8 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
         await a.Client.ScheduleNewOrchestrationInstanceAsync("Hub", "from a", new StartOrchestrationOptions("same-id"));
         await b.Client.ScheduleNewOrchestrationInstanceAsync("Hub", "from b", new StartOrchestrationOptions("same-id"));
 
-        Assert.Equal("from a", (await Wait.CompletionAsync(a.Client, "same-id")).ReadOutputAs<string>());
-        Assert.Equal("from b", (await Wait.CompletionAsync(b.Client, "same-id")).ReadOutputAs<string>());
+        Assert.Equal("from a", (await DurableWait.CompletionAsync(a.Client, "same-id")).ReadOutputAs<string>());
+        Assert.Equal("from b", (await DurableWait.CompletionAsync(b.Client, "same-id")).ReadOutputAs<string>());
         await a.Client.ScheduleNewOrchestrationInstanceAsync("Hub", "only a", new StartOrchestrationOptions("a-only"));
         Assert.Null(await b.Client.GetInstanceAsync("a-only"));
         Assert.Equal(1, await CountAsync(b.Client));
@@ -397,7 +397,7 @@ public abstract class RuntimeConformanceTests : ConformanceTestBase
             .AddActivityFunc<object?>("Noop", (_, _) => { }));
 
         var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("OffThread");
-        var done = await Wait.CompletionAsync(host.Client, id);
+        var done = await DurableWait.CompletionAsync(host.Client, id);
 
         // The call itself throws. If Task.Run finished before the await, the code catches that; otherwise awaiting it
         // resumes off the orchestrator's scheduler, which fails the instance. Either way the call was never allowed.

@@ -215,11 +215,11 @@ public abstract class StoreContractTests : ConformanceTestBase
         Assert.False(changed.IsCompleted);
         var item = await store.LockNextOrchestrationAsync(Token);
         await store.CommitOrchestrationAsync(item, Finish(item, "exec-1", 0, OrchestrationRuntimeStatus.Completed, host.Time.GetUtcNow()), Token);
-        await changed.WaitAsync(Wait.Default);
+        await changed.WaitAsync(DurableWait.Default);
 
         var fallback = store.WaitForInstanceChangeAsync("i1", TimeSpan.FromSeconds(5), Token);
         host.Time.Advance(TimeSpan.FromSeconds(5));
-        await fallback.WaitAsync(Wait.Default);
+        await fallback.WaitAsync(DurableWait.Default);
     }
 
     [Fact]
@@ -252,7 +252,7 @@ public abstract class StoreContractTests : ConformanceTestBase
         Assert.Empty(none.Instances);
     }
 
-    private static CancellationToken Token => Wait.Token();
+    private static CancellationToken Token => DurableWait.Token();
 
     private static CancellationToken ShortToken() => new CancellationTokenSource(TimeSpan.FromMilliseconds(100)).Token;
 
@@ -325,7 +325,7 @@ public abstract class StoreContractTests : ConformanceTestBase
 
     private static async Task<T> AdvanceUntilLockedAsync<T>(DurableTestHost host, Func<Task<T>> tryLock)
     {
-        var deadline = DateTime.UtcNow + Wait.Default;
+        var deadline = DateTime.UtcNow + DurableWait.Default;
         while (true)
         {
             host.Time.Advance(TimeSpan.FromSeconds(1));

@@ -80,19 +80,19 @@ public sealed class PostgresEntraTests(PostgresEntraTests.PasswordFixture fixtur
             time,
             NullLoggerFactory.Instance);
 
-        await store.InitializeAsync(Wait.Token());
+        await store.InitializeAsync(DurableWait.Token());
         var now = time.GetUtcNow();
-        Assert.True((await store.CreateInstanceAsync(new NewInstance("i1", "e1", "Test", null, null, now, now, "start"), Wait.Token())).Created);
+        Assert.True((await store.CreateInstanceAsync(new NewInstance("i1", "e1", "Test", null, null, now, now, "start"), DurableWait.Token())).Created);
         Assert.Equal(1, tokens.Calls);
 
         // The token rotates on the server; connections opened before the refresh time still use the cached one.
         await fixture.Instance.PsqlAsync($"ALTER ROLE {role} PASSWORD 'token-2'; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';");
-        var refused = await Assert.ThrowsAsync<PostgresException>(() => store.GetInstanceAsync("i1", false, Wait.Token()));
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => store.GetInstanceAsync("i1", false, DurableWait.Token()));
         Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState);
         Assert.Equal(1, tokens.Calls);
 
         time.Advance(TimeSpan.FromMinutes(55));
-        Assert.NotNull(await store.GetInstanceAsync("i1", false, Wait.Token()));
+        Assert.NotNull(await store.GetInstanceAsync("i1", false, DurableWait.Token()));
         Assert.Equal(2, tokens.Calls);
     }
 

@@ -90,7 +90,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
         await using var host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("away"), Tasks(runs), output);
         Assert.Equal(PostgresHealthStatus.Healthy, (await host.Store.CheckHealthAsync()).Status);
         var first = await host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", 1);
-        Assert.Equal(Expected(1), (await Wait.CompletionAsync(host.Client, first)).ReadOutputAs<int>());
+        Assert.Equal(Expected(1), (await DurableWait.CompletionAsync(host.Client, first)).ReadOutputAs<int>());
 
         await fixture.Instance.StopAsync("fast");
         try
@@ -107,7 +107,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
             Assert.Equal(PostgresHealthStatus.Unhealthy, (await host.Store.CheckHealthAsync()).Status);
 
             await fixture.Instance.StartServerAsync();
-            Assert.Equal("during-outage", await pending.WaitAsync(Wait.Default));
+            Assert.Equal("during-outage", await pending.WaitAsync(DurableWait.Default));
         }
         finally
         {
@@ -117,8 +117,8 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
             }
         }
 
-        Assert.Equal(Expected(2), (await Wait.CompletionAsync(host.Client, "during-outage")).ReadOutputAs<int>());
-        await Wait.UntilAsync(async () => (await host.Store.CheckHealthAsync()).Status == PostgresHealthStatus.Healthy, "the store is healthy again");
+        Assert.Equal(Expected(2), (await DurableWait.CompletionAsync(host.Client, "during-outage")).ReadOutputAs<int>());
+        await DurableWait.UntilAsync(async () => (await host.Store.CheckHealthAsync()).Status == PostgresHealthStatus.Healthy, "the store is healthy again");
     }
 
     [Fact]
@@ -129,14 +129,14 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
         RealTimeHost? host = null;
         try
         {
-            host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("late"), Tasks(runs), output).WaitAsync(Wait.Default);
+            host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("late"), Tasks(runs), output).WaitAsync(DurableWait.Default);
             Assert.Equal(PostgresHealthStatus.Unhealthy, (await host.Store.CheckHealthAsync()).Status);
             Assert.Contains(host.Logs.Entries, e => e.EventId.Id == 3410);
             var scheduled = host.Client.ScheduleNewOrchestrationInstanceAsync("Steps", 3, new StartOrchestrationOptions("late-start"));
 
             await fixture.Instance.StartServerAsync();
-            await scheduled.WaitAsync(Wait.Default);
-            Assert.Equal(Expected(3), (await Wait.CompletionAsync(host.Client, "late-start")).ReadOutputAs<int>());
+            await scheduled.WaitAsync(DurableWait.Default);
+            Assert.Equal(Expected(3), (await DurableWait.CompletionAsync(host.Client, "late-start")).ReadOutputAs<int>());
         }
         finally
         {
@@ -178,7 +178,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
         });
 
     private static async Task WaitForCompletedAsync(RealTimeHost host, int completed) =>
-        await Wait.UntilAsync(
+        await DurableWait.UntilAsync(
             async () =>
             {
                 var page = await host.Store.QueryInstancesAsync(
@@ -204,7 +204,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
         var done = new Dictionary<string, InstanceRecord>();
         foreach (var id in ids)
         {
-            await Wait.CompletionAsync(host.Client, id, TimeSpan.FromSeconds(60));
+            await DurableWait.CompletionAsync(host.Client, id, TimeSpan.FromSeconds(60));
             done[id] = (await host.Store.GetInstanceAsync(id, false, CancellationToken.None))!;
         }
 

@@ -46,7 +46,7 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
         try
         {
             var victim = workers[1];
-            await Wait.UntilAsync(
+            await DurableWait.UntilAsync(
                 () => Task.FromResult(victim.Progress >= Orchestrations / 3 && victim.Episodes > 0),
                 "a third of the orchestrations finished",
                 TimeSpan.FromSeconds(90));

@@ -34,14 +34,14 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         var schema = fixture.NewName("migrate");
         var stores = Enumerable.Range(0, 6).Select(_ => Store(schema)).ToList();
 
-        await Task.WhenAll(stores.Select(s => s.InitializeAsync(Wait.Token())));
+        await Task.WhenAll(stores.Select(s => s.InitializeAsync(DurableWait.Token())));
 
         Assert.Equal("1", (await fixture.Instance.PsqlAsync($"SELECT string_agg(version::text, ',') FROM \"{schema}\".dt_schema_version")).Trim());
         Assert.Equal("dt_activities,dt_history,dt_instances,dt_message_keys,dt_messages,dt_schema_version", (await fixture.Instance.PsqlAsync(
             $"SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'")).Trim());
 
         await fixture.Instance.PsqlAsync($"INSERT INTO \"{schema}\".dt_schema_version (version) VALUES (2)");
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store(schema).InitializeAsync(Wait.Token()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store(schema).InitializeAsync(DurableWait.Token()));
         Assert.Contains("newer version (schema 2; this runtime knows 1)", error.Message, StringComparison.Ordinal);
     }
 
@@ -55,7 +55,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         await StartAsync(a, b);
         for (var i = 0; i < 60; i++)
         {
-            Assert.True((await a.CreateInstanceAsync(NewInstance($"i{i:D2}", time), Wait.Token())).Created);
+            Assert.True((await a.CreateInstanceAsync(NewInstance($"i{i:D2}", time), DurableWait.Token())).Created);
         }
 
         // The hosts ask for work in rounds, both at once, so neither can take everything before the other starts. Work
@@ -63,7 +63,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         // round in which both wait in vain moves the clock to it.
         var lockedByA = new List<OrchestrationWorkItem>();
         var lockedByB = new List<OrchestrationWorkItem>();
-        using var overall = new CancellationTokenSource(Wait.Default);
+        using var overall = new CancellationTokenSource(DurableWait.Default);
         while (lockedByA.Count + lockedByB.Count < 60)
         {
             var round = await Task.WhenAll(TryLockAsync(a, lockedByA), TryLockAsync(b, lockedByB));
@@ -103,8 +103,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         var dying = Store(schema, time, lockTimeout: TimeSpan.FromHours(1));
         var survivor = Store(schema, time, lockTimeout: TimeSpan.FromHours(1));
         await StartAsync(dying, survivor);
-        await dying.CreateInstanceAsync(NewInstance("orphan", time), Wait.Token());
-        var item = await dying.LockNextOrchestrationAsync(Wait.Token());
+        await dying.CreateInstanceAsync(NewInstance("orphan", time), DurableWait.Token());
+        var item = await dying.LockNextOrchestrationAsync(DurableWait.Token());
         Assert.True(await dying.CommitOrchestrationAsync(item, new OrchestrationCommit
         {
             ExpectedExecutionId = "exec-orphan",
@@ -113,10 +113,10 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
             Instance = Running("exec-orphan", 1, time),
             Activities = [new NewActivity(0, "A", null)],
-        }, Wait.Token()));
-        await dying.EnqueueMessageAsync("orphan", "event", time.GetUtcNow(), Wait.Token());
-        var instance = await dying.LockNextOrchestrationAsync(Wait.Token());
-        var activity = await dying.LockNextActivityAsync(Wait.Token());
+        }, DurableWait.Token()));
+        await dying.EnqueueMessageAsync("orphan", "event", time.GetUtcNow(), DurableWait.Token());
+        var instance = await dying.LockNextOrchestrationAsync(DurableWait.Token());
+        var activity = await dying.LockNextActivityAsync(DurableWait.Token());
 
         // The host dies holding both locks: its session ends (and with it its advisory lock).
         _disposables.Remove(dying);
@@ -124,8 +124,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
 
         // Long before the locks expire, the survivor's next poll sees the host is gone and takes the work.
         time.Advance(TimeSpan.FromSeconds(1));
-        var retaken = await survivor.LockNextOrchestrationAsync(Wait.Token());
-        var retakenActivity = await survivor.LockNextActivityAsync(Wait.Token());
+        var retaken = await survivor.LockNextOrchestrationAsync(DurableWait.Token());
+        var retakenActivity = await survivor.LockNextActivityAsync(DurableWait.Token());
         Assert.Equal("orphan", retaken.InstanceId);
         Assert.Equal(instance.Messages.Select(m => m.Id), retaken.Messages.Select(m => m.Id));
         Assert.Equal(1, retaken.Attempts);
@@ -167,7 +167,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         gateA.Open();
         await hostA.Client.RaiseEventAsync(id, "Next", "c");
 
-        Assert.Equal("abc", (await Wait.CompletionAsync(hostA.Client, id)).ReadOutputAs<string>());
+        Assert.Equal("abc", (await DurableWait.CompletionAsync(hostA.Client, id)).ReadOutputAs<string>());
         Assert.Equal(1, gateB.Committed);
         Assert.True(gateA.Committed >= 2);
         Assert.Equal(0, gateA.Refused); // detected before running, not by a refused commit
@@ -185,27 +185,27 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
 
         // Host A runs the first episode of "ran-by-a"; then a message for it and a new instance are waiting.
         await RunFirstEpisodeAsync(a, "ran-by-a", time);
-        Assert.True(await a.EnqueueMessageAsync("ran-by-a", "event-1", time.GetUtcNow(), Wait.Token()));
-        Assert.True((await a.CreateInstanceAsync(NewInstance("new", time), Wait.Token())).Created);
+        Assert.True(await a.EnqueueMessageAsync("ran-by-a", "event-1", time.GetUtcNow(), DurableWait.Token()));
+        Assert.True((await a.CreateInstanceAsync(NewInstance("new", time), DurableWait.Token())).Created);
 
         // Host B takes the new instance and leaves A's (whose executor A has cached) to A...
-        var taken = await b.LockNextOrchestrationAsync(Wait.Token());
+        var taken = await b.LockNextOrchestrationAsync(DurableWait.Token());
         Assert.Equal("new", taken.InstanceId);
 
         // ...until B has nothing else to do: then it takes A's instance rather than idle.
-        Assert.True(await a.EnqueueMessageAsync("ran-by-a", "event-2", time.GetUtcNow(), Wait.Token()));
-        var stolen = await b.LockNextOrchestrationAsync(Wait.Token());
+        Assert.True(await a.EnqueueMessageAsync("ran-by-a", "event-2", time.GetUtcNow(), DurableWait.Token()));
+        var stolen = await b.LockNextOrchestrationAsync(DurableWait.Token());
         Assert.Equal("ran-by-a", stolen.InstanceId);
         Assert.Equal(["event-1", "event-2"], stolen.Messages.Select(m => m.Data));
         Assert.Equal(1, stolen.HistoryCount);
 
         // Work that has waited more than a few seconds for its host is anyone's, even for a host with work of its own.
         await RunFirstEpisodeAsync(a, "also-by-a", time);
-        Assert.True(await a.EnqueueMessageAsync("also-by-a", "event-3", time.GetUtcNow(), Wait.Token()));
-        Assert.True((await a.CreateInstanceAsync(NewInstance("new-2", time), Wait.Token())).Created);
+        Assert.True(await a.EnqueueMessageAsync("also-by-a", "event-3", time.GetUtcNow(), DurableWait.Token()));
+        Assert.True((await a.CreateInstanceAsync(NewInstance("new-2", time), DurableWait.Token())).Created);
         time.Advance(TimeSpan.FromSeconds(11));
         var fetches = b.GetStatistics().OrchestrationFetches;
-        var both = new[] { await b.LockNextOrchestrationAsync(Wait.Token()), await b.LockNextOrchestrationAsync(Wait.Token()) };
+        var both = new[] { await b.LockNextOrchestrationAsync(DurableWait.Token()), await b.LockNextOrchestrationAsync(DurableWait.Token()) };
         Assert.Equal(["also-by-a", "new-2"], both.Select(w => w.InstanceId).Order(StringComparer.Ordinal));
         Assert.Equal(fetches + 1, b.GetStatistics().OrchestrationFetches); // both in one fetch: neither was a fallback
     }
@@ -222,7 +222,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
 
         var id = await client.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "hi");
 
-        Assert.Equal("hi!", (await client.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, Wait.Token())).ReadOutputAs<string>());
+        Assert.Equal("hi!", (await client.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, DurableWait.Token())).ReadOutputAs<string>());
     }
 
     [Theory]
@@ -269,7 +269,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
                     host.Client.ScheduleNewOrchestrationInstanceAsync("Sum", i, new StartOrchestrationOptions($"{prefix}-{i}"))));
                 foreach (var (id, i) in ids.Select((id, i) => (id, i)))
                 {
-                    Assert.Equal((10 * i) + 20, (await Wait.CompletionAsync(host.Client, id, TimeSpan.FromSeconds(60))).ReadOutputAs<int>());
+                    Assert.Equal((10 * i) + 20, (await DurableWait.CompletionAsync(host.Client, id, TimeSpan.FromSeconds(60))).ReadOutputAs<int>());
                 }
             }
 
@@ -280,7 +280,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         // Backends report their table counters when they end, so this waits for the host's connections to close.
         async Task<long> SequentialReadsAsync()
         {
-            await Wait.UntilAsync(
+            await DurableWait.UntilAsync(
                 async () => (await fixture.Instance.PsqlAsync("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fleet-durable'")).Trim() == "0",
                 "the host's connections are closed");
             return long.Parse(await fixture.Instance.PsqlAsync(
@@ -300,8 +300,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         await connection.OpenAsync();
 
         // A create repeated with the same execution ID (its reply was lost) reports success and adds nothing.
-        var first = await store.CreateInstanceAsync(NewInstance("i1", time), Wait.Token());
-        var repeated = await store.CreateInstanceAsync(NewInstance("i1", time), Wait.Token());
+        var first = await store.CreateInstanceAsync(NewInstance("i1", time), DurableWait.Token());
+        var repeated = await store.CreateInstanceAsync(NewInstance("i1", time), DurableWait.Token());
         Assert.True(first.Created && repeated.Created);
         Assert.Equal(1L, await ScalarAsync<long>(connection, $"SELECT count(*) FROM \"{schema}\".dt_messages WHERE instance_id = 'i1'"));
 
@@ -313,7 +313,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         Assert.Equal(2L, await ScalarAsync<long>(connection, $"SELECT count(*) FROM \"{schema}\".dt_messages WHERE instance_id = 'i1'"));
 
         // An episode commit repeated after it went through is refused by the version check and writes nothing.
-        var item = await store.LockNextOrchestrationAsync(Wait.Token());
+        var item = await store.LockNextOrchestrationAsync(DurableWait.Token());
         var commit = new OrchestrationCommit
         {
             ExpectedExecutionId = "exec-i1",
@@ -323,9 +323,9 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
             Instance = Running("exec-i1", 2, time),
             Activities = [new NewActivity(0, "A", null)],
         };
-        Assert.True(await store.CommitOrchestrationAsync(item, commit, Wait.Token()));
-        Assert.False(await store.CommitOrchestrationAsync(item, commit, Wait.Token()));
-        Assert.Equal(["h0", "h1"], await store.GetHistoryAsync("i1", Wait.Token()));
+        Assert.True(await store.CommitOrchestrationAsync(item, commit, DurableWait.Token()));
+        Assert.False(await store.CommitOrchestrationAsync(item, commit, DurableWait.Token()));
+        Assert.Equal(["h0", "h1"], await store.GetHistoryAsync("i1", DurableWait.Token()));
         Assert.Equal(1L, await ScalarAsync<long>(connection, $"SELECT count(*) FROM \"{schema}\".dt_activities"));
     }
 
@@ -364,7 +364,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
     }
 
     private static async Task WaitForHistoryCountAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
-        await Wait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), "the history matches");
+        await DurableWait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), "the history matches");
 
     private static NewInstance NewInstance(string id, TimeProvider time)
     {
@@ -375,8 +375,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
     // Creates the instance and commits its first episode on this store, which then holds the instance's affinity.
     private static async Task RunFirstEpisodeAsync(PostgresOrchestrationStore store, string instanceId, FakeTimeProvider time)
     {
-        Assert.True((await store.CreateInstanceAsync(NewInstance(instanceId, time), Wait.Token())).Created);
-        var first = await store.LockNextOrchestrationAsync(Wait.Token());
+        Assert.True((await store.CreateInstanceAsync(NewInstance(instanceId, time), DurableWait.Token())).Created);
+        var first = await store.LockNextOrchestrationAsync(DurableWait.Token());
         Assert.Equal(instanceId, first.InstanceId);
         Assert.True(await store.CommitOrchestrationAsync(
             first,
@@ -388,7 +388,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
                 ConsumedMessageIds = first.Messages.Select(m => m.Id).ToArray(),
                 Instance = Running($"exec-{instanceId}", 1, time),
             },
-            Wait.Token()));
+            DurableWait.Token()));
     }
 
     private static InstanceUpdate Running(string executionId, int historyCount, TimeProvider time) => new()
@@ -421,8 +421,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
     {
         foreach (var store in stores)
         {
-            await store.InitializeAsync(Wait.Token());
-            await store.StartDispatchAsync(Wait.Token());
+            await store.InitializeAsync(DurableWait.Token());
+            await store.StartDispatchAsync(DurableWait.Token());
         }
     }
 

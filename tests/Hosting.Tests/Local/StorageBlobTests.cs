@@ -1,3 +1,5 @@
+using Fleet.Testing;
+
 namespace Fleet.Hosting.Tests.Local;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Fleet.Testing;
 
 namespace Fleet.Hosting.Tests.Local;
 

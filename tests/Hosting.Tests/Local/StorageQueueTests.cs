@@ -1,5 +1,6 @@
 using Fleet.Hosting.Local.Storage;
 using Microsoft.Extensions.Configuration;
+using Fleet.Testing;
 
 namespace Fleet.Hosting.Tests.Local;
 

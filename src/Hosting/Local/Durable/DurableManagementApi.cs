@@ -49,7 +49,7 @@ internal static class DurableManagementApi
     private static RequestDelegate Handle(IServiceProvider services, Func<HttpContext, DurableBackend, Task<IResult>> handler) => async context =>
     {
         var keys = services.GetRequiredService<HostSettings>().Keys;
-        if ((keys.DurableTaskKey is not null || keys.HasMasterKey) && !keys.AuthorizesDurableApi(HttpFunctionEndpoints.PresentedKey(context.Request)))
+        if ((keys.DurableTaskKey is not null || keys.HasMasterKey) && !keys.AuthorizesDurableApi(PresentedKeys.Of(context.Request)))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Fleet.Hosting.Indexing;
 using AzureEncoding = Azure.Storage.Queues.QueueMessageEncoding;
 
 namespace Fleet.Hosting.Local.Storage;
@@ -7,6 +6,9 @@ namespace Fleet.Hosting.Local.Storage;
 /// <summary>Creates <see cref="QueueTriggerListener"/>s for <c>queueTrigger</c> functions.</summary>
 internal sealed partial class QueueTriggerListenerFactory(StorageAccounts accounts) : ITriggerListenerFactory
 {
+    // As the Functions host names it: messages that failed maxDequeueCount times go to <queue>-poison.
+    private const string PoisonSuffix = "-poison";
+
     // A renewal must get through, or fail, well within the lease: a quarter of it, at most 30 s, per attempt.
     private static readonly TimeSpan MaxRenewalRequestTime = TimeSpan.FromSeconds(30);
 
@@ -53,7 +55,7 @@ internal sealed partial class QueueTriggerListenerFactory(StorageAccounts accoun
 
         var settings = accounts.QueueSettings;
         var raw = accounts.Queues(connectionName, AzureEncoding.None);
-        var poisonName = queueName.EndsWith(QueueTrigger.PoisonSuffix, StringComparison.Ordinal) ? null : queueName + QueueTrigger.PoisonSuffix;
+        var poisonName = queueName.EndsWith(PoisonSuffix, StringComparison.Ordinal) ? null : queueName + PoisonSuffix;
         var renewalTimeout = TimeSpan.FromTicks(Math.Min(settings.MessageLeaseDuration.Ticks / 4, MaxRenewalRequestTime.Ticks));
         var target = new QueueTriggerTarget(
             raw.GetQueueClient(queueName),

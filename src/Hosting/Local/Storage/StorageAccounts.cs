@@ -72,9 +72,8 @@ internal sealed class StorageAccounts
     public BlobServiceClient Blobs(string? connection) =>
         _blobs.GetOrAdd(Connection(connection).Setting, _ => Connection(connection).CreateBlobServiceClient(HostBlobStorage.Options(Options.ConfigureClients)));
 
-    /// <summary>host.json's <c>messageEncoding</c> as the SDK's.</summary>
-    public AzureEncoding MessageEncoding =>
-        QueueSettings.MessageEncoding == Fleet.Storage.QueueMessageEncoding.Base64 ? AzureEncoding.Base64 : AzureEncoding.None;
+    /// <summary>host.json's <c>messageEncoding</c>.</summary>
+    public AzureEncoding MessageEncoding => QueueSettings.MessageEncoding;
 
     private QueueClientOptions QueueOptions(AzureEncoding encoding)
     {
