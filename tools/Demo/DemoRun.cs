@@ -290,7 +290,7 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             ["ComplianceSweep__Mode"] = "remediate",
             ["Orchestrations__OperationPollInterval"] = "00:00:01",
         };
-        var child = Track(ChildProcess.Start("function host", "dotnet",
+        var child = Track(ChildProcess.Start(HostName, "dotnet",
             [hostDll, "start", "--script-root", appFolder, "--port", Port(port)], _root, environment, Path.Combine(logs, "host.log")));
         var started = await child.WaitForLineAsync(HostListening(), TimeSpan.FromSeconds(90), stop);
         var result = new HostEndpoint(new Uri(started.Groups["address"].Value), masterKey, systemKey);
@@ -318,9 +318,18 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         {
             try
             {
-                // The host gets its own shutdown timeout (Host:ShutdownTimeout, 10 s) plus time to release its leases.
-                var (code, killed) = await child.StopAsync(TimeSpan.FromSeconds(child.Name == "function host" ? 20 : 5));
+                // The host stops its worker itself; the demo checks it did, so no worker outlives the demo either.
+                var workers = child.Name == HostName ? child.ChildIds() : [];
+
+                // The host gets its own shutdown timeout (Host:ShutdownTimeout, 10 s), then up to 5 s for its worker to exit.
+                var (code, killed) = await child.StopAsync(TimeSpan.FromSeconds(child.Name == HostName ? 20 : 5));
                 stopped.Add($"{child.Name} (pid {child.Id}) {(killed ? "killed after its grace period" : $"exited {code}")}");
+                foreach (var worker in workers)
+                {
+                    var left = ChildProcess.IsRunning(worker);
+                    ChildProcess.Kill(worker);
+                    stopped.Add($"its worker (pid {worker}) {(left ? "was left running and killed" : "exited with it")}");
+                }
             }
             catch (Exception ex)
             {
@@ -378,6 +387,8 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
     }
 
     private const string HostQueue = "provisioning-requests";
+
+    private const string HostName = "function host";
 
     [GeneratedRegex(@"listening on (?<url>http://\S+/)")]
     private static partial Regex SimulatorListening();
