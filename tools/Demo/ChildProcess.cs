@@ -102,6 +102,64 @@ internal sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
+    /// <summary>
+    /// The processes it started that are still running (Linux: from <c>/proc</c>; elsewhere none): for the host, its
+    /// worker, whichever one it runs now (the host restarts a worker that dies).
+    /// </summary>
+    public IReadOnlyList<int> ChildIds()
+    {
+        var children = new List<int>();
+        if (!Directory.Exists("/proc"))
+        {
+            return children;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                && ParentOf(pid) == Id)
+            {
+                children.Add(pid);
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary>Whether process <paramref name="pid"/> is still running (a zombie counts as gone).</summary>
+    public static bool IsRunning(int pid) => ParentOf(pid) is not null;
+
+    /// <summary>Kills process <paramref name="pid"/> (SIGKILL) if it still runs.</summary>
+    public static void Kill(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill(entireProcessTree: true);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Win32Exception)
+        {
+            // Already gone.
+        }
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+        var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 1 && fields[0] != "Z" && int.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var parent) ? parent : null;
+    }
+
     /// <summary>Waits for an output line matching <paramref name="pattern"/> (also one already written).</summary>
     /// <exception cref="DemoException">The process exited first, or the line did not come in time.</exception>
     public async Task<Match> WaitForLineAsync(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken)

@@ -7,8 +7,8 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Azure.Storage.Queues;
 using Fleet.Simulator;
-using Fleet.Storage;
 
 namespace Fleet.Demo;
 
@@ -61,7 +61,8 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
 
     private async Task<int> DriveAsync(Stopwatch clock, CancellationToken stop)
     {
-        var functionsDll = BuiltDll("Functions", "Fleet.Functions.dll");
+        var hostDll = BuiltDll("Hosting", "Fleet.Hosting.dll");
+        var appDll = BuiltDll("Functions", "Fleet.Functions.dll");
         var simulatorDll = BuiltDll("Simulator", "Fleet.Simulator.dll");
         Directory.CreateDirectory(DataFolder);
         var logs = Path.Combine(DataFolder, "logs");
@@ -85,13 +86,14 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         var fleet = await control.GetFleetAsync(stop);
         var policyPath = Path.Combine(DataFolder, "policy.json");
         await File.WriteAllTextAsync(policyPath, DemoScenario.Policy(fleet), stop);
-        var app = await StartHostAsync(functionsDll, storage, simulator, policyPath, logs, stop);
+        var app = await StartHostAsync(hostDll, Path.GetDirectoryName(appDll)!, storage, simulator, policyPath, logs, stop);
 
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("x-functions-key", app.MasterKey);
         var requests = DemoScenario.Requests(fleet, options.Requests);
-        var queue = StorageConnection.Parse(storage.ConnectionString).CreateQueueServiceClient().GetQueueClient(HostQueue);
-        await queue.CreateIfNotExistsAsync(stop);
+        // Base64, as host.json's extensions.queues.messageEncoding says the queue trigger reads them.
+        var queue = new QueueClient(storage.ConnectionString, HostQueue, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await queue.CreateIfNotExistsAsync(cancellationToken: stop);
         foreach (var request in requests)
         {
             await queue.SendMessageAsync(request.ToMessage(), cancellationToken: stop);
@@ -109,10 +111,14 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             throw new DemoException($"POST /api/sweeps answered {(int)sweepResponse.StatusCode}: {sweepBody}");
         }
 
-        var sweep = JsonNode.Parse(sweepBody)!;
-        var sweepId = (string)sweep["id"]!;
+        var sweep = HostJson.Parse(sweepBody) as JsonObject;
+        if (sweep?["id"]?.GetValue<string>() is not { Length: > 0 } sweepId || sweep["statusQueryGetUri"]?.GetValue<string>() is not { } sweepStatus)
+        {
+            throw new DemoException($"POST /api/sweeps answered 202 without the check-status payload (id, statusQueryGetUri): {sweepBody}");
+        }
+
         await output.WriteLineAsync($"Started compliance sweep {sweepId} (remediate) against {Relative(policyPath)}.");
-        await PrintUrlsAsync(app, storage, simulator, (string)sweep["statusQueryGetUri"]!, sweepId, requests[0]);
+        await PrintUrlsAsync(app, storage, simulator, sweepStatus, sweepId, requests[0]);
 
         return await WatchAsync(new ProgressReader(http, control, sweepId, requests.Count), app, sweepId, clock, stop);
     }
@@ -214,7 +220,9 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         var defaults = new[] { 10000, 10001, 10002 };
         var ports = defaults.All(IsFree) ? defaults : [0, 0, 0];
         var child = Track(ChildProcess.Start("Azurite", "node",
-            ["--require", watchdog, azurite, "--silent", "--inMemoryPersistence",
+            // --skipApiVersionCheck: the app's own blob client (Azure.Storage.Blobs in the worker) sends a service
+            // version newer than Azurite knows (docs/local-host-storage.md).
+            ["--require", watchdog, azurite, "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
              "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
              "--blobPort", Port(ports[0]), "--queuePort", Port(ports[1]), "--tablePort", Port(ports[2])],
             DataFolder, new Dictionary<string, string>(), Path.Combine(logs, "azurite.log"), keepStdinOpen: true));
@@ -249,8 +257,12 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         return result;
     }
 
+    /// <summary>
+    /// The local functions host (<c>Fleet.Hosting.dll start</c>) on the app's build output; it starts the app's worker
+    /// process itself and hands it its settings (local.settings.json there, then the environment, which wins).
+    /// </summary>
     private async Task<HostEndpoint> StartHostAsync(
-        string dll, AzuriteEndpoints storage, SimulatorEndpoint simulator, string policyPath, string logs, CancellationToken stop)
+        string hostDll, string appFolder, AzuriteEndpoints storage, SimulatorEndpoint simulator, string policyPath, string logs, CancellationToken stop)
     {
         var port = IsFree(7071) ? 7071 : 0;
         var masterKey = NewKey();
@@ -258,14 +270,12 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         var store = Path.Combine(DataFolder, "durabletask.db");
         var environment = new Dictionary<string, string>
         {
-            // The repository's host.json and local.settings.json (content root = the repository root); everything
-            // this run needs comes through the environment, which takes precedence over local.settings.json.
-            ["AzureWebJobsScriptRoot"] = _root,
+            // Everything this run needs comes through the environment, which takes precedence over the
+            // local.settings.json the build copies next to the app.
             ["AzureWebJobsStorage"] = storage.ConnectionString,
-            ["AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName"] = "DurableStore",
-            ["DurableStore"] = store,
-            ["AzureFunctionsJobHost__logging__logLevel__Function"] = "Warning",
-            ["Host__LocalHttpPort"] = Port(port),
+            ["DurableTask__Backend__SqlitePath"] = store,
+            // A PostgreSQL store in a developer's local.settings.json would win over the SQLite file; the demo's is empty.
+            ["DurableTask__Backend__PostgresConnectionString"] = string.Empty,
             ["Host__ShutdownTimeout"] = "00:00:10",
             ["FunctionKeys__Master"] = masterKey,
             ["FunctionKeys__DurableTask"] = systemKey,
@@ -274,15 +284,17 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             ["Sphere__endpoint"] = simulator.BaseAddress.AbsoluteUri,
             ["Sphere__credential"] = "managedidentity",
             ["Provisioning__Queue"] = HostQueue,
-            ["ComplianceSweep__Policy"] = string.Empty,
+            // Nightly, as the app's default: the demo starts its sweep over HTTP; the timer only has to load.
+            ["ComplianceSweep__Schedule"] = "0 0 2 * * *",
             ["ComplianceSweep__PolicyPath"] = policyPath,
             ["ComplianceSweep__Mode"] = "remediate",
             ["Orchestrations__OperationPollInterval"] = "00:00:01",
         };
-        var child = Track(ChildProcess.Start("function host", "dotnet", [dll], _root, environment, Path.Combine(logs, "host.log")));
-        var started = await child.WaitForLineAsync(HostStarted(), TimeSpan.FromSeconds(90), stop);
-        var result = new HostEndpoint(new Uri(started.Groups["address"].Value.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), masterKey, systemKey);
-        await output.WriteLineAsync($"  function host     {result.BaseAddress} (durable store {Relative(store)})");
+        var child = Track(ChildProcess.Start(HostName, "dotnet",
+            [hostDll, "start", "--script-root", appFolder, "--port", Port(port)], _root, environment, Path.Combine(logs, "host.log")));
+        var started = await child.WaitForLineAsync(HostListening(), TimeSpan.FromSeconds(90), stop);
+        var result = new HostEndpoint(new Uri(started.Groups["address"].Value), masterKey, systemKey);
+        await output.WriteLineAsync($"  function host     {result.BaseAddress} (worker pid {started.Groups["worker"].Value}; durable store {Relative(store)})");
         return result;
     }
 
@@ -306,9 +318,18 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         {
             try
             {
-                // The host gets its own shutdown timeout (Host:ShutdownTimeout, 10 s) plus time to release its leases.
-                var (code, killed) = await child.StopAsync(TimeSpan.FromSeconds(child.Name == "function host" ? 20 : 5));
+                // The host stops its worker itself; the demo checks it did, so no worker outlives the demo either.
+                var workers = child.Name == HostName ? child.ChildIds() : [];
+
+                // The host gets its own shutdown timeout (Host:ShutdownTimeout, 10 s), then up to 5 s for its worker to exit.
+                var (code, killed) = await child.StopAsync(TimeSpan.FromSeconds(child.Name == HostName ? 20 : 5));
                 stopped.Add($"{child.Name} (pid {child.Id}) {(killed ? "killed after its grace period" : $"exited {code}")}");
+                foreach (var worker in workers)
+                {
+                    var left = ChildProcess.IsRunning(worker);
+                    ChildProcess.Kill(worker);
+                    stopped.Add($"its worker (pid {worker}) {(left ? "was left running and killed" : "exited with it")}");
+                }
             }
             catch (Exception ex)
             {
@@ -367,11 +388,14 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
 
     private const string HostQueue = "provisioning-requests";
 
+    private const string HostName = "function host";
+
     [GeneratedRegex(@"listening on (?<url>http://\S+/)")]
     private static partial Regex SimulatorListening();
 
-    [GeneratedRegex(@"HTTP on (?<address>http://\S+/)")]
-    private static partial Regex HostStarted();
+    // StartupSummary's last line: "Worker process 123 (worker 2.52.0). Listening on http://127.0.0.1:7071/; press Ctrl+C to stop."
+    [GeneratedRegex(@"^Worker process (?<worker>\d+) .*Listening on (?<address>http://\S+/);")]
+    private static partial Regex HostListening();
 
     private sealed record AzuriteEndpoints(string Blob, string Queue, string Table)
     {

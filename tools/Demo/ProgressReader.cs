@@ -70,7 +70,7 @@ internal sealed class ProgressReader(HttpClient host, SimulatorControlClient sim
 
             using var response = await host.SendAsync(request, cancellationToken);
             response.EnsureSuccessStatusCode();
-            foreach (var instance in JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken))!.AsArray())
+            foreach (var instance in HostJson.Parse(await response.Content.ReadAsStringAsync(cancellationToken))!.AsArray())
             {
                 switch ((string?)instance!["runtimeStatus"])
                 {
@@ -134,6 +134,18 @@ internal sealed class ProgressReader(HttpClient host, SimulatorControlClient sim
         }
 
         response.EnsureSuccessStatusCode();
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return HostJson.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
     }
+}
+
+/// <summary>
+/// JSON from the host and the app, read with property names in any case: the isolated Durable extension's
+/// check-status payload comes PascalCase (<c>Id</c>, <c>StatusQueryGetUri</c>), the host's management API camelCase.
+/// </summary>
+internal static class HostJson
+{
+    private static readonly JsonNodeOptions AnyCase = new() { PropertyNameCaseInsensitive = true };
+
+    /// <summary>Parses <paramref name="json"/>; null for the JSON literal null.</summary>
+    public static JsonNode? Parse(string json) => JsonNode.Parse(json, AnyCase);
 }

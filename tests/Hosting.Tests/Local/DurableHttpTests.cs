@@ -101,6 +101,49 @@ public sealed partial class DurableFunctionsTests
     }
 
     [Fact]
+    public async Task The_instance_list_filters_by_prefix_and_pages_with_the_continuation_header()
+    {
+        // What an operator's dashboard (and ./run's progress) does: all instances of one prefix, page by page.
+        using var cts = new CancellationTokenSource(Timeout);
+        var prefix = $"page-{Guid.NewGuid():N}-";
+        var started = new List<string>();
+        foreach (var id in Enumerable.Range(1, 5).Select(i => $"{prefix}{i}").Append($"other-{prefix}"))
+        {
+            using var response = await Http.PostAsync($"runtime/webhooks/durabletask/orchestrators/Chain/{id}", new StringContent("1", Encoding.UTF8, "application/json"), cts.Token);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var status = await PollUntilDoneAsync(JsonNode.Parse(await response.Content.ReadAsStringAsync(cts.Token))!["statusQueryGetUri"]!.GetValue<string>(), cts.Token);
+            Assert.Equal(4, status["output"]!.GetValue<int>());
+            started.Add(id);
+        }
+
+        var listed = new List<string>();
+        var pages = 0;
+        string? continuation = null;
+        do
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"runtime/webhooks/durabletask/instances?instanceIdPrefix={prefix}&top=2&{Query}");
+            if (continuation is not null)
+            {
+                request.Headers.Add("x-ms-continuation-token", continuation);
+            }
+
+            using var response = await Http.SendAsync(request, cts.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var page = JsonNode.Parse(await response.Content.ReadAsStringAsync(cts.Token))!.AsArray();
+            Assert.InRange(page.Count, 1, 2);
+            Assert.All(page, i => Assert.Equal("Completed", i!["runtimeStatus"]!.GetValue<string>()));
+            listed.AddRange(page.Select(i => i!["instanceId"]!.GetValue<string>()));
+            pages++;
+            continuation = response.Headers.TryGetValues("x-ms-continuation-token", out var values) ? values.Single() : null;
+        }
+        while (continuation is not null && pages < 10);
+
+        Assert.Null(continuation);
+        Assert.Equal(3, pages);
+        Assert.Equal(started.Take(5).Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void The_durable_client_binding_payload_has_the_field_names_and_shapes_the_worker_reads()
     {
         var payload = new DurableClientBindingPayload(
