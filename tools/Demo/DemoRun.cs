@@ -72,13 +72,6 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             File.Delete(stale);
         }
 
-        var localSettings = Path.Combine(_root, "local.settings.json");
-        if (!File.Exists(localSettings))
-        {
-            File.Copy(Path.Combine(_root, "local.settings.sample.json"), localSettings);
-            await output.WriteLineAsync("Created local.settings.json from local.settings.sample.json (git-ignored; the demo passes its own settings through the environment).");
-        }
-
         await output.WriteLineAsync("Starting Azurite, the fleet simulator and the function host...");
         var storage = await StartAzuriteAsync(logs, stop);
         var simulator = await StartSimulatorAsync(simulatorDll, logs, stop);
