@@ -4,6 +4,7 @@ using System.Reflection;
 using Fleet.Durable.Postgres;
 using Fleet.Testing;
 using Grpc.Net.Client;
+using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Client.Grpc;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Fleet.Durable.Postgres;
-using Microsoft.DurableTask;
 
 namespace Fleet.Bench.Durable;
 

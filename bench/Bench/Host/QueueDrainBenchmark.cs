@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Azure.Storage.Queues;
-using Fleet.Bench.Durable;
 using Fleet.Hosting.Local;
 using Fleet.Hosting.Local.Storage;
 using Fleet.Testing;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Fleet.Bench.Durable;
+namespace Fleet.Bench;
 
 /// <summary>Small statistics helpers.</summary>
 internal static class Stats
