@@ -164,8 +164,10 @@ internal sealed class FleetBenchApp : IAsyncDisposable
             throw new InvalidOperationException($"POST {route} answered {(int)response.StatusCode}: {text}");
         }
 
+        // The check-status payload as the worker's serializer writes it ("id" or "Id").
         using var payload = JsonDocument.Parse(text);
-        return payload.RootElement.GetProperty("id").GetString()!;
+        return payload.RootElement.EnumerateObject().FirstOrDefault(p => p.NameEquals("id") || p.NameEquals("Id")).Value.GetString()
+            ?? throw new InvalidOperationException($"POST {route} answered 202 without an instance id: {text}");
     }
 
     public async ValueTask DisposeAsync()
