@@ -123,38 +123,12 @@ public sealed class SdkPostgresHelloCitiesBenchmark : IBenchmark
         return wrong == 0 ? elapsed : throw new InvalidOperationException($"{wrong} orchestrations did not complete with the expected output.");
     }
 
-    /// <summary>CPU used so far by the server's processes (postmaster and its backends), from /proc.</summary>
+    /// <summary>CPU used so far by the server's processes (postmaster and its backends).</summary>
     private static TimeSpan PostgresCpu(PostgresInstance server)
     {
-        var ticksPerSecond = 100.0; // USER_HZ on Linux
-        var postmaster = File.Exists(Path.Combine(server.DataDirectory, "postmaster.pid"))
-            ? int.Parse(File.ReadLines(Path.Combine(server.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture)
-            : 0;
-        long total = 0;
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                var parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
-                if (pid == postmaster || parent == postmaster)
-                {
-                    total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                }
-            }
-            catch (IOException)
-            {
-                // The process ended meanwhile.
-            }
-        }
-
-        return TimeSpan.FromSeconds(total / ticksPerSecond);
+        var pidFile = Path.Combine(server.DataDirectory, "postmaster.pid");
+        var postmaster = File.Exists(pidFile) ? int.Parse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture) : 0;
+        return ProcessCpu.Sum((pid, parent, _) => pid == postmaster || parent == postmaster);
     }
 
     private static long Counter(PropertyInfo counter, PostgresStoreStatistics? statistics) =>

@@ -221,3 +221,19 @@ internal sealed record RunFigures(TimeSpan Elapsed, IReadOnlyDictionary<Guid, Ti
             $"{name}: {accepted} accepted calls in {t.Value.TotalSeconds:0.0} s = {accepted / t.Value.TotalSeconds / limit:0.000} of its budget");
     })) + string.Create(CultureInfo.InvariantCulture, $"; {Requests} requests, {Throttled} answered 429; elapsed {Elapsed.TotalSeconds:0.0} s");
 }
+
+/// <summary>CPU of the processes a fleet run uses: this one (local host, simulator, Sphere proxy, benchmark), the app's worker and Azurite.</summary>
+internal readonly record struct FleetCpu(TimeSpan Self, TimeSpan Worker, TimeSpan Azurite)
+{
+    public static FleetCpu Take()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new FleetCpu(process.TotalProcessorTime, ProcessCpu.Children("dotnet"), ProcessCpu.Children("node"));
+    }
+
+    /// <summary>What the processes used since <paramref name="before"/>, against what the machine's cores offered in <paramref name="elapsed"/>.</summary>
+    public string Since(FleetCpu before, TimeSpan elapsed) => string.Create(CultureInfo.InvariantCulture,
+        $"CPU {(Self - before.Self + Worker - before.Worker + Azurite - before.Azurite).TotalSeconds:0.0} s of the {Environment.ProcessorCount * elapsed.TotalSeconds:0.0} s " +
+        $"the {Environment.ProcessorCount} cores offered: this process (local host, simulator, proxy, benchmark) {(Self - before.Self).TotalSeconds:0.0} s, " +
+        $"the app's worker {(Worker - before.Worker).TotalSeconds:0.0} s, Azurite {(Azurite - before.Azurite).TotalSeconds:0.0} s");
+}

@@ -49,6 +49,7 @@ public sealed class ProvisionBenchmark : IBenchmark
 
         await simulator.Control.SetLimitsAsync(RateLimit, cancellationToken: cancellationToken);
         await simulator.Control.ResetCountersAsync(cancellationToken);
+        var cpu = FleetCpu.Take();
         var started = Stopwatch.GetTimestamp();
         await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (message, ct) => await queue.SendMessageAsync(message, cancellationToken: ct));
@@ -80,6 +81,7 @@ public sealed class ProvisionBenchmark : IBenchmark
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var cpuUsed = FleetCpu.Take().Since(cpu, elapsed);
         var counters = await simulator.Control.GetCountersAsync(cancellationToken);
         var tenant = counters.Tenants.Single(t => t.TenantId == contoso.Id);
         var accepted = tenant.Total - tenant.Throttled;
@@ -99,7 +101,7 @@ public sealed class ProvisionBenchmark : IBenchmark
             $"fleet-provision: {Devices} devices for {contoso.Name} (enqueued in {enqueued.TotalSeconds:0.0} s) provisioned in {elapsed.TotalSeconds:0.0} s: " +
             $"{accepted} accepted calls ({(double)accepted / Devices:0.0} per device: claim, operation, product and group lookup, device read, move, operation, verify), " +
             $"{tenant.Throttled} answered 429 ({(double)tenant.Throttled / tenant.Total:P2}); {accepted / elapsed.TotalSeconds / RateLimit:0.000} of the budget; " +
-            $"app defaults (limiter initialRate 10) in its worker under the local host, SQLite; operations complete at once; machine load average {Stats.LoadAverage()}"));
+            $"app defaults (limiter initialRate 10) in its worker under the local host, SQLite; operations complete at once; {cpuUsed}; machine load average {Stats.LoadAverage()}"));
         reporter.Report("provision_1k_s", elapsed.TotalSeconds, "s");
         reporter.Report("provision_1k_floor_s", accepted / RateLimit, "s");
     }

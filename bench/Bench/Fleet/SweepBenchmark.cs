@@ -43,9 +43,9 @@ public sealed class SweepBenchmark : IBenchmark
         await File.WriteAllTextAsync(policyFile, await PolicyAsync(simulator.BaseAddress, token, fleet, cancellationToken), cancellationToken);
         try
         {
-            var (app, recorded, summary) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
+            var (app, recorded, summary, cpu) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
             reporter.Note($"fleet-sweep app: {summary.Devices} devices in {summary.Tenants} tenants ({summary.TenantErrors} not readable), " +
-                          $"{summary.Findings} drift findings, {summary.Fixed} fixed, {summary.Failed} failed; {app.Describe(fleet, RateLimit)}");
+                          $"{summary.Findings} drift findings, {summary.Fixed} fixed, {summary.Failed} failed; {app.Describe(fleet, RateLimit)}; {cpu}");
             reporter.Note("fleet-sweep settings: simulator 100 requests/s per tenant (burst 100, Retry-After in seconds), operations complete at once; " +
                           "app defaults (its worker under the local host, SQLite, Sphere calls through a recording proxy): PageSize 500, ChunkPages 10, MaxParallelRemediations 32, 32 concurrent activities/orchestrations, " +
                           $"limiter initialRate 10, slowStartGrowth 4, burst half a second; machine load average {Stats.LoadAverage()}");
@@ -74,7 +74,7 @@ public sealed class SweepBenchmark : IBenchmark
         }
     }
 
-    private static async Task<(RunFigures Figures, IReadOnlyList<RecordedCall> Calls, SweepSummary Summary)> RunAppAsync(
+    private static async Task<(RunFigures Figures, IReadOnlyList<RecordedCall> Calls, SweepSummary Summary, string Cpu)> RunAppAsync(
         AzuriteInstance azurite, SimulatorHost simulator, string policyFile, CancellationToken cancellationToken)
     {
         await using var app = await FleetBenchApp.StartAsync(azurite, simulator,
@@ -84,6 +84,7 @@ public sealed class SweepBenchmark : IBenchmark
         await simulator.Control.SetLimitsAsync(RateLimit, cancellationToken: cancellationToken);
         await simulator.Control.ResetCountersAsync(cancellationToken);
         app.Recorder!.Recording = true;
+        var cpu = FleetCpu.Take();
         var started = Stopwatch.GetTimestamp();
         var sweepId = await app.StartAsync("api/sweeps", new { dryRun = false }, cancellationToken);
 
@@ -112,6 +113,7 @@ public sealed class SweepBenchmark : IBenchmark
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var cpuUsed = FleetCpu.Take().Since(cpu, elapsed);
         var counters = await simulator.Control.GetCountersAsync(cancellationToken);
         app.Recorder.Recording = false;
         if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
@@ -132,7 +134,7 @@ public sealed class SweepBenchmark : IBenchmark
 
         var requests = counters.Total - counters.TokenRequests;
         var accepted = counters.Tenants.ToDictionary(t => t.TenantId, t => t.Total - t.Throttled);
-        return (new RunFigures(elapsed, spans, accepted, requests, counters.Throttled), app.Recorder.Calls, AppOutput.Read<SweepSummary>(done));
+        return (new RunFigures(elapsed, spans, accepted, requests, counters.Throttled), app.Recorder.Calls, AppOutput.Read<SweepSummary>(done), cpuUsed);
     }
 
     /// <summary>The instance id of a sweep's tenant sweep (ComplianceSweepOrchestration.TenantInstanceId in src/Functions).</summary>
