@@ -1,27 +1,27 @@
 using System.Globalization;
-using Azure.Core.Pipeline;
-using Fleet.Durable.Client;
-using Fleet.Functions;
-using Fleet.Hosting;
-using Fleet.Shared.Sphere;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Fleet.Bench.Host;
+using Fleet.Hosting.Local;
 using Fleet.Simulator;
 using Fleet.Testing;
-using Microsoft.Extensions.DependencyInjection;
+using Grpc.Net.Client;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Client.Grpc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fleet.Bench.Fleet;
 
 /// <summary>
-/// What the fleet benchmarks share for the life of the process: a private Azurite and the process's one
-/// managed-identity endpoint (MSAL detects the source once per process), whose signing key every benchmark simulator
-/// shares, so the app authenticates with the real ManagedIdentityCredential against each of them.
+/// What the fleet benchmarks share for the life of the process: a private Azurite that accepts the newer storage API
+/// versions of the SDK inside the app's worker.
 /// </summary>
 internal static class FleetBenchEnvironment
 {
-    public const string SigningKey = "fleet-bench-signing-key-0123456789abcdef";
-
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static AzuriteInstance? _azurite;
-    private static SimulatorHost? _identity;
 
     /// <summary>The shared Azurite (started on first use; stopped when the process exits).</summary>
     public static async Task<AzuriteInstance> GetAsync(CancellationToken cancellationToken)
@@ -29,14 +29,7 @@ internal static class FleetBenchEnvironment
         await Gate.WaitAsync(cancellationToken);
         try
         {
-            if (_azurite is null)
-            {
-                _identity = await SimulatorHost.StartAsync(new SimulatorOptions { SigningKey = SigningKey, Devices = 10 }, cancellationToken: cancellationToken);
-                Environment.SetEnvironmentVariable("IDENTITY_ENDPOINT", _identity.IdentityEndpoint.AbsoluteUri);
-                Environment.SetEnvironmentVariable("IDENTITY_HEADER", _identity.IdentityHeader);
-                _azurite = await AzuriteInstance.StartAsync(cancellationToken: cancellationToken);
-            }
-
+            _azurite ??= await AzuriteInstance.StartAsync(new AzuriteOptions { SkipApiVersionCheck = true }, cancellationToken);
             return _azurite;
         }
         finally
@@ -44,108 +37,163 @@ internal static class FleetBenchEnvironment
             Gate.Release();
         }
     }
-
-    /// <summary>The machine's 1-minute load average (the benchmarks share the machine with whatever else runs).</summary>
-    public static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 }
 
 /// <summary>
-/// The fleet app in-process as operators run it: its own host.json, default settings except where a benchmark says
-/// (listed in its output), SQLite in a temp folder, the Sphere client pointed at a simulator, logs off.
-/// Optionally every HTTP exchange of the Sphere client is recorded (to replay the same calls in a baseline).
+/// The fleet app as operators run it locally: its build output (src/Functions, copied to a temp folder) under the local
+/// Functions host, which starts the app's real isolated worker and serves its triggers and Durable work on SQLite in
+/// the copy. Settings reach host and worker through the copy's local.settings.json: the app's defaults except where a
+/// benchmark says (listed in its output), the Sphere client pointed at the simulator (or at a <see cref="SphereRecorder"/>
+/// in front of it) with the real ManagedIdentityCredential on the simulator's identity endpoint, logs at Warning
+/// (errors go to stderr). The benchmark side reaches the app over HTTP (<see cref="Http"/>, master key) and the real
+/// Durable SDK client on the host's TaskHubSidecarService (<see cref="Client"/>).
 /// </summary>
 internal sealed class FleetBenchApp : IAsyncDisposable
 {
     public const string MasterKey = "bench-master-key-0123456789abcdef";
 
     private readonly string _folder;
+    private readonly GrpcChannel _channel;
 
-    private FleetBenchApp(FunctionsHost host, string folder, string queueName, RecordingTransport? recorder)
+    private FleetBenchApp(LocalFunctionsHost host, string folder, string queueName, SphereRecorder? recorder)
     {
         Host = host;
         QueueName = queueName;
         _folder = folder;
         Recorder = recorder;
-        Client = host.Services.GetRequiredService<DurableTaskClient>();
+        _channel = GrpcChannel.ForAddress(host.RpcAddress);
+        Client = new GrpcDurableTaskClient("fleet-bench", new GrpcDurableTaskClientOptions { Channel = _channel }, NullLogger.Instance);
+        Http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Add("x-functions-key", MasterKey);
     }
 
-    public FunctionsHost Host { get; }
+    public LocalFunctionsHost Host { get; }
 
     public DurableTaskClient Client { get; }
 
-    public RecordingTransport? Recorder { get; }
+    /// <summary>The app's HTTP functions, with the master key.</summary>
+    public HttpClient Http { get; }
 
-    /// <summary>The provisioning queue (<c>Provisioning:Queue</c>), unique per app.</summary>
+    /// <summary>The proxy the app's Sphere calls go through, when recording.</summary>
+    public SphereRecorder? Recorder { get; }
+
+    /// <summary>The provisioning queue (<c>Provisioning__Queue</c>), unique per app.</summary>
     public string QueueName { get; }
 
     public static async Task<FleetBenchApp> StartAsync(
-        AzuriteInstance azurite, SimulatorHost simulator, IReadOnlyDictionary<string, string?> settings, bool record, CancellationToken cancellationToken)
+        AzuriteInstance azurite, SimulatorHost simulator, IReadOnlyDictionary<string, string> settings, bool record, CancellationToken cancellationToken)
     {
-        var folder = Path.Combine(Path.GetTempPath(), "fleet-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "host.json"), Path.Combine(folder, "host.json"));
-        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        // The host gives the worker local.settings.json Values only where the environment has no value (as Core Tools).
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("IDENTITY_ENDPOINT")))
         {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["DurableStore"] = Path.Combine(folder, "durable.db"),
-            ["FunctionKeys:Master"] = MasterKey,
-            ["Sphere:endpoint"] = simulator.BaseAddress.AbsoluteUri,
-            ["Sphere:credential"] = "managedidentity",
-            ["Provisioning:Queue"] = "bench-" + Guid.NewGuid().ToString("N")[..12],
-        };
-        foreach (var category in new[] { "default", "Fleet.Functions", "Fleet.Durable", "Fleet.Shared", "Function", "Microsoft.AspNetCore" })
-        {
-            all[$"AzureFunctionsJobHost:logging:logLevel:{category}"] = "Critical";
+            throw new InvalidOperationException(
+                "IDENTITY_ENDPOINT is set in this environment: the fleet benchmarks give the app its simulator's identity endpoint through local.settings.json; unset it.");
         }
 
+        var recorder = record ? await SphereRecorder.StartAsync(simulator.BaseAddress, cancellationToken) : null;
+        var folder = BenchApps.Copy("src/Functions");
+        var queue = "bench-" + Guid.NewGuid().ToString("N")[..12];
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["DurableTask__Backend__SqlitePath"] = Path.Combine(folder, "durabletask.db"),
+            ["FunctionKeys__Master"] = MasterKey,
+            ["IDENTITY_ENDPOINT"] = simulator.IdentityEndpoint.AbsoluteUri,
+            ["IDENTITY_HEADER"] = simulator.IdentityHeader,
+            ["Sphere__endpoint"] = (recorder?.BaseAddress ?? simulator.BaseAddress).AbsoluteUri,
+            ["Sphere__credential"] = "managedidentity",
+            ["Provisioning__Queue"] = queue,
+
+            // The app's default schedule (the host resolves %ComplianceSweep:Schedule% from the settings, as in Azure).
+            ["ComplianceSweep__Schedule"] = "0 0 2 * * *",
+
+            // The worker's own log filter: only warnings and errors travel to the host.
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
         foreach (var (key, value) in settings)
         {
-            all[key] = value;
+            values[key] = value;
         }
 
-        var recorder = record ? new RecordingTransport(new HttpClientTransport()) : null;
-        var builder = FleetApp.CreateBuilder(new FunctionsApplicationOptions
+        BenchApps.SetValues(folder, values);
+        BenchApps.EditHostJson(folder, hostJson =>
         {
-            ContentRoot = folder,
-            HostId = "bench-" + Guid.NewGuid().ToString("N")[..16],
-            HttpPort = 0,
-            Settings = all,
+            var levels = hostJson["logging"]?["logLevel"] as JsonObject ?? [];
+            foreach (var category in levels.Select(l => l.Key).ToList())
+            {
+                levels[category] = "Warning";
+            }
         });
-        if (recorder is not null)
+
+        try
         {
-            builder.Services.PostConfigure<SphereClientOptions>("Sphere", o => o.Transport = recorder);
+            var host = await LocalFunctionsHost.StartAsync(
+                new LocalHostOptions
+                {
+                    ScriptRoot = folder,
+                    Port = 0,
+                    Output = TextWriter.Null,
+                    ConsoleLogs = false,
+                    ConfigureLogging = l => l
+                        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Error)
+                        .AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Error),
+                },
+                cancellationToken);
+            return new FleetBenchApp(host, folder, queue, recorder);
+        }
+        catch
+        {
+            if (recorder is not null)
+            {
+                await recorder.DisposeAsync();
+            }
+
+            BenchApps.Delete(folder);
+            throw;
+        }
+    }
+
+    /// <summary>Posts <paramref name="body"/> to an HTTP starter and returns the started instance's id (202 expected).</summary>
+    public async Task<string> StartAsync(string route, object body, CancellationToken cancellationToken)
+    {
+        using var response = await Http.PostAsJsonAsync(route, body, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if ((int)response.StatusCode != 202)
+        {
+            throw new InvalidOperationException($"POST {route} answered {(int)response.StatusCode}: {text}");
         }
 
-        var host = builder.Build();
-        await host.StartAsync(cancellationToken);
-        return new FleetBenchApp(host, folder, all["Provisioning:Queue"]!, recorder);
+        // The check-status payload as the worker's serializer writes it ("id" or "Id").
+        using var payload = JsonDocument.Parse(text);
+        return payload.RootElement.EnumerateObject().FirstOrDefault(p => p.NameEquals("id") || p.NameEquals("Id")).Value.GetString()
+            ?? throw new InvalidOperationException($"POST {route} answered 202 without an instance id: {text}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        Http.Dispose();
+        await Client.DisposeAsync();
+        _channel.Dispose();
+        await Host.StopAsync();
+        await Host.DisposeAsync();
+        if (Recorder is not null)
         {
-            try
-            {
-                await Host.StopAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Disposing ends it.
-            }
+            await Recorder.DisposeAsync();
         }
 
-        await Host.DisposeAsync();
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp folder left behind is harmless.
-        }
+        BenchApps.Delete(_folder);
     }
+}
+
+/// <summary>Reads an orchestration's output as the app wrote it (the worker's JSON naming, read case-insensitively).</summary>
+internal static class AppOutput
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public static T Read<T>(OrchestrationMetadata metadata) =>
+        JsonSerializer.Deserialize<T>(metadata.SerializedOutput ?? "null", Options)
+        ?? throw new InvalidOperationException($"{metadata.InstanceId} ({metadata.RuntimeStatus}) has no output.");
 }
 
 /// <summary>Times and counts of one measured run (the app's or the baseline's).</summary>
@@ -172,4 +220,20 @@ internal sealed record RunFigures(TimeSpan Elapsed, IReadOnlyDictionary<Guid, Ti
         return string.Create(CultureInfo.InvariantCulture,
             $"{name}: {accepted} accepted calls in {t.Value.TotalSeconds:0.0} s = {accepted / t.Value.TotalSeconds / limit:0.000} of its budget");
     })) + string.Create(CultureInfo.InvariantCulture, $"; {Requests} requests, {Throttled} answered 429; elapsed {Elapsed.TotalSeconds:0.0} s");
+}
+
+/// <summary>CPU of the processes a fleet run uses: this one (local host, simulator, Sphere proxy, benchmark), the app's worker and Azurite.</summary>
+internal readonly record struct FleetCpu(TimeSpan Self, TimeSpan Worker, TimeSpan Azurite)
+{
+    public static FleetCpu Take()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new FleetCpu(process.TotalProcessorTime, ProcessCpu.Children("dotnet"), ProcessCpu.Children("node"));
+    }
+
+    /// <summary>What the processes used since <paramref name="before"/>, against what the machine's cores offered in <paramref name="elapsed"/>.</summary>
+    public string Since(FleetCpu before, TimeSpan elapsed) => string.Create(CultureInfo.InvariantCulture,
+        $"CPU {(Self - before.Self + Worker - before.Worker + Azurite - before.Azurite).TotalSeconds:0.0} s of the {Environment.ProcessorCount * elapsed.TotalSeconds:0.0} s " +
+        $"the {Environment.ProcessorCount} cores offered: this process (local host, simulator, proxy, benchmark) {(Self - before.Self).TotalSeconds:0.0} s, " +
+        $"the app's worker {(Worker - before.Worker).TotalSeconds:0.0} s, Azurite {(Azurite - before.Azurite).TotalSeconds:0.0} s");
 }

@@ -44,7 +44,7 @@ public sealed class IoTCentralSweepBenchmark : IBenchmark
         reporter.Note($"iotc-sweep client: {versions.Values.Sum()} devices read ({string.Join(", ", versions.OrderBy(v => v.Key).Select(v => $"{v.Value} on {v.Key}"))}); " +
                       Describe(app));
         reporter.Note("iotc-sweep settings: simulator 100 requests/s per application (burst 100, no Retry-After), client defaults " +
-                      $"(API token, PageSize 100, limiter initialRate 20, slowStartGrowth 4), {Workers} workers; machine load average {FleetBenchEnvironment.LoadAverage()}");
+                      $"(API token, PageSize 100, limiter initialRate 20, slowStartGrowth 4), {Workers} workers; machine load average {Stats.LoadAverage()}");
 
         // The baseline sends the same calls to the same application: re-seeded, counters and buckets reset.
         await simulator.Control.ResetIoTCentralAsync(cancellationToken);

@@ -52,7 +52,7 @@ public sealed class IoTConnectSweepBenchmark : IBenchmark
         reporter.Note($"iotconnect-sweep client: {app.Describe()}");
         reporter.Note("iotconnect-sweep settings: simulator 50 requests/s per solution (burst 50, 429 without Retry-After), 10,000 devices; " +
                       $"client defaults (pageSize 100, limiter initialRate 10, slowStartGrowth 4, burst half a second), {Workers} workers; " +
-                      $"machine load average {FleetBenchEnvironment.LoadAverage()}");
+                      $"machine load average {Stats.LoadAverage()}");
         if (app.Reads != SolutionDevices)
         {
             throw new InvalidOperationException($"The sweep read {app.Reads} devices, not {SolutionDevices}.");

@@ -26,19 +26,16 @@ internal sealed record RecordedCall(string Method, string PathAndQuery, string? 
     public bool IsOperationPoll => Method == "GET" && PathAndQuery.Split('?')[0].Contains("/operations/", StringComparison.OrdinalIgnoreCase);
 }
 
-/// <summary>
-/// The Azure.Core transport of the app's Sphere client with a tap: every exchange is passed on unchanged and, while
-/// <see cref="Recording"/>, written down, so a baseline can send the very same calls.
-/// </summary>
-internal sealed class RecordingTransport(HttpPipelineTransport inner) : HttpPipelineTransport
+/// <summary>Calls written down while <see cref="Recording"/> is on, in the order they were added.</summary>
+internal sealed class CallLog
 {
     private readonly Lock _gate = new();
     private readonly List<RecordedCall> _calls = [];
 
-    /// <summary>Whether exchanges are being written down.</summary>
+    /// <summary>Whether calls are being written down.</summary>
     public bool Recording { get; set; }
 
-    /// <summary>What was recorded, in the order the answers arrived.</summary>
+    /// <summary>What was recorded.</summary>
     public IReadOnlyList<RecordedCall> Calls
     {
         get
@@ -49,6 +46,34 @@ internal sealed class RecordingTransport(HttpPipelineTransport inner) : HttpPipe
             }
         }
     }
+
+    /// <summary>Writes a call down.</summary>
+    public void Add(RecordedCall call)
+    {
+        lock (_gate)
+        {
+            _calls.Add(call);
+        }
+    }
+}
+
+/// <summary>
+/// The Azure.Core transport of the app's Sphere client with a tap: every exchange is passed on unchanged and, while
+/// <see cref="Recording"/>, written down, so a baseline can send the very same calls.
+/// </summary>
+internal sealed class RecordingTransport(HttpPipelineTransport inner) : HttpPipelineTransport
+{
+    private readonly CallLog _log = new();
+
+    /// <summary>Whether exchanges are being written down.</summary>
+    public bool Recording
+    {
+        get => _log.Recording;
+        set => _log.Recording = value;
+    }
+
+    /// <summary>What was recorded, in the order the answers arrived.</summary>
+    public IReadOnlyList<RecordedCall> Calls => _log.Calls;
 
     public override Request CreateRequest() => inner.CreateRequest();
 
@@ -87,9 +112,6 @@ internal sealed class RecordingTransport(HttpPipelineTransport inner) : HttpPipe
             request.Headers.TryGetValue("Content-Type", out var type) ? type : null,
             body,
             message.Response.Status);
-        lock (_gate)
-        {
-            _calls.Add(call);
-        }
+        _log.Add(call);
     }
 }

@@ -1,22 +1,21 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Fleet.Durable.Client;
-using Fleet.Functions.Compliance;
-using Fleet.Functions.Settings;
 using Fleet.Simulator;
 using Fleet.Testing;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.DurableTask.Client;
 
 namespace Fleet.Bench.Fleet;
 
 /// <summary>
 /// A remediating compliance sweep of the simulator's 10,000-device fleet (every tenant: Contoso 5,100 devices,
 /// Fabrikam 3,400, Northwind 500 that the identity may not read) with each tenant limited to 100 requests/s, run by
-/// the real app (host, durable runtime, Sphere client with its adaptive limiter) with default settings. The policy
+/// the real app (its isolated worker under the local Functions host, Durable on SQLite, the Sphere client with its
+/// adaptive limiter; <see cref="FleetBenchApp"/>) with default settings, started by <c>POST /api/sweeps</c>. The policy
 /// gives each readable tenant about 1,500 device moves (its unassigned devices plus explicit placements) and a few
-/// group fixes, so API calls dominate. Then the same calls, recorded from the app's client, are replayed against the
+/// group fixes, so API calls dominate. Then the same calls, recorded by a proxy in front of the simulator, are replayed against the
 /// re-seeded fleet by 32 workers that only retry on 429: the script a user would write instead.
 /// Figures (API calls and 429s from the simulator's counters over exactly each run):
 /// <c>sweep_10k_rate_utilization</c> = accepted calls ÷ (100/s × each tenant's time from the start to its completion),
@@ -36,7 +35,7 @@ public sealed class SweepBenchmark : IBenchmark
     {
         var azurite = await FleetBenchEnvironment.GetAsync(cancellationToken);
         await using var simulator = await SimulatorHost.StartAsync(
-            new SimulatorOptions { Devices = 10_000, Seed = 1, RateLimit = RateLimit, SigningKey = FleetBenchEnvironment.SigningKey },
+            new SimulatorOptions { Devices = 10_000, Seed = 1, RateLimit = RateLimit },
             cancellationToken: cancellationToken);
         var fleet = await simulator.Control.GetFleetAsync(cancellationToken);
         var token = (await simulator.Control.IssueTokenAsync(new TokenRequest(), cancellationToken)).AccessToken;
@@ -44,12 +43,12 @@ public sealed class SweepBenchmark : IBenchmark
         await File.WriteAllTextAsync(policyFile, await PolicyAsync(simulator.BaseAddress, token, fleet, cancellationToken), cancellationToken);
         try
         {
-            var (app, recorded, summary) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
+            var (app, recorded, summary, cpu) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
             reporter.Note($"fleet-sweep app: {summary.Devices} devices in {summary.Tenants} tenants ({summary.TenantErrors} not readable), " +
-                          $"{summary.Findings} drift findings, {summary.Fixed} fixed, {summary.Failed} failed; {app.Describe(fleet, RateLimit)}");
+                          $"{summary.Findings} drift findings, {summary.Fixed} fixed, {summary.Failed} failed; {app.Describe(fleet, RateLimit)}; {cpu}");
             reporter.Note("fleet-sweep settings: simulator 100 requests/s per tenant (burst 100, Retry-After in seconds), operations complete at once; " +
-                          "app defaults: PageSize 500, ChunkPages 10, MaxParallelRemediations 32, 32 concurrent activities/orchestrations, " +
-                          $"limiter initialRate 10, slowStartGrowth 4, burst half a second; machine load average {FleetBenchEnvironment.LoadAverage()}");
+                          "app defaults (its worker under the local host, SQLite, Sphere calls through a recording proxy): PageSize 500, ChunkPages 10, MaxParallelRemediations 32, 32 concurrent activities/orchestrations, " +
+                          $"limiter initialRate 10, slowStartGrowth 4, burst half a second; machine load average {Stats.LoadAverage()}");
             if (summary.Failed > 0 || summary.Fixed != summary.Findings)
             {
                 throw new InvalidOperationException($"The sweep did not fix all drift: {summary.Fixed} of {summary.Findings} fixed, {summary.Failed} failed.");
@@ -75,40 +74,46 @@ public sealed class SweepBenchmark : IBenchmark
         }
     }
 
-    private static async Task<(RunFigures Figures, IReadOnlyList<RecordedCall> Calls, SweepSummary Summary)> RunAppAsync(
+    private static async Task<(RunFigures Figures, IReadOnlyList<RecordedCall> Calls, SweepSummary Summary, string Cpu)> RunAppAsync(
         AzuriteInstance azurite, SimulatorHost simulator, string policyFile, CancellationToken cancellationToken)
     {
         await using var app = await FleetBenchApp.StartAsync(azurite, simulator,
-            new Dictionary<string, string?> { ["ComplianceSweep:PolicyPath"] = policyFile }, record: true, cancellationToken);
-        var starter = app.Host.Services.GetRequiredService<SweepStarter>();
+            new Dictionary<string, string> { ["ComplianceSweep__PolicyPath"] = policyFile }, record: true, cancellationToken);
 
         // A settings change refills the simulator's buckets: the sweep starts with the budget the service grants.
         await simulator.Control.SetLimitsAsync(RateLimit, cancellationToken: cancellationToken);
         await simulator.Control.ResetCountersAsync(cancellationToken);
         app.Recorder!.Recording = true;
+        var cpu = FleetCpu.Take();
         var started = Stopwatch.GetTimestamp();
-        var sweep = await starter.StartAsync(app.Client, new SweepRequest { Mode = SweepMode.Remediate }, "benchmark", cancellationToken);
+        var sweepId = await app.StartAsync("api/sweeps", new { dryRun = false }, cancellationToken);
 
-        // Each tenant sweep's completion is seen within 50 ms (of a run of tens of seconds).
+        // Each tenant sweep's completion is seen within 50 ms (of a run of tens of seconds); bounded at 10 minutes.
         var tenants = new Dictionary<string, TimeSpan>();
         OrchestrationMetadata? done = null;
         while (done is null)
         {
+            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException($"The sweep {sweepId} did not complete within 10 minutes ({tenants.Count} tenant sweeps done).");
+            }
+
             await Task.Delay(50, cancellationToken);
             for (var i = 0; i < 3; i++)
             {
-                var id = ComplianceSweepOrchestration.TenantInstanceId(sweep.InstanceId, i);
+                var id = TenantInstanceId(sweepId, i);
                 if (!tenants.ContainsKey(id) && await app.Client.GetInstanceAsync(id, cancellationToken) is { IsCompleted: true })
                 {
                     tenants[id] = Stopwatch.GetElapsedTime(started);
                 }
             }
 
-            var metadata = await app.Client.GetInstanceAsync(sweep.InstanceId, getInputsAndOutputs: true, cancellationToken);
+            var metadata = await app.Client.GetInstanceAsync(sweepId, getInputsAndOutputs: true, cancellationToken);
             done = metadata is { IsCompleted: true } ? metadata : null;
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var cpuUsed = FleetCpu.Take().Since(cpu, elapsed);
         var counters = await simulator.Control.GetCountersAsync(cancellationToken);
         app.Recorder.Recording = false;
         if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
@@ -120,7 +125,7 @@ public sealed class SweepBenchmark : IBenchmark
         var spans = new Dictionary<Guid, TimeSpan>();
         foreach (var (id, span) in tenants)
         {
-            var result = (await app.Client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken))!.ReadOutputAs<TenantSweepResult>()!;
+            var result = AppOutput.Read<TenantSweepResult>((await app.Client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken))!);
             if (result.Error is null)
             {
                 spans[Guid.Parse(result.TenantId!)] = span;
@@ -129,8 +134,11 @@ public sealed class SweepBenchmark : IBenchmark
 
         var requests = counters.Total - counters.TokenRequests;
         var accepted = counters.Tenants.ToDictionary(t => t.TenantId, t => t.Total - t.Throttled);
-        return (new RunFigures(elapsed, spans, accepted, requests, counters.Throttled), app.Recorder.Calls, done.ReadOutputAs<SweepSummary>()!);
+        return (new RunFigures(elapsed, spans, accepted, requests, counters.Throttled), app.Recorder.Calls, AppOutput.Read<SweepSummary>(done), cpuUsed);
     }
+
+    /// <summary>The instance id of a sweep's tenant sweep (ComplianceSweepOrchestration.TenantInstanceId in src/Functions).</summary>
+    private static string TenantInstanceId(string sweepId, int index) => string.Create(CultureInfo.InvariantCulture, $"{sweepId}-t{index}");
 
     private static async Task<(BaselineResult Run, RunFigures Figures)> RunBaselineAsync(
         SimulatorHost simulator, IReadOnlyList<RecordedCall> calls, FleetDescription fleet, CancellationToken cancellationToken)
@@ -233,3 +241,9 @@ public sealed class SweepBenchmark : IBenchmark
         return devices;
     }
 }
+
+/// <summary>The part of the app's tenant sweep output the benchmark reads (TenantSweepResult in src/Functions).</summary>
+internal sealed record TenantSweepResult(string? TenantId, JsonElement? Error);
+
+/// <summary>The part of the app's sweep output the benchmark reads (SweepSummary in src/Functions).</summary>
+internal sealed record SweepSummary(int Tenants, int TenantErrors, int Devices, int Findings, int Fixed, int Failed);

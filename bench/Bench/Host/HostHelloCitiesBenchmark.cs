@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Fleet.Hosting.Local;
-using Fleet.Testing;
 using Grpc.Net.Client;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Client.Grpc;
@@ -35,13 +33,10 @@ internal sealed class HostHelloCitiesBenchmark : IBenchmark
 
     private static async Task RunHostAsync(BenchReporter reporter, string figure, bool extendedSessions, CancellationToken cancellationToken)
     {
-        var root = CopyApp();
+        var root = BenchApps.Copy("tests/TestApps/DurableApp");
         if (extendedSessions)
         {
-            var path = Path.Combine(root, "host.json");
-            var hostJson = JsonNode.Parse(File.ReadAllText(path))!;
-            hostJson["extensions"]!["durableTask"]!["extendedSessionsEnabled"] = true;
-            File.WriteAllText(path, hostJson.ToJsonString());
+            BenchApps.EditHostJson(root, hostJson => hostJson["extensions"]!["durableTask"]!["extendedSessionsEnabled"] = true);
         }
 
         try
@@ -73,25 +68,8 @@ internal sealed class HostHelloCitiesBenchmark : IBenchmark
         }
         finally
         {
-            Directory.Delete(root, recursive: true);
+            BenchApps.Delete(root);
         }
-    }
-
-    /// <summary>A private copy of the app's output, so the run starts on an empty store.</summary>
-    private static string CopyApp()
-    {
-        var output = Directory.GetFiles(RepoPaths.Combine("tests", "TestApps", "DurableApp", "bin"), "worker.config.json", SearchOption.AllDirectories)
-            .OrderByDescending(File.GetLastWriteTimeUtc).First();
-        var source = Path.GetDirectoryName(output)!;
-        var target = Path.Combine(Path.GetTempPath(), "fleet-bench", $"DurableApp-{Guid.NewGuid():N}");
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}.data{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-
-        return target;
     }
 
     private static async Task<TimeSpan> RunOnceAsync(DurableTaskClient client, int count, CancellationToken cancellationToken)

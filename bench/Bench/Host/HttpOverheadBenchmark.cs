@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using Fleet.Hosting.Local;
-using Fleet.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -53,12 +52,10 @@ internal sealed class HttpOverheadBenchmark : IBenchmark
 
     private static async Task<double> MeasureHostAsync(CancellationToken cancellationToken)
     {
-        var output = Directory.GetFiles(RepoPaths.Combine("tests", "TestApps", "HttpApp", "bin"), "worker.config.json", SearchOption.AllDirectories)
-            .OrderByDescending(File.GetLastWriteTimeUtc).First();
         await using var host = await LocalFunctionsHost.StartAsync(
             new LocalHostOptions
             {
-                ScriptRoot = Path.GetDirectoryName(output)!,
+                ScriptRoot = BenchApps.Output("tests/TestApps/HttpApp"),
                 Port = 0,
                 Output = TextWriter.Null,
                 ConsoleLogs = false,

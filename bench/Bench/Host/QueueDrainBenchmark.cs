@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Azure.Storage.Queues;
-using Fleet.Bench.Durable;
 using Fleet.Hosting.Local;
 using Fleet.Hosting.Local.Storage;
 using Fleet.Testing;
@@ -61,7 +59,7 @@ public sealed class QueueDrainBenchmark : IBenchmark
                 await host.DisposeAsync();
             }
 
-            Directory.Delete(root, recursive: true);
+            BenchApps.Delete(root);
         }
     }
 
@@ -115,27 +113,15 @@ public sealed class QueueDrainBenchmark : IBenchmark
 
     private static string CopyApp(string connectionString)
     {
-        var source = Path.GetDirectoryName(
-            Directory.GetFiles(RepoPaths.Combine("tests", "TestApps", "StorageApp", "bin", "Release"), "worker.config.json", SearchOption.AllDirectories).Single())!;
-        var target = Directory.CreateTempSubdirectory("fleet-bench-storageapp-").FullName;
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-
-        var settingsPath = Path.Combine(target, "local.settings.json");
-        var settings = JsonNode.Parse(File.ReadAllText(settingsPath))!.AsObject();
-        settings["Values"]!["AzureWebJobsStorage"] = connectionString;
-        File.WriteAllText(settingsPath, settings.ToJsonString());
+        var target = BenchApps.Copy("tests/TestApps/StorageApp");
+        BenchApps.SetValues(target, new Dictionary<string, string> { ["AzureWebJobsStorage"] = connectionString });
 
         // Batches as large as the bare loop's; a poll right after each batch.
-        var hostJsonPath = Path.Combine(target, "host.json");
-        var hostJson = JsonNode.Parse(File.ReadAllText(hostJsonPath))!.AsObject();
-        hostJson["extensions"]!["queues"]!["batchSize"] = Batch;
-        hostJson["logging"]!["logLevel"]!["default"] = "Warning";
-        File.WriteAllText(hostJsonPath, hostJson.ToJsonString());
+        BenchApps.EditHostJson(target, hostJson =>
+        {
+            hostJson["extensions"]!["queues"]!["batchSize"] = Batch;
+            hostJson["logging"]!["logLevel"]!["default"] = "Warning";
+        });
         return target;
     }
 }

@@ -1,47 +1,43 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Fleet.Durable;
 using Fleet.Durable.Postgres;
-using Fleet.Durable.Storage;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Fleet.Bench.Durable;
 
 /// <summary>
-/// A worker host for <see cref="PostgresHelloCitiesBenchmark"/> in its own process: this executable run as
-/// <c>Fleet.Bench pg-host-process</c> with the connection in environment variables. It runs the durable worker with
-/// default settings until its stdin closes, printing <c>READY</c> and then <c>WORK &lt;activities&gt;</c> lines. Run
-/// without those variables (as part of a plain <c>bench/run</c>) it does nothing.
+/// A worker host for <see cref="SdkPostgresHelloCitiesBenchmark"/> in its own process: this executable run as
+/// <c>Fleet.Bench sdk-pg-host-process</c> with the connection in environment variables. It runs the sidecar backend on
+/// the PostgreSQL store with a standalone SDK worker (default settings) until its stdin closes, printing
+/// <c>READY &lt;sidecar address&gt;</c> and then <c>WORK &lt;activities&gt;</c> and <c>STATS &lt;store counters&gt;</c>
+/// lines. Run without those variables (as part of a plain <c>bench/run</c>) it does nothing.
 /// </summary>
-public sealed class PostgresBenchHostProcess : IBenchmark
+public sealed class SdkPostgresHostProcess : IBenchmark
 {
     /// <summary>The orchestrator the hosts run.</summary>
     public const string Orchestrator = "HelloCities5";
 
     private const string ConnectionVariable = "FLEET_BENCH_PG_CONNECTION";
-    private const string SchemaVariable = "FLEET_BENCH_PG_SCHEMA";
     private static readonly string[] Cities = ["Tokyo", "Seattle", "London", "Cairo", "Lima"];
 
     private readonly Process? _process;
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Uri> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _activities;
     private volatile PostgresStoreStatistics? _statistics;
 
     /// <summary>Created by the benchmark runner (the host side).</summary>
-    public PostgresBenchHostProcess()
+    public SdkPostgresHostProcess()
     {
     }
 
-    private PostgresBenchHostProcess(Process process) => _process = process;
+    private SdkPostgresHostProcess(Process process) => _process = process;
 
-    public string Name => "pg-host-process";
+    public string Name => "sdk-pg-host-process";
 
     public IReadOnlyList<string> Figures => [];
 
-    /// <summary>Completes when the host reported READY.</summary>
-    public Task Ready => _ready.Task;
+    /// <summary>Completes with the host's sidecar address when it reported READY.</summary>
+    public Task<Uri> Ready => _ready.Task;
 
     /// <summary>Activities this host ran so far (its last WORK line).</summary>
     public int Activities => _activities;
@@ -59,8 +55,8 @@ public sealed class PostgresBenchHostProcess : IBenchmark
         }
     }
 
-    /// <summary>Starts a host process on <paramref name="schema"/>.</summary>
-    public static PostgresBenchHostProcess Start(string connectionString, string schema)
+    /// <summary>Starts a host process on the database of <paramref name="connectionString"/>.</summary>
+    public static SdkPostgresHostProcess Start(string connectionString)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -69,13 +65,12 @@ public sealed class PostgresBenchHostProcess : IBenchmark
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(typeof(PostgresBenchHostProcess).Assembly.Location);
-        info.ArgumentList.Add("pg-host-process");
+        info.ArgumentList.Add(typeof(SdkPostgresHostProcess).Assembly.Location);
+        info.ArgumentList.Add("sdk-pg-host-process");
         info.Environment[ConnectionVariable] = connectionString;
-        info.Environment[SchemaVariable] = schema;
         info.Environment["DOTNET_gcServer"] = "0";
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start a benchmark host process.");
-        var host = new PostgresBenchHostProcess(process);
+        var host = new SdkPostgresHostProcess(process);
         process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) =>
         {
@@ -93,17 +88,15 @@ public sealed class PostgresBenchHostProcess : IBenchmark
     public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
     {
         var connection = Environment.GetEnvironmentVariable(ConnectionVariable);
-        var schema = Environment.GetEnvironmentVariable(SchemaVariable);
-        if (string.IsNullOrEmpty(connection) || string.IsNullOrEmpty(schema))
+        if (string.IsNullOrEmpty(connection))
         {
-            reporter.Note("pg-host-process runs only as a child of the pg_hello5 benchmark; skipped.");
+            reporter.Note("sdk-pg-host-process runs only as a child of the sdk-pg-hello5 benchmark; skipped.");
             return;
         }
 
         var activities = 0;
-        var services = new ServiceCollection();
-        services.AddDurableTask(b => b
-            .AddTasks(r => r
+        await using var host = await SdkBenchHost.StartAsync(
+            r => r
                 .AddOrchestratorFunc<object?, string>(Orchestrator, async (ctx, _) =>
                 {
                     var greetings = new List<string>(Cities.Length);
@@ -118,17 +111,11 @@ public sealed class PostgresBenchHostProcess : IBenchmark
                 {
                     Interlocked.Increment(ref activities);
                     return $"Hello {city}!";
-                }))
-            .UsePostgres(connection, o => o.Schema = schema));
-        await using var provider = services.BuildServiceProvider();
-        var hosted = provider.GetServices<IHostedService>().ToList();
-        foreach (var service in hosted)
-        {
-            await service.StartAsync(cancellationToken);
-        }
-
-        var store = (PostgresOrchestrationStore)provider.GetRequiredService<IOrchestrationStore>();
-        Console.WriteLine("READY");
+                }),
+            new Dictionary<string, string?> { ["DurableTask:Backend:PostgresConnectionString"] = connection });
+        var store = (PostgresOrchestrationStore)host.Store;
+        await host.Backend.StartAsync(cancellationToken);
+        Console.WriteLine($"READY {host.Address}");
         using var stdinClosed = new CancellationTokenSource();
         var watch = Task.Run(async () =>
         {
@@ -150,12 +137,6 @@ public sealed class PostgresBenchHostProcess : IBenchmark
             {
                 break;
             }
-        }
-
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        foreach (var service in hosted)
-        {
-            await service.StopAsync(stop.Token);
         }
 
         await watch;
@@ -187,9 +168,9 @@ public sealed class PostgresBenchHostProcess : IBenchmark
 
     private void OnLine(string? line)
     {
-        if (line == "READY")
+        if (line is not null && line.StartsWith("READY ", StringComparison.Ordinal))
         {
-            _ready.TrySetResult();
+            _ready.TrySetResult(new Uri(line[6..]));
         }
         else if (line is not null && line.StartsWith("WORK ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5), CultureInfo.InvariantCulture, out var activities))
         {

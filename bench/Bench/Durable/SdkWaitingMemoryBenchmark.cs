@@ -1,22 +1,24 @@
 using System.Diagnostics;
 using System.Globalization;
-using Fleet.Durable;
-using Fleet.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Fleet.Bench.Durable;
 
 /// <summary>
-/// Process memory (RSS) with 10,000 instances waiting on external events, default settings (so all of them stay
-/// cached). Measured in a fresh child process so that earlier benchmarks do not inflate it.
+/// Process memory (RSS) with 10,000 instances waiting on external events, through the real SDK: the sidecar backend on
+/// SQLite with default settings (its history cache holds all of them), a standalone Worker.Grpc worker and the
+/// Client.Grpc client, in one fresh child process so that earlier benchmarks do not inflate it.
 /// </summary>
-public sealed class WaitingMemoryBenchmark : IBenchmark
+public sealed class SdkWaitingMemoryBenchmark : IBenchmark
 {
     private const string ChildVariable = "FLEET_BENCH_RSS_CHILD";
     private const int Instances = 10_000;
+    private const string Figure = "sdk_rss_mb_10k_waiting";
 
-    public string Name => "rss";
+    public string Name => "sdk-rss";
 
-    public IReadOnlyList<string> Figures => ["rss_mb_10k_waiting"];
+    public IReadOnlyList<string> Figures => [Figure];
 
     public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
     {
@@ -26,7 +28,7 @@ public sealed class WaitingMemoryBenchmark : IBenchmark
             return;
         }
 
-        var start = new ProcessStartInfo(Environment.ProcessPath!, $"\"{typeof(WaitingMemoryBenchmark).Assembly.Location}\" rss_mb_10k_waiting")
+        var start = new ProcessStartInfo(Environment.ProcessPath!, $"\"{typeof(SdkWaitingMemoryBenchmark).Assembly.Location}\" {Figure}")
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,
@@ -41,7 +43,7 @@ public sealed class WaitingMemoryBenchmark : IBenchmark
             {
                 reporter.Report(name, double.Parse(value, CultureInfo.InvariantCulture), unit);
             }
-            else if (line.StartsWith("# rss", StringComparison.Ordinal))
+            else if (line.StartsWith("# sdk-rss", StringComparison.Ordinal))
             {
                 reporter.Note(line[2..]);
             }
@@ -56,7 +58,7 @@ public sealed class WaitingMemoryBenchmark : IBenchmark
 
     private static async Task MeasureAsync(BenchReporter reporter, CancellationToken cancellationToken)
     {
-        await using var host = await DurableBenchHost.StartAsync(r => r.AddOrchestratorFunc<int, int>("Waiter", async (ctx, n) =>
+        await using var host = await SdkBenchHost.StartAsync(r => r.AddOrchestratorFunc<int, int>("Waiter", async (ctx, n) =>
             await ctx.WaitForExternalEvent<int>("Go") + n));
         var baseline = SettledRssMegabytes();
 
@@ -81,15 +83,15 @@ public sealed class WaitingMemoryBenchmark : IBenchmark
         var beforeSettling = CurrentRssMegabytes();
         var rss = SettledRssMegabytes();
         var gc = GC.GetGCMemoryInfo();
-        reporter.Note($"rss: {beforeSettling:0.0} MB right after the instances started (the GC still holds garbage from scheduling them), {rss:0.0} MB after aggressive collections");
-        reporter.Note($"rss: {rss:0.0} MB with {Instances} waiting instances, {baseline:0.0} MB before scheduling (worker, store, runtime); " +
+        reporter.Note($"sdk-rss: {beforeSettling:0.0} MB right after the instances started (the GC still holds garbage from scheduling them), {rss:0.0} MB after aggressive collections");
+        reporter.Note($"sdk-rss: {rss:0.0} MB with {Instances} waiting instances, {baseline:0.0} MB before scheduling (backend, store, SDK worker and client); " +
             $"managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB live, {gc.TotalCommittedBytes / 1048576.0:0.0} MB committed by the GC; " +
             $"SQLite {SQLitePCL.raw.sqlite3_memory_used() / 1048576.0:0.0} MB");
-        reporter.Report("rss_mb_10k_waiting", rss, "MB");
+        reporter.Report(Figure, rss, "MB");
 
         // Prove they are really waiting: one event completes one of them.
         await host.Client.RaiseEventAsync("waiter-00042", "Go", 1, cancellationToken);
-        var done = await host.Client.WaitForInstanceCompletionAsync("waiter-00042", true, cancellationToken);
+        var done = await host.Client.WaitForInstanceCompletionAsync("waiter-00042", getInputsAndOutputs: true, cancellationToken);
         if (done.ReadOutputAs<int>() != 43)
         {
             throw new InvalidOperationException("A waiting instance did not resume correctly.");
@@ -99,7 +101,7 @@ public sealed class WaitingMemoryBenchmark : IBenchmark
     private static async Task<int> CountRunningAsync(DurableTaskClient client)
     {
         var count = 0;
-        await foreach (var _ in client.GetAllInstancesAsync(new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Running], PageSize: 1000)))
+        await foreach (var _ in client.GetAllInstancesAsync(new OrchestrationQuery { Statuses = [OrchestrationRuntimeStatus.Running], PageSize = 1000 }))
         {
             count++;
         }
