@@ -158,7 +158,7 @@ public sealed class AppSettingsTests(InfraTemplate template)
     {
         var deployed = template.Environments[environment];
         Assert.Contains(FunctionBindings.Of(ComposedApp.AppAssembly), b => b.Kind is "OrchestrationTrigger" or "DurableClient");
-        var hostJson = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("src", "Functions", "host.json")))!;
+        var hostJson = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("host.json")))!;
 
         foreach (var setting in deployed.AppSettings.Values.Where(s => s.Name.StartsWith(HostJsonOverridePrefix, StringComparison.Ordinal)))
         {
