@@ -4,10 +4,14 @@ using Fleet.Testing;
 
 namespace Fleet.Hosting.Tests.Local;
 
-/// <summary>StorageApp on its own host, since its worker is killed here; each slow message takes 100 ms, so 500 take several seconds.</summary>
+/// <summary>
+/// StorageApp on its own host, since its worker is killed here. Each slow message takes 400 ms: long enough that the
+/// invocations seen in flight just before the kill are still running when it lands, even on a loaded machine (at
+/// 100 ms they could finish in between, and nothing was left to retry).
+/// </summary>
 public sealed class CrashingStorageAppFixture : StorageAppFixture
 {
-    protected override IReadOnlyDictionary<string, string?> Values => new Dictionary<string, string?> { ["SlowMs"] = "100" };
+    protected override IReadOnlyDictionary<string, string?> Values => new Dictionary<string, string?> { ["SlowMs"] = "400" };
 }
 
 /// <summary>
