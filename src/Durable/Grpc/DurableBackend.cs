@@ -45,18 +45,20 @@ public sealed partial class DurableBackend : IAsyncDisposable
     /// <summary>The task hub served.</summary>
     public string HubName => _store.HubName;
 
-    /// <summary>Prepares the store (schema, ownership, recovery) once; later calls return the same task.</summary>
+    /// <summary>Prepares the store (schema, ownership, recovery) once; later calls wait for the same start.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         lock (_startGate)
         {
-            // A failed start (an unreachable database) is retried by the next call.
+            // A failed start (an unreachable database) is retried by the next call. The start runs on the backend's
+            // own token, not the first caller's: a caller that gives up (an aborted HTTP request) stops only its wait,
+            // never the start every concurrent caller is waiting for.
             if (_started is null || _started.IsFaulted || _started.IsCanceled)
             {
-                _started = StartCoreAsync(cancellationToken);
+                _started = StartCoreAsync(_stop.Token);
             }
 
-            return _started;
+            return _started.IsCompletedSuccessfully ? _started : _started.WaitAsync(cancellationToken);
         }
     }
 

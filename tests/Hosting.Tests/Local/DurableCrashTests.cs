@@ -20,7 +20,7 @@ namespace Fleet.Hosting.Tests.Local;
 public sealed partial class DurableCrashTests
 {
     private const int Orchestrations = 500;
-    private const int MaxKills = 8;
+    private const int Kills = 6;
     private static readonly string HostAssembly = Path.Combine(AppContext.BaseDirectory, "Fleet.Hosting.dll");
 
     [Fact]
@@ -41,20 +41,32 @@ public sealed partial class DurableCrashTests
             await Parallel.ForAsync(0, Orchestrations, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cts.Token }, async (i, ct) =>
             {
                 using var started = await http.PostAsync($"orchestrators/Mixed/crash-{i}", Json(i), ct);
-                Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+                Assert.True(started.StatusCode == HttpStatusCode.Accepted, $"start crash-{i}: {started.StatusCode}\n{host.Output}");
                 using var raised = await http.PostAsync($"instances/crash-{i}/raiseEvent/Go", Json(i), ct);
-                Assert.Equal(HttpStatusCode.Accepted, raised.StatusCode);
+                Assert.True(raised.StatusCode == HttpStatusCode.Accepted, $"raise crash-{i}: {raised.StatusCode}\n{host.Output}");
             });
 
-            // Kills at random points until all are done (at most MaxKills), each while work is in flight.
+            // Kills at seeded points of progress (not of time, so a fast or a loaded machine gets the same kills), each
+            // while work is in flight.
+            var killAt = new Queue<int>(Enumerable.Range(0, Kills).Select(_ => random.Next(10, Orchestrations - 40)).Order());
             var completedAtKills = new List<int>();
-            while (completedAtKills.Count < MaxKills)
+            while (killAt.Count > 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(300, 2000)), cts.Token);
                 var completed = await CountAsync(http, "Completed", cts.Token);
                 if (completed == Orchestrations)
                 {
                     break;
+                }
+
+                if (completed < killAt.Peek())
+                {
+                    await Task.Delay(50, cts.Token);
+                    continue;
+                }
+
+                while (killAt.Count > 0 && killAt.Peek() <= completed)
+                {
+                    killAt.Dequeue();
                 }
 
                 completedAtKills.Add(completed);
