@@ -36,8 +36,11 @@ internal sealed class OutgoingLink : ISessionConsumer
 
     public string LinkName => _link.Name;
 
-    public void SessionLockLost() =>
+    public void SessionLockLost(string sessionId)
+    {
+        _logger.SessionLockExpired(_queue.Path, sessionId, _link.Name);
         _link.SafeClose(new AmqpException(ServiceBusErrors.SessionLockLost, ServiceBusErrors.SessionLockLostDescription));
+    }
 
     public void Send(MessageView message)
     {

@@ -64,8 +64,8 @@ internal interface ISessionConsumer : IMessageConsumer
     /// <summary>The link's name, which management requests name as their associated link.</summary>
     string LinkName { get; }
 
-    /// <summary>The session's lock expired: the receiver is told so (its link closes) and holds it no longer.</summary>
-    void SessionLockLost();
+    /// <summary>The lock of <paramref name="sessionId"/> expired: the receiver is told so (its link closes) and holds it no longer.</summary>
+    void SessionLockLost(string sessionId);
 }
 
 /// <summary>The session a receiver accepted and until when it holds its lock.</summary>

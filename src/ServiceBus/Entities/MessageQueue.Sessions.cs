@@ -227,7 +227,7 @@ internal sealed partial class MessageQueue
         PruneLocked(session);
     }
 
-    private bool ExpireSessionLocksLocked(DateTimeOffset now, List<ISessionConsumer> lost)
+    private bool ExpireSessionLocksLocked(DateTimeOffset now, List<(ISessionConsumer, string)> lost)
     {
         var changed = false;
         // Stale entries (renewed or released sessions) are skipped here rather than removed on change.
@@ -237,7 +237,7 @@ internal sealed partial class MessageQueue
             if (session.Holder is { } holder && session.LockedUntil <= now)
             {
                 ReleaseSessionLocked(session);
-                lost.Add(holder);
+                lost.Add((holder, session.Id));
                 changed = true;
             }
         }

@@ -7,7 +7,7 @@ internal sealed partial class MessageQueue
     public void Sweep(DateTimeOffset now)
     {
         List<(ConsumerCredit, MessageView)> sends = [];
-        List<ISessionConsumer> lostSessions = [];
+        List<(ISessionConsumer Receiver, string SessionId)> lostSessions = [];
         lock (_gate)
         {
             var changed = ExpireLocksLocked(now) | ExpireSessionLocksLocked(now, lostSessions) | ActivateScheduledLocked(now) | ExpireMessagesLocked(now);
@@ -17,9 +17,9 @@ internal sealed partial class MessageQueue
             }
         }
 
-        foreach (var receiver in lostSessions)
+        foreach (var (receiver, sessionId) in lostSessions)
         {
-            receiver.SessionLockLost();
+            receiver.SessionLockLost(sessionId);
         }
 
         Send(sends);
