@@ -130,6 +130,9 @@ public sealed class RestartTests : IDisposable
             Assert.Equal("three", (await receiver.ReceiveMessageAsync(Timeouts.Message, ct)).Body.ToString());
             await using var stateOnly = await client.AcceptSessionAsync("session-restart", "no-messages", cancellationToken: ct);
             await stateOnly.SetSessionStateAsync(new BinaryData([1, 2, 3]), ct);
+            // Waits in the topic across the restart, then reaches the session subscription by its session id.
+            await using var topic = client.CreateSender("session-topic");
+            await topic.ScheduleMessageAsync(new ServiceBusMessage("scheduled") { SessionId = "fleet-b" }, DateTimeOffset.UtcNow.AddSeconds(3), ct);
         }
 
         await using (var emulator = await StartAsync())
@@ -152,6 +155,11 @@ public sealed class RestartTests : IDisposable
             await next.CompleteMessageAsync(await next.ReceiveDeferredMessageAsync(peeked[0].SequenceNumber, ct), ct);
             await using var stateOnly = await client.AcceptSessionAsync("session-restart", "NO-MESSAGES", cancellationToken: ct);
             Assert.Equal(new byte[] { 1, 2, 3 }, (await stateOnly.GetSessionStateAsync(ct)).ToArray());
+
+            await using var subscription = await client.AcceptSessionAsync("session-topic", "by-session", "fleet-b", cancellationToken: ct);
+            var scheduled = await subscription.ReceiveMessageAsync(Timeouts.Message, ct);
+            Assert.Equal("scheduled", scheduled.Body.ToString());
+            await subscription.CompleteMessageAsync(scheduled, ct);
         }
     }
 

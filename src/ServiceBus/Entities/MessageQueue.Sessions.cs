@@ -167,6 +167,13 @@ internal sealed partial class MessageQueue
     /// </summary>
     private void Admit(BrokerMessage message)
     {
+        if (RequiresSession)
+        {
+            // Messages read back from the store (here or, scheduled, in their topic) carry the session id only in their
+            // encoding (the group-id), so it is read from there.
+            message.SessionId ??= _context.Codec.Read(message.Encoded).Properties.SessionId;
+        }
+
         Track(message);
         if (RequiresSession && string.IsNullOrEmpty(message.SessionId))
         {

@@ -73,12 +73,6 @@ internal sealed partial class MessageQueue
         {
             foreach (var message in messages)
             {
-                if (RequiresSession)
-                {
-                    // The session id lives in the stored encoding (the group-id), so it is read back from there.
-                    message.SessionId ??= _context.Codec.Read(message.Encoded).Properties.SessionId;
-                }
-
                 Admit(message);
             }
         }
