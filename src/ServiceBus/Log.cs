@@ -50,4 +50,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7011, EventName = "ConnectionFailed", Level = LogLevel.Debug,
         Message = "A client connection could not be opened: {Reason}")]
     public static partial void ConnectionFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7012, EventName = "SessionLockExpired", Level = LogLevel.Information,
+        Message = "The lock of session {SessionId} of {Entity} expired without renewal; receiver link {LinkName} was detached and its unsettled messages count a delivery attempt")]
+    public static partial void SessionLockExpired(this ILogger logger, string entity, string sessionId, string linkName);
 }

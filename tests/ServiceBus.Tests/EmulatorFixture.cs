@@ -33,9 +33,9 @@ public class EmulatorFixture : IAsyncLifetime
     }
 
     /// <summary>A client that fails fast: tests wait for awaited conditions, not for retries.</summary>
-    public static ServiceBusClient NewClient(string connectionString) => new(connectionString, new ServiceBusClientOptions
+    public static ServiceBusClient NewClient(string connectionString, TimeSpan? tryTimeout = null) => new(connectionString, new ServiceBusClientOptions
     {
-        RetryOptions = new ServiceBusRetryOptions { MaxRetries = 1, TryTimeout = TimeSpan.FromSeconds(15), Delay = TimeSpan.FromMilliseconds(100) },
+        RetryOptions = new ServiceBusRetryOptions { MaxRetries = 1, TryTimeout = tryTimeout ?? TimeSpan.FromSeconds(15), Delay = TimeSpan.FromMilliseconds(100) },
     });
 
     /// <summary>Every entity the fixture's tests use.</summary>
@@ -50,5 +50,9 @@ public class EmulatorFixture : IAsyncLifetime
             TestConfig.Subscription("eu", TestConfig.CorrelationRule("eu-only", new() { ["Properties"] = new System.Text.Json.Nodes.JsonObject { ["region"] = "eu" } })),
             TestConfig.Subscription("none", TestConfig.SqlRule("nothing", "1=0")))
         .Topic("ruled", TestConfig.Subscription("managed"))
+        .SessionQueue("session-order").SessionQueue("session-exclusive").SessionQueue("session-next").SessionQueue("session-state")
+        .SessionQueue("session-settle").SessionQueue("session-processor").SessionQueue("session-errors").SessionQueue("session-restart")
+        .SessionQueue("session-locks", lockDuration: "PT10S")
+        .Topic("session-topic", TestConfig.Subscription("by-session", requiresSession: true), TestConfig.Subscription("plain"))
         .Build();
 }

@@ -40,17 +40,6 @@ public sealed class ErrorTests(EmulatorFixture fixture) : IClassFixture<Emulator
     }
 
     [Fact]
-    public async Task A_session_receiver_is_refused_because_sessions_are_not_served()
-    {
-        var ct = Timeouts.Test();
-
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Client.AcceptSessionAsync("basic", "session-1", cancellationToken: ct));
-
-        Assert.Contains("sessions are not supported", refused.Message);
-        await AssertStillServesAsync(ct);
-    }
-
-    [Fact]
     public async Task A_message_over_the_entity_limit_is_refused_with_message_size_exceeded()
     {
         var ct = Timeouts.Test();

@@ -4,8 +4,8 @@ using Azure.Messaging.ServiceBus.Administration;
 namespace Fleet.ServiceBus.Tests;
 
 /// <summary>
-/// State in SQLite survives a stop and start: messages, counts, schedules, deferrals, dead letters, rules and
-/// duplicate-detection history.
+/// State in SQLite survives a stop and start: messages, counts, schedules, deferrals, dead letters, rules,
+/// duplicate-detection history, session messages and session states.
 /// </summary>
 public sealed class RestartTests : IDisposable
 {
@@ -110,6 +110,56 @@ public sealed class RestartTests : IDisposable
             await using var receiver = client.CreateReceiver("basic");
             var left = await receiver.PeekMessagesAsync(10, fromSequenceNumber: 0, cancellationToken: ct);
             Assert.Equal(["scheduled"], left.Select(m => m.Body.ToString()));
+        }
+    }
+
+    [Fact]
+    public async Task A_restart_loses_no_session_message_or_session_state()
+    {
+        var ct = Timeouts.Test(60);
+        await using (var emulator = await StartAsync())
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        {
+            await using var sender = client.CreateSender("session-restart");
+            await sender.SendMessagesAsync(new[] { "one", "two", "three", "four" }.Select(b => new ServiceBusMessage(b) { SessionId = "Device-9" }), ct);
+            await using var receiver = await client.AcceptSessionAsync("session-restart", "Device-9", cancellationToken: ct);
+            await receiver.SetSessionStateAsync(BinaryData.FromString("checkpoint 1"), ct);
+            await receiver.CompleteMessageAsync(await receiver.ReceiveMessageAsync(Timeouts.Message, ct), ct);
+            await receiver.DeferMessageAsync(await receiver.ReceiveMessageAsync(Timeouts.Message, ct), cancellationToken: ct);
+            // Locked when the emulator stops: available again after the restart.
+            Assert.Equal("three", (await receiver.ReceiveMessageAsync(Timeouts.Message, ct)).Body.ToString());
+            await using var stateOnly = await client.AcceptSessionAsync("session-restart", "no-messages", cancellationToken: ct);
+            await stateOnly.SetSessionStateAsync(new BinaryData([1, 2, 3]), ct);
+            // Waits in the topic across the restart, then reaches the session subscription by its session id.
+            await using var topic = client.CreateSender("session-topic");
+            await topic.ScheduleMessageAsync(new ServiceBusMessage("scheduled") { SessionId = "fleet-b" }, DateTimeOffset.UtcNow.AddSeconds(3), ct);
+        }
+
+        await using (var emulator = await StartAsync())
+        await using (var client = EmulatorFixture.NewClient(emulator.ConnectionString))
+        {
+            await using var next = await client.AcceptNextSessionAsync("session-restart", cancellationToken: ct);
+            Assert.Equal("Device-9", next.SessionId);
+            Assert.Equal("checkpoint 1", (await next.GetSessionStateAsync(ct)).ToString());
+            var peeked = await next.PeekMessagesAsync(10, fromSequenceNumber: 0, cancellationToken: ct);
+            Assert.Equal(["two", "three", "four"], peeked.Select(m => m.Body.ToString()));
+            Assert.Equal(ServiceBusMessageState.Deferred, peeked[0].State);
+            foreach (var body in new[] { "three", "four" })
+            {
+                var message = await next.ReceiveMessageAsync(Timeouts.Message, ct);
+                Assert.Equal(body, message.Body.ToString());
+                Assert.Equal("Device-9", message.SessionId);
+                await next.CompleteMessageAsync(message, ct);
+            }
+
+            await next.CompleteMessageAsync(await next.ReceiveDeferredMessageAsync(peeked[0].SequenceNumber, ct), ct);
+            await using var stateOnly = await client.AcceptSessionAsync("session-restart", "NO-MESSAGES", cancellationToken: ct);
+            Assert.Equal(new byte[] { 1, 2, 3 }, (await stateOnly.GetSessionStateAsync(ct)).ToArray());
+
+            await using var subscription = await client.AcceptSessionAsync("session-topic", "by-session", "fleet-b", cancellationToken: ct);
+            var scheduled = await subscription.ReceiveMessageAsync(Timeouts.Message, ct);
+            Assert.Equal("scheduled", scheduled.Body.ToString());
+            await subscription.CompleteMessageAsync(scheduled, ct);
         }
     }
 

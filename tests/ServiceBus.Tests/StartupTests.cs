@@ -78,7 +78,7 @@ public sealed class StartupTests
     }
 
     [Theory]
-    [InlineData("RequiresSession", "\"RequiresSession\": true", "sessions are not supported")]
+    [InlineData("ForwardDeadLetteredMessagesTo", "\"ForwardDeadLetteredMessagesTo\": \"other\"", "auto-forwarding is not supported")]
     [InlineData("ForwardTo", "\"ForwardTo\": \"other\"", "auto-forwarding is not supported")]
     [InlineData("LockDuration", "\"LockDuration\": \"one minute\"", "not an ISO 8601 duration")]
     [InlineData("MaxDeliveryCount", "\"MaxDeliveryCount\": 0", "at least 1")]
@@ -90,6 +90,17 @@ public sealed class StartupTests
 
         Assert.Contains($"UserConfig.Namespaces[0].Queues[0].Properties.{setting}", error.Message);
         Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public async Task RequiresSession_on_a_topic_is_refused_naming_the_setting()
+    {
+        var json = """{"UserConfig":{"Namespaces":[{"Name":"ns","Topics":[{"Name":"t","Properties":{"RequiresSession":true}}]}]}}""";
+
+        var error = await Assert.ThrowsAsync<EmulatorConfigException>(() => ServiceBusEmulator.StartAsync(new ServiceBusEmulatorOptions { ConfigJson = json }));
+
+        Assert.Contains("UserConfig.Namespaces[0].Topics[0].Properties.RequiresSession", error.Message);
+        Assert.Contains("set it on the subscription", error.Message);
     }
 
     [Fact]

@@ -9,15 +9,18 @@ internal sealed class TestConfig
     private readonly JsonArray _topics = [];
 
     public TestConfig Queue(string name, string lockDuration = "PT30S", int maxDeliveryCount = 10, string? ttl = null,
-        bool deadLetterOnExpiry = false, bool duplicateDetection = false)
+        bool deadLetterOnExpiry = false, bool duplicateDetection = false, bool requiresSession = false)
     {
         _queues.Add(new JsonObject
         {
             ["Name"] = name,
-            ["Properties"] = Properties(lockDuration, maxDeliveryCount, ttl, deadLetterOnExpiry, duplicateDetection),
+            ["Properties"] = Properties(lockDuration, maxDeliveryCount, ttl, deadLetterOnExpiry, duplicateDetection, requiresSession),
         });
         return this;
     }
+
+    /// <summary>A session-enabled queue (RequiresSession).</summary>
+    public TestConfig SessionQueue(string name, string lockDuration = "PT30S") => Queue(name, lockDuration, requiresSession: true);
 
     public TestConfig Topic(string name, params JsonObject[] subscriptions)
     {
@@ -30,12 +33,14 @@ internal sealed class TestConfig
         return this;
     }
 
-    public static JsonObject Subscription(string name, params JsonObject[] rules)
+    public static JsonObject Subscription(string name, params JsonObject[] rules) => Subscription(name, requiresSession: false, rules);
+
+    public static JsonObject Subscription(string name, bool requiresSession, params JsonObject[] rules)
     {
         var subscription = new JsonObject
         {
             ["Name"] = name,
-            ["Properties"] = Properties("PT30S", 10, null, false, false),
+            ["Properties"] = Properties("PT30S", 10, null, false, false, requiresSession),
         };
         if (rules.Length > 0)
         {
@@ -71,7 +76,8 @@ internal sealed class TestConfig
         },
     }.ToJsonString();
 
-    private static JsonObject Properties(string lockDuration, int maxDeliveryCount, string? ttl, bool deadLetterOnExpiry, bool duplicateDetection)
+    private static JsonObject Properties(string lockDuration, int maxDeliveryCount, string? ttl, bool deadLetterOnExpiry, bool duplicateDetection,
+        bool requiresSession)
     {
         var properties = new JsonObject
         {
@@ -82,7 +88,7 @@ internal sealed class TestConfig
             ["ForwardDeadLetteredMessagesTo"] = "",
             ["RequiresDuplicateDetection"] = duplicateDetection,
             ["DuplicateDetectionHistoryTimeWindow"] = "PT1M",
-            ["RequiresSession"] = false,
+            ["RequiresSession"] = requiresSession,
         };
         if (ttl is not null)
         {

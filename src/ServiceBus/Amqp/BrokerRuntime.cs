@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using Fleet.ServiceBus.Entities;
 using Microsoft.Azure.Amqp;
-using Microsoft.Azure.Amqp.Encoding;
 using Microsoft.Azure.Amqp.Framing;
 using Microsoft.Azure.Amqp.Transport;
 
@@ -10,12 +9,12 @@ namespace Fleet.ServiceBus.Amqp;
 /// <summary>
 /// The server side of Microsoft.Azure.Amqp: creates connections and links for what clients attach, and at attach
 /// resolves the address to the token node, an entity's management node or an entity, checks the connection holds a
-/// token for it, and wires the link to the entity. A refused attach gets the service's error (not-found,
-/// unauthorized-access, not-allowed) and nothing else on the connection is affected.
+/// token for it, and wires the link to the entity; a session receiver's attach completes once it holds a session. A
+/// refused attach gets the service's error (not-found, unauthorized-access, not-allowed, session-cannot-be-locked,
+/// timeout) and nothing else on the connection is affected.
 /// </summary>
 internal sealed class BrokerRuntime : IRuntimeProvider
 {
-    private static readonly AmqpSymbol SessionFilter = "com.microsoft:session-filter";
     private readonly ConditionalWeakTable<AmqpConnection, ConnectionState> _connections = [];
     private readonly BrokerNamespace _namespace;
     private readonly CbsNode _cbs;
@@ -62,24 +61,32 @@ internal sealed class BrokerRuntime : IRuntimeProvider
     public IAsyncResult BeginOpenLink(AmqpLink link, TimeSpan timeout, AsyncCallback callback, object state)
     {
         var opened = new TaskCompletionSource(state);
-        try
-        {
-            OpenLink(link);
-            opened.SetResult();
-        }
-        catch (AmqpException ex)
-        {
-            _logger.AttachRefused(link.Name, ex.Error.Condition.Value, ex.Error.Description);
-            opened.SetException(ex);
-        }
-
-        callback(opened.Task);
+        _ = CompleteOpenAsync(link, timeout, opened, callback);
         return opened.Task;
     }
 
     public void EndOpenLink(IAsyncResult result) => ((Task)result).GetAwaiter().GetResult();
 
-    private void OpenLink(AmqpLink link)
+    private async Task CompleteOpenAsync(AmqpLink link, TimeSpan timeout, TaskCompletionSource opened, AsyncCallback callback)
+    {
+        try
+        {
+            await OpenLinkAsync(link, timeout).ConfigureAwait(false);
+            opened.SetResult();
+        }
+        catch (Exception ex)
+        {
+            // Anything else is the emulator's fault; the link still gets an answer rather than hanging.
+            var refusal = ex as AmqpException ?? new AmqpException(AmqpErrorCode.InternalError, "The link could not be opened in the emulator.");
+            _logger.AttachRefused(link.Name, refusal.Error.Condition.Value, refusal.Error.Description);
+            opened.SetException(refusal);
+        }
+
+        callback(opened.Task);
+    }
+
+    /// <summary>Wires the link; completes at once except for a session receiver waiting for its session.</summary>
+    private Task OpenLinkAsync(AmqpLink link, TimeSpan timeout)
     {
         var address = (link.IsReceiver ? (link.Settings.Target as Target)?.Address : (link.Settings.Source as Source)?.Address)?.ToString()
             ?? throw new AmqpException(AmqpErrorCode.InvalidField, "The link has no address.");
@@ -90,7 +97,7 @@ internal sealed class BrokerRuntime : IRuntimeProvider
         if (node.Kind == NodeKind.Cbs)
         {
             AttachRequestResponse(link, state, request => _cbs.HandleAsync(request, state));
-            return;
+            return Task.CompletedTask;
         }
 
         var entity = _namespace.Resolve(node.EntityPath) ?? throw ServiceBusErrors.NotFound($"{_namespace.Name}/{node.EntityPath}");
@@ -113,13 +120,23 @@ internal sealed class BrokerRuntime : IRuntimeProvider
         else
         {
             var queue = entity.Receiver ?? throw ServiceBusErrors.NotAllowed($"'{entity.Path}' is a topic: receive from one of its subscriptions.");
-            if ((link.Settings.Source as Source)?.FilterSet is { } filters && filters.Any(f => SessionFilter.Equals(f.Key.Key)))
+            var sessionRequested = SessionAttach.IsRequested(link.Settings, out var sessionId);
+            if (sessionRequested != queue.RequiresSession)
             {
-                throw ServiceBusErrors.NotAllowed($"'{entity.Path}' is not session-enabled: sessions are not supported by this emulator.");
+                // The service's words for both mismatches.
+                throw ServiceBusErrors.NotAllowed(sessionRequested
+                    ? $"A sessionful message receiver cannot be created on an entity that does not require sessions ('{entity.Path}'). Ensure RequiresSession is set to true when creating a Queue or Subscription to enable sessionful behavior."
+                    : $"It is not possible for an entity that requires sessions to create a non-sessionful message receiver ('{entity.Path}'): accept a session.");
             }
 
-            _ = new OutgoingLink((SendingAmqpLink)link, queue, _logger);
+            var receiver = new OutgoingLink((SendingAmqpLink)link, queue, _logger);
+            if (sessionRequested)
+            {
+                return SessionAttach.AcceptAsync((SendingAmqpLink)link, receiver, queue, sessionId, timeout);
+            }
         }
+
+        return Task.CompletedTask;
     }
 
     private void AttachRequestResponse(AmqpLink link, ConnectionState state, Func<AmqpMessage, Task<AmqpMessage>> handle)

@@ -46,6 +46,11 @@ internal sealed class IncomingLink
             await _entity.AcceptAsync(incoming).ConfigureAwait(false);
             Settle(message, AmqpConstants.AcceptedOutcome);
         }
+        catch (MessageRefusedException ex)
+        {
+            _logger.MessageRejected(_entity.Name, ex.Message);
+            Settle(message, ServiceBusErrors.RejectedOutcome(AmqpErrorCode.NotAllowed, ex.Message));
+        }
         catch (Exception ex)
         {
             _logger.SendFailed(_entity.Name, ex);

@@ -6,11 +6,11 @@ using static Fleet.ServiceBus.Amqp.ManagementResponse;
 namespace Fleet.ServiceBus.Amqp;
 
 /// <summary>
-/// An entity's <c>$management</c> node: lock renewal, peek, scheduling, deferred receipt, settlement by lock token and
-/// rule operations, with the service's status codes and error conditions. Session operations and batch delete are
-/// answered with not-implemented.
+/// An entity's <c>$management</c> node: lock renewal, peek, scheduling, deferred receipt, settlement by lock token,
+/// session lock renewal and state, and rule operations, with the service's status codes and error conditions. Listing
+/// sessions and batch delete are answered with not-implemented.
 /// </summary>
-internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
+internal sealed partial class ManagementNode(ResolvedEntity entity, int maxMessageSize)
 {
     public async Task<AmqpMessage> HandleAsync(AmqpMessage request)
     {
@@ -21,20 +21,23 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
             return Error(400, ServiceBusErrors.ArgumentError, "The request body must be an AMQP value holding a map.");
         }
 
+        var linkName = request.ApplicationProperties?.Map["associated-link-name"] as string;
         return operation switch
         {
             "com.microsoft:renew-lock" => WithReceiver(q => RenewLock(q, map)),
             "com.microsoft:peek-message" => WithReceiver(q => Peek(q, map)),
-            "com.microsoft:receive-by-sequence-number" => WithReceiver(q => ReceiveDeferred(q, map)),
+            "com.microsoft:receive-by-sequence-number" => WithReceiver(q => ReceiveDeferred(q, map, linkName)),
             "com.microsoft:update-disposition" => entity.Receiver is { } queue ? await UpdateDispositionAsync(queue, map).ConfigureAwait(false) : NoReceiver(),
             "com.microsoft:schedule-message" => entity.Sender is { } sender ? await ScheduleAsync(sender, map).ConfigureAwait(false) : NoSender(),
             "com.microsoft:cancel-scheduled-message" => entity.Sender is { } s ? Cancel(s, map) : NoSender(),
             "com.microsoft:add-rule" => entity.Subscription is { } sub ? await AddRuleAsync(sub, map).ConfigureAwait(false) : NoSubscription(),
             "com.microsoft:remove-rule" => entity.Subscription is { } sub2 ? await RemoveRuleAsync(sub2, map).ConfigureAwait(false) : NoSubscription(),
             "com.microsoft:enumerate-rules" => entity.Subscription is { } sub3 ? EnumerateRules(sub3, map) : NoSubscription(),
-            "com.microsoft:renew-session-lock" or "com.microsoft:get-session-state" or "com.microsoft:set-session-state"
-                or "com.microsoft:get-message-sessions" =>
-                Error(501, AmqpErrorCode.NotImplemented, "Sessions are not supported by this emulator."),
+            "com.microsoft:renew-session-lock" => await WithSessionAsync(map, linkName, RenewSessionLock).ConfigureAwait(false),
+            "com.microsoft:get-session-state" => await WithSessionAsync(map, linkName, GetSessionState).ConfigureAwait(false),
+            "com.microsoft:set-session-state" => await WithSessionAsync(map, linkName, SetSessionStateAsync).ConfigureAwait(false),
+            "com.microsoft:get-message-sessions" =>
+                Error(501, AmqpErrorCode.NotImplemented, "Listing sessions is not served by this emulator."),
             _ => Error(501, AmqpErrorCode.NotImplemented, $"The operation '{operation}' is not supported by this emulator."),
         };
     }
@@ -79,7 +82,7 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
     {
         var from = map[Key("from-sequence-number")] is { } f ? Convert.ToInt64(f) : 0;
         var count = map[Key("message-count")] is { } c ? Convert.ToInt32(c) : 1;
-        var messages = queue.Peek(from, count);
+        var messages = queue.Peek(from, count, queue.RequiresSession ? Value<string>(map, "session-id") : null);
         if (messages.Count == 0)
         {
             return Ok(status: 204);
@@ -89,7 +92,7 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
         return Ok(new AmqpMap { [Key("messages")] = list });
     }
 
-    private static AmqpMessage ReceiveDeferred(MessageQueue queue, AmqpMap map)
+    private static AmqpMessage ReceiveDeferred(MessageQueue queue, AmqpMap map, string? linkName)
     {
         var sequences = Longs(map, "sequence-numbers");
         if (sequences is null || sequences.Count == 0)
@@ -97,9 +100,16 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
             return Error(400, ServiceBusErrors.ArgumentError, "sequence-numbers is required.");
         }
 
+        // In a session-enabled entity only the session's receiver gets its deferred messages.
+        var sessionId = Value<string>(map, "session-id");
+        if (queue.RequiresSession && sessionId is not null && !queue.IsSessionHeld(sessionId, linkName))
+        {
+            return SessionLockLost();
+        }
+
         // receiver-settle-mode 0 is receive-and-delete; anything else is peek-lock.
         var peekLock = map[Key("receiver-settle-mode")] is not { } mode || Convert.ToInt64(mode) != 0;
-        var messages = queue.ReceiveDeferred(sequences, peekLock);
+        var messages = queue.ReceiveDeferred(sequences, peekLock, sessionId);
         if (messages is null)
         {
             return Error(404, ServiceBusErrors.MessageNotFound, "No deferred message was found for one of the sequence numbers.");
@@ -166,8 +176,15 @@ internal sealed class ManagementNode(ResolvedEntity entity, int maxMessageSize)
             incoming.Add(AmqpMessageCodec.Instance.Read(bytes));
         }
 
-        var sequences = await sender.AcceptAsync(incoming, schedule: true).ConfigureAwait(false);
-        return Ok(new AmqpMap { [Key("sequence-numbers")] = sequences.ToArray() });
+        try
+        {
+            var sequences = await sender.AcceptAsync(incoming, schedule: true).ConfigureAwait(false);
+            return Ok(new AmqpMap { [Key("sequence-numbers")] = sequences.ToArray() });
+        }
+        catch (MessageRefusedException ex)
+        {
+            return Error(400, AmqpErrorCode.NotAllowed, ex.Message);
+        }
     }
 
     private static AmqpMessage Cancel(MessageEntity sender, AmqpMap map)

@@ -9,9 +9,9 @@ namespace Fleet.ServiceBus.Amqp;
 /// A client's receiver link on a queue, subscription or dead-letter queue. It asks the queue for messages as the
 /// client grants credit, sends each with its lock token as the delivery tag, and turns the client's dispositions into
 /// settlements: accepted = complete, modified = abandon (defer when undeliverable-here), rejected = dead-letter,
-/// released = returned unprocessed.
+/// released = returned unprocessed. On a session-enabled entity it is the receiver of the session it accepted.
 /// </summary>
-internal sealed class OutgoingLink : IMessageConsumer
+internal sealed class OutgoingLink : ISessionConsumer
 {
     private static readonly AmqpSymbol DeadLetterReasonKey = "DeadLetterReason";
     private static readonly AmqpSymbol DeadLetterDescriptionKey = "DeadLetterErrorDescription";
@@ -26,12 +26,21 @@ internal sealed class OutgoingLink : IMessageConsumer
         _logger = logger;
         SettlesOnSend = link.Settings.SettleType == SettleMode.SettleOnSend;
         queue.Attach(this);
-        link.Closed += (_, _) => queue.Detach(this);
+        // Also runs at once when the link closed already, so a session it accepts meanwhile is released.
+        link.SafeAddClosed((_, _) => queue.Detach(this));
         link.RegisterCreditListener((credit, drain, _) => queue.AddCredit(this, credit, drain));
         link.RegisterDispositionListener(OnDisposition);
     }
 
     public bool SettlesOnSend { get; }
+
+    public string LinkName => _link.Name;
+
+    public void SessionLockLost(string sessionId)
+    {
+        _logger.SessionLockExpired(_queue.Path, sessionId, _link.Name);
+        _link.SafeClose(new AmqpException(ServiceBusErrors.SessionLockLost, ServiceBusErrors.SessionLockLostDescription));
+    }
 
     public void Send(MessageView message)
     {

@@ -12,6 +12,13 @@ internal static class ServiceBusErrors
     public static readonly AmqpSymbol EntityAlreadyExists = "com.microsoft:entity-already-exists";
     public static readonly AmqpSymbol ArgumentError = "com.microsoft:argument-error";
     public static readonly AmqpSymbol DeadLetterCondition = "com.microsoft:dead-letter";
+    public static readonly AmqpSymbol SessionLockLost = "com.microsoft:session-lock-lost";
+    public static readonly AmqpSymbol SessionCannotBeLocked = "com.microsoft:session-cannot-be-locked";
+    public static readonly AmqpSymbol Timeout = "com.microsoft:timeout";
+
+    /// <summary>The service's words when a session's lock expired or the session is not held by the caller.</summary>
+    public const string SessionLockLostDescription =
+        "The session lock has expired on the MessageSession. Accept a new MessageSession.";
 
     public static AmqpException NotFound(string path) =>
         new(AmqpErrorCode.NotFound, $"The messaging entity 'sb://{path}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.");

@@ -7,7 +7,7 @@ namespace Fleet.ServiceBus.Config;
 
 /// <summary>
 /// Turns an official-shape <c>Config.json</c> into validated entity definitions. Anything invalid, or a feature the
-/// emulator does not serve (sessions, auto-forwarding, SQL filters and actions), stops start-up with a message naming the
+/// emulator does not serve (auto-forwarding, SQL filters and actions), stops start-up with a message naming the
 /// setting's path.
 /// </summary>
 internal static partial class EntityConfigParser
@@ -64,6 +64,12 @@ internal static partial class EntityConfigParser
             var name = UniqueName(t.Name, $"{path}.Name", source, names);
             var props = t.Properties ?? new ConfigFile.EntityProperties();
             RefuseUnsupported(props, $"{path}.Properties", source);
+            if (props.RequiresSession == true)
+            {
+                throw new EmulatorConfigException(
+                    $"{source}: {path}.Properties.RequiresSession: sessions are a property of queues and subscriptions, not of topics; set it on the subscription.");
+            }
+
             var ttl = Duration(props.DefaultMessageTimeToLive, $"{path}.Properties.DefaultMessageTimeToLive", source, TimeSpan.MaxValue);
             var subscriptionNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var subscriptions = new List<SubscriptionDefinition>();
@@ -102,11 +108,6 @@ internal static partial class EntityConfigParser
 
     private static void RefuseUnsupported(ConfigFile.EntityProperties props, string path, string source)
     {
-        if (props.RequiresSession == true)
-        {
-            throw new EmulatorConfigException($"{source}: {path}.RequiresSession: sessions are not supported by this emulator.");
-        }
-
         if (!string.IsNullOrEmpty(props.ForwardTo))
         {
             throw new EmulatorConfigException($"{source}: {path}.ForwardTo: auto-forwarding is not supported by this emulator.");
@@ -136,7 +137,8 @@ internal static partial class EntityConfigParser
             lockDuration,
             maxDelivery,
             Duration(props.DefaultMessageTimeToLive, $"{path}.DefaultMessageTimeToLive", source, ServiceDefaults.DefaultTimeToLive),
-            props.DeadLetteringOnMessageExpiration ?? false);
+            props.DeadLetteringOnMessageExpiration ?? false,
+            props.RequiresSession ?? false);
     }
 
     private static DuplicateDetectionSettings Duplicates(ConfigFile.EntityProperties props, string path, string source) =>

@@ -7,11 +7,13 @@ namespace Fleet.ServiceBus.Config;
 /// <param name="MaxDeliveryCount">Delivery attempts before the message moves to the dead-letter queue.</param>
 /// <param name="DefaultTimeToLive">Upper bound of a message's time to live; <see cref="TimeSpan.MaxValue"/> for none.</param>
 /// <param name="DeadLetteringOnExpiration">Whether expired messages move to the dead-letter queue instead of vanishing.</param>
+/// <param name="RequiresSession">Whether messages are delivered by session (RequiresSession); never for a dead-letter queue.</param>
 internal sealed record DeliverySettings(
     TimeSpan LockDuration,
     int MaxDeliveryCount,
     TimeSpan DefaultTimeToLive,
-    bool DeadLetteringOnExpiration);
+    bool DeadLetteringOnExpiration,
+    bool RequiresSession = false);
 
 /// <summary>Duplicate detection of an entity that accepts messages (a queue or a topic).</summary>
 /// <param name="Enabled">RequiresDuplicateDetection.</param>

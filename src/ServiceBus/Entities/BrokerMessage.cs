@@ -26,6 +26,9 @@ internal sealed class BrokerMessage
 
     public string? MessageId { get; }
 
+    /// <summary>The session the message belongs to (the AMQP group-id); read from the encoding, never stored apart from it.</summary>
+    public string? SessionId { get; set; }
+
     public byte[] Encoded { get; set; }
 
     public MessageState State { get; set; }
@@ -51,6 +54,7 @@ internal sealed class BrokerMessage
 
     public BrokerMessage CopyFor(long sequenceNumber) => new(sequenceNumber, Encoded, MessageId)
     {
+        SessionId = SessionId,
         State = State,
         DeliveryCount = DeliveryCount,
         EnqueuedAt = EnqueuedAt,

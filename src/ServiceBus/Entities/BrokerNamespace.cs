@@ -119,6 +119,12 @@ internal sealed class BrokerNamespace : IDisposable
                 q.Restore(rows.Select(r => r.ToMessage()));
                 restored.Add(q.Path);
             }
+
+            // States of sessions of an entity that no longer requires sessions stay stored but are not served.
+            if (q.RequiresSession && stored.SessionStates.TryGetValue(q.Path, out var states))
+            {
+                q.RestoreSessionStates(states);
+            }
         }
     }
 

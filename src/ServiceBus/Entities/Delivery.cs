@@ -57,3 +57,16 @@ internal enum LockResult
     /// <summary>The lock token is unknown or its lock expired (com.microsoft:message-lock-lost).</summary>
     LockLost,
 }
+
+/// <summary>A receiver link that accepted (or waits to accept) a session of a session-enabled queue or subscription.</summary>
+internal interface ISessionConsumer : IMessageConsumer
+{
+    /// <summary>The link's name, which management requests name as their associated link.</summary>
+    string LinkName { get; }
+
+    /// <summary>The lock of <paramref name="sessionId"/> expired: the receiver is told so (its link closes) and holds it no longer.</summary>
+    void SessionLockLost(string sessionId);
+}
+
+/// <summary>The session a receiver accepted and until when it holds its lock.</summary>
+internal sealed record SessionLease(string SessionId, DateTimeOffset LockedUntil);

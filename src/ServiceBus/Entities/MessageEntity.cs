@@ -49,8 +49,17 @@ internal abstract class MessageEntity
     /// none). <paramref name="schedule"/> forces scheduling (the schedule-message operation) at the message's
     /// scheduled enqueue time, or now when it has none.
     /// </summary>
+    /// <exception cref="MessageRefusedException">The entity does not take one of the messages; none was accepted.</exception>
     public async Task<IReadOnlyList<long>> AcceptAsync(IReadOnlyList<IncomingMessage> messages, bool schedule = false)
     {
+        foreach (var incoming in messages)
+        {
+            if (Refusal(incoming) is { } reason)
+            {
+                throw new MessageRefusedException(reason);
+            }
+        }
+
         var accepted = new List<(BrokerMessage Message, IncomingMessage Incoming)>(messages.Count);
         Task saved;
         Action publish;
@@ -70,7 +79,11 @@ internal abstract class MessageEntity
                     changes.Add(new PutMessageId(Name, seen, now));
                 }
 
-                var message = new BrokerMessage(++_lastSequence, incoming.Encoded, incoming.MessageId) { EnqueuedAt = now };
+                var message = new BrokerMessage(++_lastSequence, incoming.Encoded, incoming.MessageId)
+                {
+                    EnqueuedAt = now,
+                    SessionId = incoming.Properties.SessionId,
+                };
                 var scheduledAt = incoming.ScheduledEnqueueTime ?? (schedule ? now : null);
                 if (scheduledAt is { } at && (schedule || at > now))
                 {
@@ -95,6 +108,9 @@ internal abstract class MessageEntity
         publish();
         return accepted.Select(a => a.Message.SequenceNumber).ToList();
     }
+
+    /// <summary>Why the entity does not take <paramref name="message"/>, or null when it does.</summary>
+    protected virtual string? Refusal(IncomingMessage message) => null;
 
     /// <summary>Cancels scheduled messages; false when any of them is not scheduled here.</summary>
     public abstract bool CancelScheduled(IReadOnlyList<long> sequenceNumbers);
@@ -135,6 +151,12 @@ internal sealed class QueueEntity : MessageEntity
     public override bool CancelScheduled(IReadOnlyList<long> sequenceNumbers) => Messages.CancelScheduled(sequenceNumbers);
 
     public override void Sweep(DateTimeOffset now) => Messages.Sweep(now);
+
+    // The service's words for a message without a session id sent to a session-enabled queue.
+    protected override string? Refusal(IncomingMessage message) =>
+        Messages.Settings.RequiresSession && string.IsNullOrEmpty(message.Properties.SessionId)
+            ? "The SessionId was not set on a message, and it cannot be sent to the entity. Entities that have session support enabled can only receive messages that have the SessionId set to a valid value."
+            : null;
 
     protected override Action Stage(IReadOnlyList<(BrokerMessage Message, IncomingMessage Incoming)> accepted, List<StoreChange> changes)
     {

@@ -34,7 +34,10 @@ internal sealed partial class MessageQueue
         return Completed(saved);
     }
 
-    /// <summary>Extends a lock by the lock duration; returns the new expiry, or null when the lock is lost.</summary>
+    /// <summary>
+    /// Extends a lock by the lock duration; returns the new expiry, or null when the lock is lost. A session's message
+    /// is locked by its session, so its expiry is the session lock's (renewed with renew-session-lock).
+    /// </summary>
     public DateTimeOffset? RenewLock(Guid lockToken)
     {
         lock (_gate)
@@ -42,6 +45,11 @@ internal sealed partial class MessageQueue
             if (!TryGetLocked(lockToken, out var message))
             {
                 return null;
+            }
+
+            if (SessionOf(message)?.Locks.Contains(lockToken) == true)
+            {
+                return message.LockedUntil;
             }
 
             message.LockedUntil = Now + Settings.LockDuration;
@@ -52,15 +60,17 @@ internal sealed partial class MessageQueue
 
     /// <summary>
     /// Receives deferred messages by sequence number: each is locked (peek-lock) or removed (receive-and-delete).
-    /// Returns null when any of them is not a deferred, unlocked message of this queue (the service's message-not-found).
+    /// Returns null when any of them is not a deferred, unlocked message of this queue, or, in a session-enabled queue,
+    /// not of <paramref name="sessionId"/> (the service's message-not-found).
     /// </summary>
-    public List<MessageView>? ReceiveDeferred(IReadOnlyList<long> sequenceNumbers, bool peekLock)
+    public List<MessageView>? ReceiveDeferred(IReadOnlyList<long> sequenceNumbers, bool peekLock, string? sessionId = null)
     {
         lock (_gate)
         {
             foreach (var sequence in sequenceNumbers)
             {
-                if (!_messages.TryGetValue(sequence, out var m) || m.State != MessageState.Deferred || m.LockToken is not null)
+                if (!_messages.TryGetValue(sequence, out var m) || m.State != MessageState.Deferred || m.LockToken is not null ||
+                    (RequiresSession && (sessionId is null || !InSession(m, sessionId))))
                 {
                     return null;
                 }
@@ -114,7 +124,7 @@ internal sealed partial class MessageQueue
                 if (!deferred)
                 {
                     message.State = MessageState.Deferred;
-                    _available.Remove(message.SequenceNumber);
+                    AvailableFor(message).Remove(message.SequenceNumber);
                 }
 
                 return Save([new PutMessage(Path, MessageRow.Of(message))]);
@@ -161,15 +171,10 @@ internal sealed partial class MessageQueue
 
     private void Unlock(BrokerMessage message)
     {
-        if (message.LockToken is { } token)
-        {
-            _locks.Remove(token);
-            message.LockToken = null;
-        }
-
+        DropLock(message);
         if (message.State == MessageState.Active)
         {
-            _available.Add(message.SequenceNumber);
+            AvailableFor(message).Add(message.SequenceNumber);
         }
     }
 

@@ -7,13 +7,19 @@ internal sealed partial class MessageQueue
     public void Sweep(DateTimeOffset now)
     {
         List<(ConsumerCredit, MessageView)> sends = [];
+        List<(ISessionConsumer Receiver, string SessionId)> lostSessions = [];
         lock (_gate)
         {
-            var changed = ExpireLocksLocked(now) | ActivateScheduledLocked(now) | ExpireMessagesLocked(now);
+            var changed = ExpireLocksLocked(now) | ExpireSessionLocksLocked(now, lostSessions) | ActivateScheduledLocked(now) | ExpireMessagesLocked(now);
             if (changed)
             {
                 sends = DispatchLocked();
             }
+        }
+
+        foreach (var (receiver, sessionId) in lostSessions)
+        {
+            receiver.SessionLockLost(sessionId);
         }
 
         Send(sends);
@@ -47,7 +53,7 @@ internal sealed partial class MessageQueue
             {
                 message.State = MessageState.Active;
                 message.EnqueuedAt = message.ScheduledAt ?? now;
-                _available.Add(sequence);
+                AvailableFor(message).Add(sequence);
                 TrackExpiry(message);
                 Put(message);
                 changed = true;

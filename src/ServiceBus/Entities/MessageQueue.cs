@@ -31,7 +31,9 @@ internal sealed partial class MessageQueue
         Path = path;
         Settings = settings;
         _context = context;
-        DeadLetterQueue = isDeadLetterQueue ? null : new MessageQueue(path + DeadLetterSuffix, settings, context, isDeadLetterQueue: true);
+        // A dead-letter queue never requires sessions, as in the service: its messages are received one by one.
+        DeadLetterQueue = isDeadLetterQueue ? null : new MessageQueue(path + DeadLetterSuffix, settings with { RequiresSession = false }, context, isDeadLetterQueue: true);
+        _sessions = settings.RequiresSession && !isDeadLetterQueue ? new Dictionary<string, MessageSession>(StringComparer.OrdinalIgnoreCase) : null;
     }
 
     /// <summary>The sub-queue path the service uses for dead letters.</summary>
@@ -46,6 +48,9 @@ internal sealed partial class MessageQueue
     public MessageQueue? DeadLetterQueue { get; }
 
     private bool IsDeadLetterQueue => DeadLetterQueue is null;
+
+    /// <summary>Whether receivers must accept a session (RequiresSession); false for every dead-letter queue.</summary>
+    public bool RequiresSession => _sessions is not null;
 
     private DateTimeOffset Now => _context.Time.GetUtcNow();
 
@@ -68,7 +73,7 @@ internal sealed partial class MessageQueue
         {
             foreach (var message in messages)
             {
-                Track(message);
+                Admit(message);
             }
         }
     }
@@ -79,7 +84,7 @@ internal sealed partial class MessageQueue
         List<(ConsumerCredit, MessageView)> sends;
         lock (_gate)
         {
-            Track(message);
+            Admit(message);
             sends = DispatchLocked();
         }
 
@@ -95,17 +100,35 @@ internal sealed partial class MessageQueue
         }
     }
 
-    /// <summary>Forgets a receiver. Its locks stay until they expire or are settled, as in the service.</summary>
+    /// <summary>
+    /// Forgets a receiver. Its locks stay until they expire or are settled, as in the service, except that a session
+    /// receiver's session is released at once (see <see cref="ReleaseSessionLocked"/>).
+    /// </summary>
     public void Detach(IMessageConsumer consumer)
     {
+        List<(ConsumerCredit, MessageView)> sends = [];
         lock (_gate)
         {
-            if (_consumers.Remove(consumer, out var credit) && credit.Node is not null)
+            if (!_consumers.Remove(consumer, out var credit))
+            {
+                return;
+            }
+
+            if (credit.Node is not null)
             {
                 _waiting.Remove(credit.Node);
                 credit.Node = null;
             }
+
+            CancelWaiterLocked(credit);
+            if (credit.Session is { } session)
+            {
+                ReleaseSessionLocked(session);
+                sends = DispatchLocked();
+            }
         }
+
+        Send(sends);
     }
 
     /// <summary>
@@ -143,8 +166,11 @@ internal sealed partial class MessageQueue
         Send(sends);
     }
 
-    /// <summary>Messages from <paramref name="fromSequenceNumber"/> on, in order, in every state (peek).</summary>
-    public List<MessageView> Peek(long fromSequenceNumber, int count)
+    /// <summary>
+    /// Messages from <paramref name="fromSequenceNumber"/> on, in order, in every state (peek); only those of
+    /// <paramref name="sessionId"/> when one is given.
+    /// </summary>
+    public List<MessageView> Peek(long fromSequenceNumber, int count, string? sessionId = null)
     {
         var result = new List<MessageView>();
         lock (_gate)
@@ -156,7 +182,13 @@ internal sealed partial class MessageQueue
 
             foreach (var sequence in _order.GetViewBetween(Math.Max(fromSequenceNumber, _order.Min), long.MaxValue))
             {
-                result.Add(MessageView.Of(_messages[sequence]));
+                var message = _messages[sequence];
+                if (sessionId is not null && !InSession(message, sessionId))
+                {
+                    continue;
+                }
+
+                result.Add(MessageView.Of(message));
                 if (result.Count == count)
                 {
                     break;
@@ -171,13 +203,18 @@ internal sealed partial class MessageQueue
     {
         _messages[message.SequenceNumber] = message;
         _order.Add(message.SequenceNumber);
+        if (SessionOf(message) is { } session)
+        {
+            session.MessageCount++;
+        }
+
         switch (message.State)
         {
             case MessageState.Scheduled:
                 _scheduled.Enqueue(message.SequenceNumber, message.ScheduledAt ?? Now);
                 break;
             case MessageState.Active:
-                _available.Add(message.SequenceNumber);
+                AvailableFor(message).Add(message.SequenceNumber);
                 TrackExpiry(message);
                 break;
             default:
@@ -198,16 +235,30 @@ internal sealed partial class MessageQueue
     {
         _messages.Remove(message.SequenceNumber);
         _order.Remove(message.SequenceNumber);
-        _available.Remove(message.SequenceNumber);
+        AvailableFor(message).Remove(message.SequenceNumber);
+        DropLock(message);
+        if (SessionOf(message) is { } session)
+        {
+            session.MessageCount--;
+            PruneLocked(session);
+        }
+    }
+
+    private void DropLock(BrokerMessage message)
+    {
         if (message.LockToken is { } token)
         {
             _locks.Remove(token);
+            SessionOf(message)?.Locks.Remove(token);
             message.LockToken = null;
         }
     }
 
-    /// <summary>Hands available messages to waiting receivers in turn; returns the sends to make after the lock.</summary>
-    private List<(ConsumerCredit, MessageView)> DispatchLocked()
+    /// <summary>Hands available messages to waiting receivers; returns the sends to make after the lock.</summary>
+    private List<(ConsumerCredit, MessageView)> DispatchLocked() => RequiresSession ? DispatchSessionsLocked() : DispatchSharedLocked();
+
+    /// <summary>Hands the queue's available messages to its waiting receivers in turn.</summary>
+    private List<(ConsumerCredit, MessageView)> DispatchSharedLocked()
     {
         var sends = new List<(ConsumerCredit, MessageView)>();
         var now = Now;
@@ -223,30 +274,42 @@ internal sealed partial class MessageQueue
                 continue;
             }
 
-            consumer.Credit--;
             _waiting.RemoveFirst();
-            consumer.Node = consumer.Credit > 0 ? _waiting.AddLast(consumer) : null;
-            if (consumer.Consumer.SettlesOnSend)
-            {
-                Untrack(message);
-                sends.Add((consumer, MessageView.Of(message)));
-                Save([new DeleteMessage(Path, sequence)]);
-            }
-            else
-            {
-                sends.Add((consumer, MessageView.Of(LockLocked(message, now))));
-            }
+            consumer.Node = consumer.Credit > 1 ? _waiting.AddLast(consumer) : null;
+            sends.Add((consumer, HandOutLocked(consumer, message, now)));
         }
 
         return sends;
+    }
+
+    /// <summary>Takes one credit and removes (receive-and-delete) or locks (peek-lock) the message for the receiver.</summary>
+    private MessageView HandOutLocked(ConsumerCredit consumer, BrokerMessage message, DateTimeOffset now)
+    {
+        consumer.Credit--;
+        if (consumer.Consumer.SettlesOnSend)
+        {
+            Untrack(message);
+            Save([new DeleteMessage(Path, message.SequenceNumber)]);
+            return MessageView.Of(message);
+        }
+
+        return MessageView.Of(LockLocked(message, now));
     }
 
     private BrokerMessage LockLocked(BrokerMessage message, DateTimeOffset now)
     {
         var token = Guid.NewGuid();
         message.LockToken = token;
-        message.LockedUntil = now + Settings.LockDuration;
         _locks[token] = message;
+        if (SessionOf(message) is { Holder: not null } session)
+        {
+            // A session's messages are locked by the session's lock: they expire, and are renewed, with it.
+            message.LockedUntil = session.LockedUntil;
+            session.Locks.Add(token);
+            return message;
+        }
+
+        message.LockedUntil = now + Settings.LockDuration;
         _lockExpiries.Enqueue((token, message.SequenceNumber), message.LockedUntil);
         return message;
     }
@@ -263,7 +326,7 @@ internal sealed partial class MessageQueue
 
     private void Put(BrokerMessage message) => Save([new PutMessage(Path, MessageRow.Of(message))]);
 
-    /// <summary>A receiver's outstanding credit and its place in the round-robin of waiting receivers.</summary>
+    /// <summary>A receiver's outstanding credit, its place in the round-robin of waiting receivers and its session.</summary>
     private sealed class ConsumerCredit(IMessageConsumer consumer)
     {
         public IMessageConsumer Consumer { get; } = consumer;
@@ -271,5 +334,11 @@ internal sealed partial class MessageQueue
         public long Credit { get; set; }
 
         public LinkedListNode<ConsumerCredit>? Node { get; set; }
+
+        /// <summary>The session this receiver holds the lock of; null before it accepted one or after it lost it.</summary>
+        public MessageSession? Session { get; set; }
+
+        /// <summary>The pending accept-next-session of this receiver, if any.</summary>
+        public SessionWaiter? Waiter { get; set; }
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Fleet.ServiceBus.Persistence;
 
 /// <summary>
-/// Keeps the broker's messages, delivery counts, sequence numbers and rules in one SQLite file (WAL). One writer task
+/// Keeps the broker's messages, delivery counts, sequence numbers, rules and session states in one SQLite file (WAL). One writer task
 /// takes every batch waiting and commits them in one transaction, so many concurrent sends and completions share a
 /// commit; a caller's task completes only after its changes are committed.
 /// </summary>
@@ -45,6 +45,8 @@ internal sealed class SqliteMessageStore : IMessageStore
             CREATE TABLE IF NOT EXISTS rules (subscription TEXT PRIMARY KEY, rules_json TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS message_ids (entity TEXT NOT NULL, message_id TEXT NOT NULL, accepted_at INTEGER NOT NULL,
                 PRIMARY KEY (entity, message_id)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS session_states (entity TEXT NOT NULL, session_id TEXT NOT NULL COLLATE NOCASE, state BLOB NOT NULL,
+                PRIMARY KEY (entity, session_id)) WITHOUT ROWID;
             """);
         return new SqliteMessageStore(connection);
     }
@@ -76,24 +78,11 @@ internal sealed class SqliteMessageStore : IMessageStore
             }
         }
 
-        var ids = new Dictionary<string, List<(string, DateTimeOffset)>>(StringComparer.OrdinalIgnoreCase);
-        using (var command = _connection.CreateCommand())
-        {
-            command.CommandText = "SELECT entity, message_id, accepted_at FROM message_ids ORDER BY accepted_at";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                if (!ids.TryGetValue(reader.GetString(0), out var list))
-                {
-                    ids[reader.GetString(0)] = list = [];
-                }
-
-                list.Add((reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
-            }
-        }
-
+        var ids = ReadGroups("SELECT entity, message_id, accepted_at FROM message_ids ORDER BY accepted_at",
+            r => (r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))));
+        var sessionStates = ReadGroups("SELECT entity, session_id, state FROM session_states", r => (r.GetString(1), (byte[])r.GetValue(2)));
         return new StoredState(messages, ReadPairs("SELECT entity, last_seq FROM sequences", r => r.GetInt64(1)),
-            ReadPairs("SELECT subscription, rules_json FROM rules", r => r.GetString(1)), ids);
+            ReadPairs("SELECT subscription, rules_json FROM rules", r => r.GetString(1)), ids, sessionStates);
     }
 
     public Task Save(IReadOnlyList<StoreChange> changes)
@@ -161,6 +150,26 @@ internal sealed class SqliteMessageStore : IMessageStore
         }
     }
 
+    /// <summary>Rows keyed by their first column (an entity), in the query's order.</summary>
+    private Dictionary<string, List<T>> ReadGroups<T>(string sql, Func<SqliteDataReader, T> value)
+    {
+        var result = new Dictionary<string, List<T>>(StringComparer.OrdinalIgnoreCase);
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (!result.TryGetValue(reader.GetString(0), out var list))
+            {
+                result[reader.GetString(0)] = list = [];
+            }
+
+            list.Add(value(reader));
+        }
+
+        return result;
+    }
+
     private Dictionary<string, T> ReadPairs<T>(string sql, Func<SqliteDataReader, T> value)
     {
         var result = new Dictionary<string, T>(StringComparer.OrdinalIgnoreCase);
@@ -195,6 +204,8 @@ internal sealed class SqliteMessageStore : IMessageStore
         private readonly SqliteCommand _sequence;
         private readonly SqliteCommand _rules;
         private readonly SqliteCommand _messageId;
+        private readonly SqliteCommand _sessionState;
+        private readonly SqliteCommand _deleteSessionState;
 
         public Statements(SqliteConnection connection)
         {
@@ -214,6 +225,9 @@ internal sealed class SqliteMessageStore : IMessageStore
                 INSERT OR REPLACE INTO message_ids (entity, message_id, accepted_at) VALUES ($entity, $id, $at);
                 DELETE FROM message_ids WHERE entity = $entity AND accepted_at < $at - 86400000;
                 """, "$entity", "$id", "$at");
+            _sessionState = Command(connection, "INSERT OR REPLACE INTO session_states (entity, session_id, state) VALUES ($entity, $session, $state)",
+                "$entity", "$session", "$state");
+            _deleteSessionState = Command(connection, "DELETE FROM session_states WHERE entity = $entity AND session_id = $session", "$entity", "$session");
         }
 
         public void Enlist(SqliteTransaction transaction)
@@ -223,6 +237,8 @@ internal sealed class SqliteMessageStore : IMessageStore
             _sequence.Transaction = transaction;
             _rules.Transaction = transaction;
             _messageId.Transaction = transaction;
+            _sessionState.Transaction = transaction;
+            _deleteSessionState.Transaction = transaction;
         }
 
         public void Apply(StoreChange change)
@@ -246,6 +262,12 @@ internal sealed class SqliteMessageStore : IMessageStore
                 case PutMessageId id:
                     Run(_messageId, Key(id.Entity), id.MessageId, id.AcceptedAt.ToUnixTimeMilliseconds());
                     break;
+                case PutSessionState { State: null } cleared:
+                    Run(_deleteSessionState, Key(cleared.Entity), cleared.SessionId);
+                    break;
+                case PutSessionState session:
+                    Run(_sessionState, Key(session.Entity), session.SessionId, session.State);
+                    break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(change), change.GetType().Name, "Unknown store change.");
             }
@@ -258,6 +280,8 @@ internal sealed class SqliteMessageStore : IMessageStore
             _sequence.Dispose();
             _rules.Dispose();
             _messageId.Dispose();
+            _sessionState.Dispose();
+            _deleteSessionState.Dispose();
         }
 
         // Entity names are case-insensitive in the service; one spelling per entity keeps its rows together.

@@ -20,6 +20,9 @@ internal sealed record PutMessageId(string Entity, string MessageId, DateTimeOff
 /// <summary>Replaces the rules of a subscription (after a rule operation), serialized by <see cref="RuleJson"/>.</summary>
 internal sealed record PutRules(string Subscription, string RulesJson) : StoreChange;
 
+/// <summary>Replaces (or, with a null state, removes) the state of a session of a queue or subscription.</summary>
+internal sealed record PutSessionState(string Entity, string SessionId, byte[]? State) : StoreChange;
+
 /// <summary>An immutable snapshot of a <see cref="BrokerMessage"/>, taken under its owner's lock.</summary>
 internal sealed record MessageRow(
     long SequenceNumber,
@@ -49,11 +52,12 @@ internal sealed record StoredState(
     IReadOnlyDictionary<string, List<MessageRow>> Messages,
     IReadOnlyDictionary<string, long> Sequences,
     IReadOnlyDictionary<string, string> Rules,
-    IReadOnlyDictionary<string, List<(string MessageId, DateTimeOffset AcceptedAt)>> MessageIds)
+    IReadOnlyDictionary<string, List<(string MessageId, DateTimeOffset AcceptedAt)>> MessageIds,
+    IReadOnlyDictionary<string, List<(string SessionId, byte[] State)>> SessionStates)
 {
     public static StoredState Empty { get; } = new(
         new Dictionary<string, List<MessageRow>>(), new Dictionary<string, long>(), new Dictionary<string, string>(),
-        new Dictionary<string, List<(string, DateTimeOffset)>>());
+        new Dictionary<string, List<(string, DateTimeOffset)>>(), new Dictionary<string, List<(string, byte[])>>());
 }
 
 /// <summary>Where the broker's state goes: SQLite on disk, or nowhere (in-memory mode).</summary>
