@@ -25,6 +25,8 @@ public sealed partial class DurableBackend : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _forceLoad = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<OrchestrationLease, byte> _episodes = new();
     private readonly ConcurrentDictionary<ActivityLease, byte> _activities = new();
+    private readonly ConcurrentDictionary<EntityLease, byte> _entityBatches = new();
+    private readonly WorkRouter _router;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startGate = new();
     private Task? _started;
@@ -40,6 +42,7 @@ public sealed partial class DurableBackend : IAsyncDisposable
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("Fleet.Durable.Grpc");
         _cache = new InstanceCache<InstanceHistory>(backendOptions.HistoryCacheSize, static h => h.InstanceId);
+        _router = new WorkRouter(store);
     }
 
     /// <summary>The task hub served.</summary>
@@ -83,7 +86,7 @@ public sealed partial class DurableBackend : IAsyncDisposable
         await StartAsync(ct).ConfigureAwait(false);
         while (true)
         {
-            var item = await _store.LockNextOrchestrationAsync(ct).ConfigureAwait(false);
+            var item = await _router.NextAsync(entities: false, ct).ConfigureAwait(false);
             OrchestrationLease? lease;
             try
             {
@@ -218,7 +221,14 @@ public sealed partial class DurableBackend : IAsyncDisposable
             }
         }
 
-        var request = new P.OrchestratorRequest { InstanceId = instanceId, ExecutionId = history.ExecutionId };
+        // Entity parameters tell the worker that this backend runs entities (without them the SDK refuses entity calls).
+        // Messages reach an entity in the order sent, so the worker need not sort them (reorder window 0).
+        var request = new P.OrchestratorRequest
+        {
+            InstanceId = instanceId,
+            ExecutionId = history.ExecutionId,
+            EntityParameters = new P.OrchestratorEntityParameters { EntityMessageReorderWindow = new Duration() },
+        };
         var now = _time.GetUtcNow();
         request.NewEvents.Add(new P.HistoryEvent { EventId = -1, Timestamp = ProtoCodec.Time(now), OrchestratorStarted = new P.OrchestratorStartedEvent() });
         foreach (var (message, e) in messages)

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Grpc.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -82,7 +83,14 @@ public sealed class SdkWorkerHost : IAsyncDisposable
 
     public DurableTaskClient Client { get; }
 
-    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true)
+    /// <param name="address">The sidecar.</param>
+    /// <param name="tasks">What the worker runs.</param>
+    /// <param name="startWorker">False for a client only.</param>
+    /// <param name="nativeEntityEvents">
+    /// The worker converts entity events (SendEntityMessage actions, as for the Durable Task Scheduler) instead of
+    /// sending DurableTask.Core's JSON entity requests as events (its default, and the Functions worker's).
+    /// </param>
+    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true, bool nativeEntityEvents = false)
     {
         var channel = GrpcChannel.ForAddress(address);
         var builder = Host.CreateApplicationBuilder();
@@ -92,11 +100,23 @@ public sealed class SdkWorkerHost : IAsyncDisposable
             builder.Services.AddDurableTaskWorker(b =>
             {
                 b.AddTasks(tasks);
-                b.UseGrpc(channel);
+                b.UseGrpc(o =>
+                {
+                    o.Channel = channel;
+                    if (nativeEntityEvents)
+                    {
+                        o.ConfigureForAzureManaged();
+                    }
+                });
+                b.Configure(o => o.EnableEntitySupport = true);
             });
         }
 
-        builder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
+        builder.Services.AddDurableTaskClient(b =>
+        {
+            b.UseGrpc(channel);
+            b.Configure(o => o.EnableEntitySupport = true);
+        });
         var host = builder.Build();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await host.StartAsync(cts.Token);
