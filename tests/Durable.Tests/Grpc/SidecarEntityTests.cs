@@ -30,6 +30,20 @@ public abstract partial class SidecarConformanceTests
     }
 
     [Fact]
+    public async Task Signals_are_applied_one_at_a_time_in_the_order_sent()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var id = NewCounter();
+        for (var i = 1; i <= 30; i++)
+        {
+            await Client.Entities.SignalEntityAsync(id, nameof(Counter.Set), i, cancellation: cts.Token);
+        }
+
+        await Client.Entities.SignalEntityAsync(id, nameof(Counter.Add), 100, cancellation: cts.Token);
+        await WaitForStateAsync(id, 130, cts.Token);
+    }
+
+    [Fact]
     public async Task A_scheduled_signal_is_delivered_at_its_time()
     {
         using var cts = new CancellationTokenSource(Timeout);
