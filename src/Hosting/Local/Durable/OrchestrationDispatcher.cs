@@ -86,39 +86,8 @@ internal sealed class OrchestrationDispatcher(
     }
 
     /// <summary>Decodes the worker's answer: return_value.string = base64(OrchestratorResponse).</summary>
-    internal static bool TryDecode(TypedData? returnValue, out P.OrchestratorResponse response, out string problem)
-    {
-        response = null!;
-        if (returnValue is null || returnValue.DataCase != TypedData.DataOneofCase.String || returnValue.String.Length == 0)
-        {
-            problem = returnValue is null || returnValue.DataCase == TypedData.DataOneofCase.None ? "no return value" : $"a {returnValue.DataCase} return value";
-            return false;
-        }
-
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(returnValue.String);
-        }
-        catch (FormatException)
-        {
-            problem = "a return value that is not base64";
-            return false;
-        }
-
-        try
-        {
-            response = P.OrchestratorResponse.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            problem = $"bytes that are no OrchestratorResponse ({ex.Message})";
-            return false;
-        }
-
-        problem = string.Empty;
-        return true;
-    }
+    internal static bool TryDecode(TypedData? returnValue, out P.OrchestratorResponse response, out string problem) =>
+        DurablePayload.TryDecode(returnValue, P.OrchestratorResponse.Parser, out response, out problem);
 
     private Task FailAsync(OrchestrationLease lease, P.TaskFailureDetails failure)
     {

@@ -1,0 +1,44 @@
+using Fleet.Hosting.Rpc.Protocol;
+using Google.Protobuf;
+
+namespace Fleet.Hosting.Local.Durable;
+
+/// <summary>The worker's Durable answers: return_value.string = base64 of a protobuf message (OrchestratorResponse, EntityBatchResult).</summary>
+internal static class DurablePayload
+{
+    /// <summary>Decodes the answer; false with what was wrong with it, for the failure message.</summary>
+    public static bool TryDecode<T>(TypedData? returnValue, MessageParser<T> parser, out T message, out string problem)
+        where T : IMessage<T>
+    {
+        message = default!;
+        if (returnValue is null || returnValue.DataCase != TypedData.DataOneofCase.String || returnValue.String.Length == 0)
+        {
+            problem = returnValue is null || returnValue.DataCase == TypedData.DataOneofCase.None ? "no return value" : $"a {returnValue.DataCase} return value";
+            return false;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(returnValue.String);
+        }
+        catch (FormatException)
+        {
+            problem = "a return value that is not base64";
+            return false;
+        }
+
+        try
+        {
+            message = parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            problem = $"bytes that are no {typeof(T).Name} ({ex.Message})";
+            return false;
+        }
+
+        problem = string.Empty;
+        return true;
+    }
+}
