@@ -54,6 +54,18 @@ public static class SidecarEntities
             ? throw new InvalidOperationException("flaky factory")
             : new Counter());
         r.AddEntity("Blocking", _ => new BlockingCounter());
+        r.AddEntity("Broken", _ => throw new InvalidOperationException("broken factory"));
+        r.AddOrchestratorFunc<string, string>("CallBroken", async (ctx, key) =>
+        {
+            try
+            {
+                return $"ok {await ctx.Entities.CallEntityAsync<int>(new EntityInstanceId("Broken", key), nameof(Counter.Add), 1)}";
+            }
+            catch (EntityOperationFailedException ex)
+            {
+                return $"{ex.FailureDetails.ErrorType}|{ex.FailureDetails.ErrorMessage}";
+            }
+        });
 
         r.AddOrchestratorFunc<string, int>("CountTo7", async (ctx, key) =>
         {

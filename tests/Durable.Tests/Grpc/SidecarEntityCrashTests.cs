@@ -3,7 +3,10 @@ using Microsoft.DurableTask.Entities;
 
 namespace Fleet.SidecarTests;
 
-/// <summary>An SDK worker that goes away in the middle of an entity batch: nothing is lost, nothing applied twice.</summary>
+/// <summary>
+/// Entity batches that do not complete: a worker that goes away in the middle of one (nothing is lost, nothing applied
+/// twice), a worker that keeps failing one (its callers get the reason once the attempts run out).
+/// </summary>
 public sealed class SidecarEntityCrashTests : IAsyncLifetime
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "fleet-sidecar-tests", Guid.NewGuid().ToString("N"));
@@ -12,7 +15,7 @@ public sealed class SidecarEntityCrashTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
-        _server = await SidecarServer.StartAsync(b => b.UseSqlite(Path.Combine(_directory, "durable.db")));
+        _server = await SidecarServer.StartAsync(b => b.UseSqlite(Path.Combine(_directory, "durable.db")), options: o => o.MessageAttemptLimit = 2);
     }
 
     public async Task DisposeAsync()
@@ -57,5 +60,17 @@ public sealed class SidecarEntityCrashTests : IAsyncLifetime
         hung.SetResult();
         Assert.Equal(2, entity.State);
         Assert.Equal(2, SidecarEntities.BlockingStarts);
+    }
+
+    [Fact]
+    public async Task A_batch_that_keeps_failing_in_the_worker_fails_its_callers_after_the_attempt_limit()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var worker = await SdkWorkerHost.StartAsync(_server.Address, SidecarOrchestrations.Register);
+        var id = await worker.Client.ScheduleNewOrchestrationInstanceAsync("CallBroken", Guid.NewGuid().ToString("N"), cts.Token);
+        var metadata = await worker.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        var output = metadata.ReadOutputAs<string>()!;
+        Assert.StartsWith("PoisonMessage|", output, StringComparison.Ordinal);
+        Assert.Contains("DurableTask:MessageAttemptLimit = 2", output, StringComparison.Ordinal);
     }
 }
