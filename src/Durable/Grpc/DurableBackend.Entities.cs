@@ -12,30 +12,8 @@ namespace Fleet.Durable.Grpc;
 public sealed partial class DurableBackend
 {
     /// <summary>Waits for and locks the next entity batch that has operations for a worker to run.</summary>
-    public async Task<EntityLease> LockNextEntityAsync(CancellationToken ct)
-    {
-        await StartAsync(ct).ConfigureAwait(false);
-        while (true)
-        {
-            var item = await _router.NextAsync(entities: true, ct).ConfigureAwait(false);
-            EntityLease? lease;
-            try
-            {
-                lease = await PrepareEntityBatchAsync(item).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                await ReleaseEntityBatchAsync(item, ex).ConfigureAwait(false);
-                continue;
-            }
-
-            if (lease is not null)
-            {
-                _entityBatches[lease] = 0;
-                return lease;
-            }
-        }
-    }
+    public Task<EntityLease> LockNextEntityAsync(CancellationToken ct) =>
+        LockNextAsync(entities: true, PrepareEntityBatchAsync, ReleaseEntityBatchAsync, _entityBatches, ct);
 
     /// <summary>
     /// Commits the worker's result of a batch. A result that reports a failure of the worker itself (not of an

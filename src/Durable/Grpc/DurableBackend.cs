@@ -81,26 +81,35 @@ public sealed partial class DurableBackend : IAsyncDisposable
         LockNextOrchestrationAsync(_backendOptions.ExtendedSessionIdleTimeoutSeconds > 0, ct);
 
     /// <summary>Locks the next episode; <paramref name="extendedSessions"/> false always sends the full history.</summary>
-    public async Task<OrchestrationLease> LockNextOrchestrationAsync(bool extendedSessions, CancellationToken ct)
+    public Task<OrchestrationLease> LockNextOrchestrationAsync(bool extendedSessions, CancellationToken ct) =>
+        LockNextAsync(entities: false, item => PrepareEpisodeAsync(item, extendedSessions), HandleFailedEpisodeAsync, _episodes, ct);
+
+    /// <summary>
+    /// Takes locked instances of one kind until one yields a lease: <paramref name="prepare"/> may settle an instance
+    /// itself (null), and one it fails on is handed to <paramref name="failed"/>.
+    /// </summary>
+    private async Task<TLease> LockNextAsync<TLease>(
+        bool entities, Func<OrchestrationWorkItem, Task<TLease?>> prepare, Func<OrchestrationWorkItem, Exception, Task> failed, ConcurrentDictionary<TLease, byte> held, CancellationToken ct)
+        where TLease : class
     {
         await StartAsync(ct).ConfigureAwait(false);
         while (true)
         {
-            var item = await _router.NextAsync(entities: false, ct).ConfigureAwait(false);
-            OrchestrationLease? lease;
+            var item = await _router.NextAsync(entities, ct).ConfigureAwait(false);
+            TLease? lease;
             try
             {
-                lease = await PrepareEpisodeAsync(item, extendedSessions).ConfigureAwait(false);
+                lease = await prepare(item).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                await HandleFailedEpisodeAsync(item, ex).ConfigureAwait(false);
+                await failed(item, ex).ConfigureAwait(false);
                 continue;
             }
 
             if (lease is not null)
             {
-                _episodes[lease] = 0;
+                held[lease] = 0;
                 return lease;
             }
         }

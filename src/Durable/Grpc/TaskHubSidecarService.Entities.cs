@@ -3,7 +3,7 @@ using P = Microsoft.DurableTask.Protobuf;
 
 namespace Fleet.Durable.Grpc;
 
-/// <summary>The entity RPCs: the SDK entity client's calls, and the standalone worker's completion of entity batches.</summary>
+/// <summary>The entity RPCs of the SDK's entity client.</summary>
 public sealed partial class TaskHubSidecarService
 {
     /// <inheritdoc />
@@ -28,32 +28,4 @@ public sealed partial class TaskHubSidecarService
     /// <inheritdoc />
     public override Task<P.CleanEntityStorageResponse> CleanEntityStorage(P.CleanEntityStorageRequest request, ServerCallContext context) =>
         Guard(nameof(CleanEntityStorage), () => _backend.CleanEntityStorageAsync(request, context.CancellationToken));
-
-    /// <inheritdoc />
-    public override async Task<P.CompleteTaskResponse> CompleteEntityTask(P.EntityBatchResult request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (Take<EntityLease>(request.CompletionToken, "entity") is { } lease)
-        {
-            await Guard(nameof(CompleteEntityTask), async () =>
-            {
-                await _backend.CompleteEntityAsync(lease, request, CancellationToken.None).ConfigureAwait(false);
-                return Completed;
-            }).ConfigureAwait(false);
-        }
-
-        return Completed;
-    }
-
-    /// <inheritdoc />
-    public override async Task<P.AbandonEntityTaskResponse> AbandonTaskEntityWorkItem(P.AbandonEntityTaskRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (Take<EntityLease>(request.CompletionToken, "entity") is { } lease)
-        {
-            await _backend.AbandonEntityAsync(lease, null, CancellationToken.None).ConfigureAwait(false);
-        }
-
-        return new P.AbandonEntityTaskResponse();
-    }
 }

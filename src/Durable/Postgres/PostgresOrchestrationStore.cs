@@ -314,7 +314,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     public async Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken)
     {
         await ReadyAsync(cancellationToken).ConfigureAwait(false);
-        await _writer.WriteAsync(new EnqueueEntityWrite(instanceId, entityName, data, visibleAt.UtcTicks, Guid.NewGuid())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(new EnqueueWrite(instanceId, data, visibleAt.UtcTicks, Guid.NewGuid(), entityName)).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -51,22 +51,30 @@ internal sealed class CreateInstanceWrite(NewInstance instance) : PgWrite<Create
 }
 
 /// <summary>
-/// Enqueues a message from outside an episode (event, terminate, suspend, resume) for a live instance. Its key makes a
-/// retry after an unknown outcome return the first attempt's result instead of enqueueing twice.
+/// Enqueues a message from outside an episode: an event, terminate, suspend or resume for a live instance, or, with
+/// <paramref name="entityName"/>, a signal for an entity (whose row is created first if needed). Its key makes a retry
+/// after an unknown outcome return the first attempt's result instead of enqueueing twice.
 /// </summary>
-internal sealed class EnqueueWrite(string instanceId, string data, long visibleAt, Guid key) : PgWrite<bool>
+internal sealed class EnqueueWrite(string instanceId, string data, long visibleAt, Guid key, string? entityName = null) : PgWrite<bool>
 {
     public override void AddTouched(ISet<string> instanceIds) => instanceIds.Add(instanceId);
 
     public override NpgsqlBatchCommand CreateCommand(WriteContext context)
     {
-        var command = new NpgsqlBatchCommand($"SELECT {context.Schema}.dt_enqueue_external($1, $2, $3, $4, $5, $6)");
+        var command = new NpgsqlBatchCommand(entityName is null
+            ? $"SELECT {context.Schema}.dt_enqueue_external($1, $2, $3, $4, $5, $6)"
+            : $"SELECT {context.Schema}.dt_enqueue_entity_external($1, $2, $3, $4, $7, $5, $6)");
         command.Parameters.Add(Param.Text(context.Hub));
         command.Parameters.Add(Param.Uuid(key));
         command.Parameters.Add(Param.Bigint(context.Now));
         command.Parameters.Add(Param.Text(instanceId));
         command.Parameters.Add(Param.Bigint(visibleAt));
         command.Parameters.Add(Param.Text(data));
+        if (entityName is not null)
+        {
+            command.Parameters.Add(Param.Text(entityName));
+        }
+
         return command;
     }
 

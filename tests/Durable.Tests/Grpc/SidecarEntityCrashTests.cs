@@ -9,27 +9,11 @@ namespace Fleet.SidecarTests;
 /// </summary>
 public sealed class SidecarEntityCrashTests : IAsyncLifetime
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "fleet-sidecar-tests", Guid.NewGuid().ToString("N"));
     private SidecarServer _server = null!;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_directory);
-        _server = await SidecarServer.StartAsync(b => b.UseSqlite(Path.Combine(_directory, "durable.db")), options: o => o.MessageAttemptLimit = 2);
-    }
+    public async Task InitializeAsync() => _server = await SidecarServer.StartOnTemporarySqliteAsync(o => o.MessageAttemptLimit = 2);
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean up.
-        }
-    }
+    public Task DisposeAsync() => _server.DisposeAsync().AsTask();
 
     [Fact]
     public async Task A_batch_whose_worker_disconnects_runs_again_on_the_next_worker_and_is_applied_once()

@@ -22,6 +22,7 @@ namespace Fleet.SidecarTests;
 public sealed class SidecarServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private string? _ownedDirectory;
 
     private SidecarServer(WebApplication app, string address)
     {
@@ -60,11 +61,32 @@ public sealed class SidecarServer : IAsyncDisposable
         return new SidecarServer(app, $"http://localhost:{port}");
     }
 
+    /// <summary>A server on a SQLite file of its own in a temporary folder, deleted with the server.</summary>
+    public static async Task<SidecarServer> StartOnTemporarySqliteAsync(Action<DurableTaskOptions>? options = null)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "fleet-sidecar-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var server = await StartAsync(b => b.UseSqlite(Path.Combine(directory, "durable.db")), options: options);
+        server._ownedDirectory = directory;
+        return server;
+    }
+
     public async ValueTask DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await _app.StopAsync(cts.Token);
         await _app.DisposeAsync();
+        if (_ownedDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_ownedDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the OS to clean up.
+            }
+        }
     }
 }
 

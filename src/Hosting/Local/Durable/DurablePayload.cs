@@ -3,9 +3,16 @@ using Google.Protobuf;
 
 namespace Fleet.Hosting.Local.Durable;
 
-/// <summary>The worker's Durable answers: return_value.string = base64 of a protobuf message (OrchestratorResponse, EntityBatchResult).</summary>
+/// <summary>Durable requests and answers on the Functions path: base64 protobuf strings (OrchestratorRequest / OrchestratorResponse, EntityBatchRequest / EntityBatchResult).</summary>
 internal static class DurablePayload
 {
+    /// <summary>The trigger of an orchestration episode or entity batch: the request as a base64 string, trigger metadata <c>instanceId</c>.</summary>
+    public static TriggerInvocation Trigger(IMessage request, string instanceId) =>
+        new(
+            new TypedData { String = Convert.ToBase64String(request.ToByteArray()) },
+            new Dictionary<string, TypedData>(StringComparer.Ordinal) { ["instanceId"] = new() { String = instanceId } },
+            Retry: null);
+
     /// <summary>Decodes the answer; false with what was wrong with it, for the failure message.</summary>
     public static bool TryDecode<T>(TypedData? returnValue, MessageParser<T> parser, out T message, out string problem)
         where T : IMessage<T>

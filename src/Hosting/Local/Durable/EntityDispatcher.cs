@@ -1,6 +1,4 @@
 using Fleet.Durable.Grpc;
-using Fleet.Hosting.Rpc.Protocol;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -34,29 +32,14 @@ internal sealed class EntityDispatcher(
             return;
         }
 
-        var trigger = new TriggerInvocation(
-            new TypedData { String = Convert.ToBase64String(lease.BatchRequest.ToByteArray()) },
-            new Dictionary<string, TypedData>(StringComparer.Ordinal) { ["instanceId"] = new() { String = lease.InstanceId } },
-            Retry: null);
-        InvocationOutcome outcome;
-        try
+        var trigger = DurablePayload.Trigger(lease.BatchRequest, lease.InstanceId);
+        if (await InvokeOrAbandonAsync(invoker, function, trigger, lease, cancellationToken).ConfigureAwait(false) is not { } outcome)
         {
-            outcome = await invoker.InvokeAsync(function, trigger, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            await AbandonAsync(lease, function.Name, ex).ConfigureAwait(false);
             return;
         }
 
         if (!outcome.Succeeded)
         {
-            if (outcome.Response is null || cancellationToken.IsCancellationRequested)
-            {
-                await AbandonAsync(lease, function.Name, new InvalidOperationException(outcome.Exception?.Message ?? "the worker gave no answer")).ConfigureAwait(false);
-                return;
-            }
-
             // The worker answered with a failure (the entity could not be created or dispatched): its operations fail
             // with the worker's error, as the Durable extension does.
             var error = DurableFailures.FromInvocation(outcome, function.Name);
@@ -82,7 +65,8 @@ internal sealed class EntityDispatcher(
         await backend.CompleteEntityAsync(lease, result, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task AbandonAsync(EntityLease lease, string functionName, Exception reason)
+    /// <inheritdoc />
+    protected override async Task AbandonAsync(EntityLease lease, string functionName, Exception reason)
     {
         Logger.EntityBatchAbandoned(lease.InstanceId, functionName, reason.Message);
         await backend.AbandonEntityAsync(lease, reason, CancellationToken.None).ConfigureAwait(false);
