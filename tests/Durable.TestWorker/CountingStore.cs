@@ -35,6 +35,14 @@ public sealed class CountingStore(IOrchestrationStore inner) : IOrchestrationSto
         inner.EnqueueMessageAsync(instanceId, data, visibleAt, cancellationToken);
 
     /// <inheritdoc />
+    public Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
+        inner.EnqueueEntityMessageAsync(instanceId, entityName, data, visibleAt, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteEmptyEntityAsync(string instanceId, int expectedVersion, CancellationToken cancellationToken) =>
+        inner.DeleteEmptyEntityAsync(instanceId, expectedVersion, cancellationToken);
+
+    /// <inheritdoc />
     public Task<InstanceRecord?> GetInstanceAsync(string instanceId, bool includePayloads, CancellationToken cancellationToken) =>
         inner.GetInstanceAsync(instanceId, includePayloads, cancellationToken);
 

@@ -31,4 +31,19 @@ internal static partial class BackendLog
 
     [LoggerMessage(EventId = 3514, EventName = "ClientRequestFailed", Level = LogLevel.Warning, Message = "Sidecar request {Method} failed")]
     public static partial void ClientRequestFailed(this ILogger logger, Exception exception, string method);
+
+    [LoggerMessage(EventId = 3520, EventName = "EntityBatchFailed", Level = LogLevel.Warning, Message = "A batch of entity {InstanceId} failed (attempt {Attempt} of {Limit}); it runs again")]
+    public static partial void EntityBatchFailed(this ILogger logger, Exception exception, string instanceId, int attempt, int limit);
+
+    [LoggerMessage(EventId = 3521, EventName = "PoisonEntityBatch", Level = LogLevel.Error, Message = "Entity {InstanceId}: after {Attempts} attempts the operations of its batch fail: {Reason}")]
+    public static partial void PoisonEntityBatch(this ILogger logger, string instanceId, int attempts, string reason);
+
+    [LoggerMessage(EventId = 3522, EventName = "EntityMessagesDropped", Level = LogLevel.Warning, Message = "Entity {InstanceId}: {Count} messages were dropped: {Reason}")]
+    public static partial void EntityMessagesDropped(this ILogger logger, string instanceId, int count, string reason);
+
+    [LoggerMessage(EventId = 3523, EventName = "StaleEntityBatch", Level = LogLevel.Debug, Message = "Entity {InstanceId} changed while its batch ran; the batch is handed out again")]
+    public static partial void StaleEntityBatch(this ILogger logger, string instanceId);
+
+    [LoggerMessage(EventId = 3524, EventName = "OrphanedLockReleased", Level = LogLevel.Information, Message = "Entity {InstanceId} was locked by {Holder}, which no longer runs; the lock is released")]
+    public static partial void OrphanedLockReleased(this ILogger logger, string instanceId, string holder);
 }

@@ -36,9 +36,17 @@ public sealed partial class DurableBackend
             }
         }
 
-        var now = _time.GetUtcNow();
-        var startAt = request.ScheduledStartTimestamp?.ToDateTimeOffset() is { } at && at > now ? at : now;
         var executionId = string.IsNullOrEmpty(request.ExecutionId) ? NewExecutionId() : request.ExecutionId;
+        var result = await _store.CreateInstanceAsync(NewInstanceOf(request, instanceId, executionId, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        return result.Created
+            ? instanceId
+            : throw new SidecarRequestException(SidecarRefusal.AlreadyExists, $"An orchestration instance with ID '{instanceId}' already exists and is {result.ExistingStatus}.");
+    }
+
+    /// <summary>The instance a start request creates, with its ExecutionStarted message (a scheduled start waits until due).</summary>
+    internal static NewInstance NewInstanceOf(P.CreateInstanceRequest request, string instanceId, string executionId, DateTimeOffset now)
+    {
+        var startAt = request.ScheduledStartTimestamp?.ToDateTimeOffset() is { } at && at > now ? at : now;
         var start = ProtoCodec.Event(now);
         start.ExecutionStarted = new P.ExecutionStartedEvent
         {
@@ -50,12 +58,7 @@ public sealed partial class DurableBackend
             ParentTraceContext = request.ParentTraceContext,
             Tags = { request.Tags },
         };
-        var result = await _store.CreateInstanceAsync(
-            new NewInstance(instanceId, executionId, request.Name, request.Version, request.Input, now, startAt, ProtoCodec.Encode(start)),
-            ct).ConfigureAwait(false);
-        return result.Created
-            ? instanceId
-            : throw new SidecarRequestException(SidecarRefusal.AlreadyExists, $"An orchestration instance with ID '{instanceId}' already exists and is {result.ExistingStatus}.");
+        return new NewInstance(instanceId, executionId, request.Name, request.Version, request.Input, now, startAt, ProtoCodec.Encode(start));
     }
 
     /// <summary>Reads an instance, or null when it does not exist.</summary>
@@ -101,11 +104,14 @@ public sealed partial class DurableBackend
         return SendAsync(instanceId, e, ct);
     }
 
-    /// <summary>One page of instances.</summary>
+    /// <summary>One page of orchestration instances (entities are left out).</summary>
     public async Task<InstancePage> QueryInstancesAsync(InstanceQuery query, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(query);
         await StartAsync(ct).ConfigureAwait(false);
-        return await _store.QueryInstancesAsync(query, ct).ConfigureAwait(false);
+
+        // Entities are instances too ('@name@key'); the SDK's orchestration queries never list them.
+        return await _store.QueryInstancesAsync(query with { Filter = query.Filter with { ExcludeEntities = true } }, ct).ConfigureAwait(false);
     }
 
     /// <summary>Deletes a finished instance (with its finished descendants when recursive); how many were deleted.</summary>
@@ -119,7 +125,8 @@ public sealed partial class DurableBackend
     public async Task<(int Deleted, bool Complete)> PurgeInstancesAsync(InstanceFilter filter, bool recursive, TimeSpan? timeout, CancellationToken ct)
     {
         await StartAsync(ct).ConfigureAwait(false);
-        return await InstancePurge.AllAsync(_store, filter, recursive, timeout, _time, ct).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(filter);
+        return await InstancePurge.AllAsync(_store, filter with { ExcludeEntities = true }, recursive, timeout, _time, ct).ConfigureAwait(false);
     }
 
     /// <summary>The current execution's history, oldest first; null when the instance does not exist.</summary>

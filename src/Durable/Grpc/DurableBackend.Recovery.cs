@@ -158,6 +158,11 @@ public sealed partial class DurableBackend
                 {
                     await RenewAsync(lease.Item.InstanceId, () => _store.RenewActivityLockAsync(lease.Item, stop), stop).ConfigureAwait(false);
                 }
+
+                foreach (var item in _entityBatches.Keys.Select(l => l.Item).Concat(_router.Passed))
+                {
+                    await RenewAsync(item.InstanceId, () => _store.RenewOrchestrationLockAsync(item, stop), stop).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

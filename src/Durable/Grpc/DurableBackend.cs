@@ -25,6 +25,8 @@ public sealed partial class DurableBackend : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _forceLoad = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<OrchestrationLease, byte> _episodes = new();
     private readonly ConcurrentDictionary<ActivityLease, byte> _activities = new();
+    private readonly ConcurrentDictionary<EntityLease, byte> _entityBatches = new();
+    private readonly WorkRouter _router;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startGate = new();
     private Task? _started;
@@ -40,6 +42,7 @@ public sealed partial class DurableBackend : IAsyncDisposable
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("Fleet.Durable.Grpc");
         _cache = new InstanceCache<InstanceHistory>(backendOptions.HistoryCacheSize, static h => h.InstanceId);
+        _router = new WorkRouter(store);
     }
 
     /// <summary>The task hub served.</summary>
@@ -78,26 +81,35 @@ public sealed partial class DurableBackend : IAsyncDisposable
         LockNextOrchestrationAsync(_backendOptions.ExtendedSessionIdleTimeoutSeconds > 0, ct);
 
     /// <summary>Locks the next episode; <paramref name="extendedSessions"/> false always sends the full history.</summary>
-    public async Task<OrchestrationLease> LockNextOrchestrationAsync(bool extendedSessions, CancellationToken ct)
+    public Task<OrchestrationLease> LockNextOrchestrationAsync(bool extendedSessions, CancellationToken ct) =>
+        LockNextAsync(entities: false, item => PrepareEpisodeAsync(item, extendedSessions), HandleFailedEpisodeAsync, _episodes, ct);
+
+    /// <summary>
+    /// Takes locked instances of one kind until one yields a lease: <paramref name="prepare"/> may settle an instance
+    /// itself (null), and one it fails on is handed to <paramref name="failed"/>.
+    /// </summary>
+    private async Task<TLease> LockNextAsync<TLease>(
+        bool entities, Func<OrchestrationWorkItem, Task<TLease?>> prepare, Func<OrchestrationWorkItem, Exception, Task> failed, ConcurrentDictionary<TLease, byte> held, CancellationToken ct)
+        where TLease : class
     {
         await StartAsync(ct).ConfigureAwait(false);
         while (true)
         {
-            var item = await _store.LockNextOrchestrationAsync(ct).ConfigureAwait(false);
-            OrchestrationLease? lease;
+            var item = await _router.NextAsync(entities, ct).ConfigureAwait(false);
+            TLease? lease;
             try
             {
-                lease = await PrepareEpisodeAsync(item, extendedSessions).ConfigureAwait(false);
+                lease = await prepare(item).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                await HandleFailedEpisodeAsync(item, ex).ConfigureAwait(false);
+                await failed(item, ex).ConfigureAwait(false);
                 continue;
             }
 
             if (lease is not null)
             {
-                _episodes[lease] = 0;
+                held[lease] = 0;
                 return lease;
             }
         }
@@ -218,7 +230,14 @@ public sealed partial class DurableBackend : IAsyncDisposable
             }
         }
 
-        var request = new P.OrchestratorRequest { InstanceId = instanceId, ExecutionId = history.ExecutionId };
+        // Entity parameters tell the worker that this backend runs entities (without them the SDK refuses entity calls).
+        // Messages reach an entity in the order sent, so the worker need not sort them (reorder window 0).
+        var request = new P.OrchestratorRequest
+        {
+            InstanceId = instanceId,
+            ExecutionId = history.ExecutionId,
+            EntityParameters = new P.OrchestratorEntityParameters { EntityMessageReorderWindow = new Duration() },
+        };
         var now = _time.GetUtcNow();
         request.NewEvents.Add(new P.HistoryEvent { EventId = -1, Timestamp = ProtoCodec.Time(now), OrchestratorStarted = new P.OrchestratorStartedEvent() });
         foreach (var (message, e) in messages)

@@ -76,9 +76,21 @@ internal static class EpisodeCommitBuilder
                     var sent = ProtoCodec.Event(now, action.Id);
                     sent.EventSent = new P.EventSentEvent { InstanceId = send.Instance.InstanceId, Name = send.Name, Input = send.Data };
                     newHistory.Add(sent);
+                    if (EntityRows.IsEntity(send.Instance.InstanceId))
+                    {
+                        // An entity request in DurableTask.Core's form (the worker does not convert entity events).
+                        outgoing.Add(EntityMessages.FromLegacy(send, history.InstanceId, history.ExecutionId, now));
+                        break;
+                    }
+
                     var raised = ProtoCodec.Event(now);
                     raised.EventRaised = new P.EventRaisedEvent { Name = send.Name, Input = send.Data };
                     outgoing.Add(new OutgoingMessage(send.Instance.InstanceId, null, ProtoCodec.Encode(raised), now, OnlyIfRunning: true));
+                    break;
+                case P.OrchestratorAction.OrchestratorActionTypeOneofCase.SendEntityMessage:
+                    var (recorded, entityMessage) = EntityMessages.FromAction(action, history.InstanceId, history.ExecutionId, now);
+                    newHistory.Add(recorded);
+                    outgoing.Add(entityMessage);
                     break;
                 case P.OrchestratorAction.OrchestratorActionTypeOneofCase.TerminateOrchestration:
                     var terminate = action.TerminateOrchestration;

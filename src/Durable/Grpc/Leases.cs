@@ -102,3 +102,51 @@ internal sealed class InstanceHistory(string instanceId, string executionId, P.E
         }
     }
 }
+
+/// <summary>
+/// One batch of entity operations handed to a worker: the requests in the SDK's two forms (the standalone worker's
+/// <see cref="Request"/>, the Functions worker's <see cref="BatchRequest"/>), and what the backend needs to commit the
+/// result. Complete or abandon it exactly once.
+/// </summary>
+public sealed class EntityLease
+{
+    internal EntityLease(OrchestrationWorkItem item, InstanceRecord row, EntitySchedulerState scheduler, EntityWork work)
+    {
+        Item = item;
+        Row = row;
+        Scheduler = scheduler;
+        Work = work;
+        Request = new P.EntityRequest { InstanceId = item.InstanceId, ExecutionId = row.ExecutionId, EntityState = row.Output };
+        Request.OperationRequests.Add(work.Operations);
+        BatchRequest = new P.EntityBatchRequest { InstanceId = item.InstanceId, EntityState = row.Output };
+        BatchRequest.Operations.Add(work.Operations.Select(ToOperation));
+    }
+
+    /// <summary>The entity's instance ID (<c>@name@key</c>).</summary>
+    public string InstanceId => Item.InstanceId;
+
+    /// <summary>The entity name (the part between the two '@').</summary>
+    public string Name => EntityRows.NameOf(Item.InstanceId) ?? string.Empty;
+
+    /// <summary>The request for a standalone SDK worker (the work item's <c>entityRequestV2</c>).</summary>
+    public P.EntityRequest Request { get; }
+
+    /// <summary>The request for the Functions worker's entityTrigger.</summary>
+    public P.EntityBatchRequest BatchRequest { get; }
+
+    internal OrchestrationWorkItem Item { get; }
+
+    /// <summary>The entity's row when the batch was taken: state, version, scheduler state.</summary>
+    internal InstanceRecord Row { get; }
+
+    /// <summary>The scheduler state after the batch's requests were taken out of it.</summary>
+    internal EntitySchedulerState Scheduler { get; }
+
+    internal EntityWork Work { get; }
+
+    internal int Settled;
+
+    private static P.OperationRequest ToOperation(P.HistoryEvent e) => e.EventTypeCase == P.HistoryEvent.EventTypeOneofCase.EntityOperationCalled
+        ? new P.OperationRequest { Operation = e.EntityOperationCalled.Operation, RequestId = e.EntityOperationCalled.RequestId, Input = e.EntityOperationCalled.Input }
+        : new P.OperationRequest { Operation = e.EntityOperationSignaled.Operation, RequestId = e.EntityOperationSignaled.RequestId, Input = e.EntityOperationSignaled.Input };
+}

@@ -20,46 +20,22 @@ public sealed partial class TaskHubSidecarService
     }
 
     /// <inheritdoc />
-    public override async Task<P.CompleteTaskResponse> CompleteOrchestratorTask(P.OrchestratorResponse request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (Take<OrchestrationLease>(request.CompletionToken, "orchestration") is { } lease)
-        {
-            await Guard(nameof(CompleteOrchestratorTask), async () =>
-            {
-                await _backend.CompleteOrchestrationAsync(lease, request, CancellationToken.None).ConfigureAwait(false);
-                return Completed;
-            }).ConfigureAwait(false);
-        }
-
-        return Completed;
-    }
+    public override Task<P.CompleteTaskResponse> CompleteOrchestratorTask(P.OrchestratorResponse request, ServerCallContext context) =>
+        CompleteAsync<OrchestrationLease>(request?.CompletionToken, "orchestration", nameof(CompleteOrchestratorTask), lease => _backend.CompleteOrchestrationAsync(lease, request!, CancellationToken.None));
 
     /// <inheritdoc />
-    public override async Task<P.CompleteTaskResponse> CompleteActivityTask(P.ActivityResponse request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (Take<ActivityLease>(request.CompletionToken, "activity") is { } lease)
-        {
-            await Guard(nameof(CompleteActivityTask), async () =>
-            {
-                await _backend.CompleteActivityAsync(lease, request, CancellationToken.None).ConfigureAwait(false);
-                return Completed;
-            }).ConfigureAwait(false);
-        }
+    public override Task<P.CompleteTaskResponse> CompleteActivityTask(P.ActivityResponse request, ServerCallContext context) =>
+        CompleteAsync<ActivityLease>(request?.CompletionToken, "activity", nameof(CompleteActivityTask), lease => _backend.CompleteActivityAsync(lease, request!, CancellationToken.None));
 
-        return Completed;
-    }
+    /// <inheritdoc />
+    public override Task<P.CompleteTaskResponse> CompleteEntityTask(P.EntityBatchResult request, ServerCallContext context) =>
+        CompleteAsync<EntityLease>(request?.CompletionToken, "entity", nameof(CompleteEntityTask), lease => _backend.CompleteEntityAsync(lease, request!, CancellationToken.None));
 
     /// <inheritdoc />
     public override async Task<P.AbandonOrchestrationTaskResponse> AbandonTaskOrchestratorWorkItem(P.AbandonOrchestrationTaskRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (Take<OrchestrationLease>(request.CompletionToken, "orchestration") is { } lease)
-        {
-            await _backend.AbandonOrchestrationAsync(lease, null, CancellationToken.None).ConfigureAwait(false);
-        }
-
+        await AbandonAsync<OrchestrationLease>(request.CompletionToken, "orchestration", lease => _backend.AbandonOrchestrationAsync(lease, null, CancellationToken.None)).ConfigureAwait(false);
         return new P.AbandonOrchestrationTaskResponse();
     }
 
@@ -67,13 +43,37 @@ public sealed partial class TaskHubSidecarService
     public override async Task<P.AbandonActivityTaskResponse> AbandonTaskActivityWorkItem(P.AbandonActivityTaskRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (Take<ActivityLease>(request.CompletionToken, "activity") is { } lease)
-        {
-            await _backend.AbandonActivityAsync(lease, null, CancellationToken.None).ConfigureAwait(false);
-        }
-
+        await AbandonAsync<ActivityLease>(request.CompletionToken, "activity", lease => _backend.AbandonActivityAsync(lease, null, CancellationToken.None)).ConfigureAwait(false);
         return new P.AbandonActivityTaskResponse();
     }
+
+    /// <inheritdoc />
+    public override async Task<P.AbandonEntityTaskResponse> AbandonTaskEntityWorkItem(P.AbandonEntityTaskRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await AbandonAsync<EntityLease>(request.CompletionToken, "entity", lease => _backend.AbandonEntityAsync(lease, null, CancellationToken.None)).ConfigureAwait(false);
+        return new P.AbandonEntityTaskResponse();
+    }
+
+    private async Task<P.CompleteTaskResponse> CompleteAsync<T>(string? token, string kind, string method, Func<T, Task> complete)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (Take<T>(token, kind) is { } lease)
+        {
+            await Guard(method, async () =>
+            {
+                await complete(lease).ConfigureAwait(false);
+                return Completed;
+            }).ConfigureAwait(false);
+        }
+
+        return Completed;
+    }
+
+    private Task AbandonAsync<T>(string token, string kind, Func<T, Task> abandon)
+        where T : class =>
+        Take<T>(token, kind) is { } lease ? abandon(lease) : Task.CompletedTask;
 
     private T? Take<T>(string token, string kind)
         where T : class

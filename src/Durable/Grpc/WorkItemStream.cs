@@ -50,7 +50,7 @@ internal sealed class WorkItemTokens
 }
 
 /// <summary>
-/// One standalone worker's <c>GetWorkItems</c> stream: locks episodes and activities from the backend while the
+/// One standalone worker's <c>GetWorkItems</c> stream: locks episodes, activities and entity batches from the backend while the
 /// worker has free slots (its advertised maximums), writes them to the stream, sends a health ping every 30 seconds so
 /// the worker's silent-disconnect timer stays quiet, and gives back whatever the worker still held when the stream ends.
 /// </summary>
@@ -63,6 +63,7 @@ internal sealed class WorkItemStream : IDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _orchestrationSlots;
     private readonly SemaphoreSlim _activitySlots;
+    private readonly SemaphoreSlim _entitySlots;
     private readonly Channel<P.WorkItem> _outbox = Channel.CreateUnbounded<P.WorkItem>(new UnboundedChannelOptions { SingleReader = true });
 
     public WorkItemStream(DurableBackend backend, WorkItemTokens tokens, P.GetWorkItemsRequest request, TimeProvider time, ILogger logger)
@@ -73,13 +74,14 @@ internal sealed class WorkItemStream : IDisposable
         _logger = logger;
         _orchestrationSlots = new SemaphoreSlim(Math.Max(1, request.MaxConcurrentOrchestrationWorkItems));
         _activitySlots = new SemaphoreSlim(Math.Max(1, request.MaxConcurrentActivityWorkItems));
+        _entitySlots = new SemaphoreSlim(Math.Max(1, request.MaxConcurrentEntityWorkItems));
     }
 
     public void Release(object lease)
     {
         try
         {
-            (lease is OrchestrationLease ? _orchestrationSlots : _activitySlots).Release();
+            (lease switch { OrchestrationLease => _orchestrationSlots, EntityLease => _entitySlots, _ => _activitySlots }).Release();
         }
         catch (ObjectDisposedException)
         {
@@ -91,6 +93,7 @@ internal sealed class WorkItemStream : IDisposable
     {
         _orchestrationSlots.Dispose();
         _activitySlots.Dispose();
+        _entitySlots.Dispose();
     }
 
     public async Task RunAsync(IServerStreamWriter<P.WorkItem> writer, CancellationToken ct)
@@ -100,6 +103,7 @@ internal sealed class WorkItemStream : IDisposable
         {
             Task.Run(() => FeedAsync("orchestration", _orchestrationSlots, async c => new P.WorkItem { OrchestratorRequest = Register(await _backend.LockNextOrchestrationAsync(extendedSessions: false, c).ConfigureAwait(false), out var token).Request, CompletionToken = token }, stop.Token), CancellationToken.None),
             Task.Run(() => FeedAsync("activity", _activitySlots, async c => new P.WorkItem { ActivityRequest = Register(await _backend.LockNextActivityAsync(c).ConfigureAwait(false), out var token).Request, CompletionToken = token }, stop.Token), CancellationToken.None),
+            Task.Run(() => FeedAsync("entity", _entitySlots, async c => new P.WorkItem { EntityRequestV2 = Register(await _backend.LockNextEntityAsync(c).ConfigureAwait(false), out var token).Request, CompletionToken = token }, stop.Token), CancellationToken.None),
             Task.Run(() => PingAsync(stop.Token), CancellationToken.None),
         };
         var abandoned = 0;
@@ -192,6 +196,10 @@ internal sealed class WorkItemStream : IDisposable
                 else if (lease is ActivityLease activity)
                 {
                     await _backend.AbandonActivityAsync(activity, reason, CancellationToken.None).ConfigureAwait(false);
+                }
+                else if (lease is EntityLease batch)
+                {
+                    await _backend.AbandonEntityAsync(batch, reason, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             catch (Exception ex)

@@ -311,6 +311,20 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     }
 
     /// <inheritdoc />
+    public async Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken)
+    {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(new EnqueueWrite(instanceId, data, visibleAt.UtcTicks, Guid.NewGuid(), entityName)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteEmptyEntityAsync(string instanceId, int expectedVersion, CancellationToken cancellationToken)
+    {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(new DeleteEmptyEntityWrite(instanceId, expectedVersion)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<InstanceRecord?> GetInstanceAsync(string instanceId, bool includePayloads, CancellationToken cancellationToken)
     {
         await ReadyAsync(cancellationToken).ConfigureAwait(false);

@@ -39,6 +39,11 @@ internal static class PostgresQueries
             sql.Append(')');
         }
 
+        if (filter.ExcludeEntities)
+        {
+            sql.Append(" AND NOT starts_with(instance_id, '@')");
+        }
+
         if (!string.IsNullOrEmpty(filter.InstanceIdPrefix))
         {
             // The lower bound lets the index prune; starts_with keeps it exact ("C" collation: code-point order).

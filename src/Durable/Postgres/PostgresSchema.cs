@@ -14,10 +14,10 @@ namespace Fleet.Durable.Postgres;
 /// inside the functions, whose parameters take the collation of their arguments) can use the indexes.
 /// </para>
 /// </summary>
-internal static class PostgresSchema
+internal static partial class PostgresSchema
 {
     /// <summary>The schema version this runtime writes.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Statuses that accept messages: Running, Pending, Suspended.</summary>
     public const string LiveStatuses = "(0, 6, 7)";
@@ -488,6 +488,7 @@ internal static class PostgresSchema
             RETURN v_ids;
         END $fn$;
         """,
+        EntityMigration,
     ];
 
     /// <summary>The quoted schema name for SQL text (the name is validated to letters, digits and '_').</summary>

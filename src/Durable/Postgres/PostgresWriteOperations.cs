@@ -51,22 +51,30 @@ internal sealed class CreateInstanceWrite(NewInstance instance) : PgWrite<Create
 }
 
 /// <summary>
-/// Enqueues a message from outside an episode (event, terminate, suspend, resume) for a live instance. Its key makes a
-/// retry after an unknown outcome return the first attempt's result instead of enqueueing twice.
+/// Enqueues a message from outside an episode: an event, terminate, suspend or resume for a live instance, or, with
+/// <paramref name="entityName"/>, a signal for an entity (whose row is created first if needed). Its key makes a retry
+/// after an unknown outcome return the first attempt's result instead of enqueueing twice.
 /// </summary>
-internal sealed class EnqueueWrite(string instanceId, string data, long visibleAt, Guid key) : PgWrite<bool>
+internal sealed class EnqueueWrite(string instanceId, string data, long visibleAt, Guid key, string? entityName = null) : PgWrite<bool>
 {
     public override void AddTouched(ISet<string> instanceIds) => instanceIds.Add(instanceId);
 
     public override NpgsqlBatchCommand CreateCommand(WriteContext context)
     {
-        var command = new NpgsqlBatchCommand($"SELECT {context.Schema}.dt_enqueue_external($1, $2, $3, $4, $5, $6)");
+        var command = new NpgsqlBatchCommand(entityName is null
+            ? $"SELECT {context.Schema}.dt_enqueue_external($1, $2, $3, $4, $5, $6)"
+            : $"SELECT {context.Schema}.dt_enqueue_entity_external($1, $2, $3, $4, $7, $5, $6)");
         command.Parameters.Add(Param.Text(context.Hub));
         command.Parameters.Add(Param.Uuid(key));
         command.Parameters.Add(Param.Bigint(context.Now));
         command.Parameters.Add(Param.Text(instanceId));
         command.Parameters.Add(Param.Bigint(visibleAt));
         command.Parameters.Add(Param.Text(data));
+        if (entityName is not null)
+        {
+            command.Parameters.Add(Param.Text(entityName));
+        }
+
         return command;
     }
 
@@ -106,13 +114,19 @@ internal sealed class CommitWrite(OrchestrationWorkItem item, OrchestrationCommi
         {
             instanceIds.Add(child.Instance.InstanceId);
         }
+
+        foreach (var started in commit.NewInstances)
+        {
+            instanceIds.Add(started.InstanceId);
+        }
     }
 
     public override NpgsqlBatchCommand CreateCommand(WriteContext context)
     {
         var command = new NpgsqlBatchCommand(
-            $"SELECT next_at, kept, msg_ids, msg_execs, msg_data, msg_attempts FROM {context.Schema}.dt_commit_episode($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, " +
-            "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)");
+            $"SELECT next_at, kept, msg_ids, msg_execs, msg_data, msg_attempts FROM {context.Schema}.dt_commit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, " +
+            "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, " +
+            "$41, $42, $43, $44, $45, $46, $47, $48, $49)");
         var p = command.Parameters;
         var update = commit.Instance;
         p.Add(Param.Text(context.Hub));
@@ -156,6 +170,16 @@ internal sealed class CommitWrite(OrchestrationWorkItem item, OrchestrationCommi
         p.Add(Param.TextArray([.. children.Select(c => c.ConflictMessage)]));
         p.Add(Param.Text(commit.MessageToRunningChildren));
         p.Add(Param.Bigint(update is null || update.Status.IsTerminal() ? null : keepUntil));
+        p.Add(Param.TextArray([.. commit.Messages.Select(m => m.EntityName)]));
+        var started = commit.NewInstances;
+        p.Add(Param.TextArray([.. started.Select(i => i.InstanceId)]));
+        p.Add(Param.TextArray([.. started.Select(i => i.ExecutionId)]));
+        p.Add(Param.TextArray([.. started.Select(i => i.Name)]));
+        p.Add(Param.TextArray([.. started.Select(i => i.Version)]));
+        p.Add(Param.TextArray([.. started.Select(i => i.Input)]));
+        p.Add(Param.BigintArray([.. started.Select(i => i.CreatedAt.UtcTicks)]));
+        p.Add(Param.BigintArray([.. started.Select(i => i.StartAt.UtcTicks)]));
+        p.Add(Param.TextArray([.. started.Select(i => i.StartMessage)]));
         return command;
     }
 
@@ -203,10 +227,10 @@ internal sealed class CommitWrite(OrchestrationWorkItem item, OrchestrationCommi
             }
         }
 
-        foreach (var child in commit.SubOrchestrations)
+        foreach (var child in commit.SubOrchestrations.Select(c => c.Instance).Concat(commit.NewInstances))
         {
-            notice.AddOrchestrationWork(child.Instance.StartAt.UtcTicks, context.Now);
-            notice.Changed.Add(child.Instance.InstanceId);
+            notice.AddOrchestrationWork(child.StartAt.UtcTicks, context.Now);
+            notice.Changed.Add(child.InstanceId);
         }
 
         if (commit.MessageToRunningChildren is not null)
@@ -241,10 +265,10 @@ internal sealed class CommitWrite(OrchestrationWorkItem item, OrchestrationCommi
             }
         }
 
-        foreach (var child in commit.SubOrchestrations)
+        foreach (var child in commit.SubOrchestrations.Select(c => c.Instance).Concat(commit.NewInstances))
         {
-            store.OnInstanceWork(child.Instance.InstanceId, child.Instance.StartAt.UtcTicks);
-            store.NotifyChanged(child.Instance.InstanceId);
+            store.OnInstanceWork(child.InstanceId, child.StartAt.UtcTicks);
+            store.NotifyChanged(child.InstanceId);
         }
 
         if (commit.MessageToRunningChildren is not null)

@@ -170,6 +170,14 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
         Writer.WriteAsync(new EnqueueMessageOperation(this, instanceId, data, visibleAt.UtcTicks)).WaitAsync(cancellationToken);
 
     /// <inheritdoc />
+    public Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(new EnqueueEntityMessageOperation(this, instanceId, entityName, data, visibleAt.UtcTicks, _time.GetUtcNow().UtcTicks)).WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteEmptyEntityAsync(string instanceId, int expectedVersion, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(new DeleteEmptyEntityOperation(instanceId, expectedVersion)).WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
     public Task<InstanceRecord?> GetInstanceAsync(string instanceId, bool includePayloads, CancellationToken cancellationToken) =>
         Task.FromResult(Read(reader => ReadInstance(reader, instanceId, includePayloads)));
 

@@ -54,6 +54,10 @@ internal static class WriteSteps
         return null;
     }
 
+    /// <summary>Creates an entity's instance row (status Running) unless it exists.</summary>
+    public static void EnsureEntity(WriterCommands c, string instanceId, string entityName, long nowTicks) =>
+        c.InsertEntity.With("$id", instanceId).With("$exec", EntityRows.ExecutionId).With("$name", entityName).With("$now", nowTicks).ExecuteNonQuery();
+
     public static long InsertMessage(WriterCommands c, string instanceId, string? executionId, long visibleAt, string data) =>
         (long)c.InsertMessage
             .With("$id", instanceId)
@@ -237,10 +241,25 @@ internal sealed class CommitOrchestrationOperation(
             }
         }
 
+        foreach (var instance in commit.NewInstances)
+        {
+            if (WriteSteps.TryCreate(c, instance) is null)
+            {
+                _signals.Add((instance.InstanceId, instance.StartAt.UtcTicks));
+                _changed.Add(instance.InstanceId);
+            }
+        }
+
         foreach (var message in commit.Messages)
         {
             var visibleAt = message.VisibleAt.UtcTicks;
-            if (message.OnlyIfRunning)
+            if (message.EntityName is { } entity)
+            {
+                WriteSteps.EnsureEntity(c, message.InstanceId, entity, nowTicks);
+                WriteSteps.InsertMessage(c, message.InstanceId, null, visibleAt, message.Data);
+                _signals.Add((message.InstanceId, visibleAt));
+            }
+            else if (message.OnlyIfRunning)
             {
                 if (WriteSteps.InsertMessageIfRunning(c, message.InstanceId, message.TargetExecutionId, visibleAt, message.Data))
                 {
@@ -468,6 +487,11 @@ internal static class SqliteQueries
             sql.Append(" AND status IN (");
             sql.AppendJoin(", ", statuses.Distinct().Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)));
             sql.Append(')');
+        }
+
+        if (filter.ExcludeEntities)
+        {
+            sql.Append(" AND substr(instance_id, 1, 1) <> '@'");
         }
 
         if (!string.IsNullOrEmpty(filter.InstanceIdPrefix))

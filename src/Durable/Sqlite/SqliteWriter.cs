@@ -195,6 +195,13 @@ internal sealed class WriterCommands : IDisposable
             VALUES ($hub, $id, $exec, $name, $version, 6, $created, $created, $start, $input, $parent, 0)
             """,
             "$id", "$exec", "$name", "$version", "$created", "$start", "$input", "$parent");
+        InsertEntity = Prepare(
+            """
+            INSERT INTO dt_instances (hub, instance_id, execution_id, name, status, created_at, last_updated_at, history_count)
+            VALUES ($hub, $id, $exec, $name, 0, $now, $now, 0)
+            ON CONFLICT (hub, instance_id) DO NOTHING
+            """,
+            "$id", "$exec", "$name", "$now");
         InsertMessage = Prepare(
             "INSERT INTO dt_messages (hub, instance_id, execution_id, visible_at, data) VALUES ($hub, $id, $exec, $visible, $data) RETURNING id",
             "$id", "$exec", "$visible", "$data");
@@ -261,6 +268,9 @@ internal sealed class WriterCommands : IDisposable
     public SqliteCommand DeleteInstanceActivities { get; }
 
     public SqliteCommand InsertInstance { get; }
+
+    /// <summary>Creates an entity's instance row unless it exists.</summary>
+    public SqliteCommand InsertEntity { get; }
 
     public SqliteCommand InsertMessage { get; }
 

@@ -42,6 +42,19 @@ public interface IOrchestrationStore : IAsyncDisposable
     /// </summary>
     Task<bool> EnqueueMessageAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Enqueues a message for a durable entity (instance ID <c>@name@key</c>), first creating the entity's instance row
+    /// if it does not exist (name <paramref name="entityName"/>, status Running, history count 0, no history), so the
+    /// message is dispatched like any other. Entity rows stay Running; their history count is the entity's version.
+    /// </summary>
+    Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes an entity's instance row when its history count is still <paramref name="expectedVersion"/> and no
+    /// message (due or future) waits for it; false, deleting nothing, otherwise.
+    /// </summary>
+    Task<bool> DeleteEmptyEntityAsync(string instanceId, int expectedVersion, CancellationToken cancellationToken);
+
     /// <summary>Reads an instance, or null when it does not exist.</summary>
     Task<InstanceRecord?> GetInstanceAsync(string instanceId, bool includePayloads, CancellationToken cancellationToken);
 

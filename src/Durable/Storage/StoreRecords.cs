@@ -161,7 +161,14 @@ public sealed record NewActivity(int TaskId, string Name, string? Input);
 /// <param name="Data">The serialized message.</param>
 /// <param name="VisibleAt">When it becomes visible (a timer's fire time).</param>
 /// <param name="OnlyIfRunning">Drop it when the target does not exist or has finished (events, parent notifications).</param>
-public sealed record OutgoingMessage(string InstanceId, string? TargetExecutionId, string Data, DateTimeOffset VisibleAt, bool OnlyIfRunning);
+public sealed record OutgoingMessage(string InstanceId, string? TargetExecutionId, string Data, DateTimeOffset VisibleAt, bool OnlyIfRunning)
+{
+    /// <summary>
+    /// Set when the target is a durable entity of this name: its instance row is created (as by
+    /// <see cref="IOrchestrationStore.EnqueueEntityMessageAsync"/>) if it does not exist, and the message always goes.
+    /// </summary>
+    public string? EntityName { get; init; }
+}
 
 /// <summary>A sub-orchestration to create in the same commit.</summary>
 /// <param name="Instance">The child instance and its start message.</param>
@@ -241,6 +248,12 @@ public sealed class OrchestrationCommit
     /// <summary>Sub-orchestrations to create.</summary>
     public IReadOnlyList<NewSubOrchestration> SubOrchestrations { get; init; } = [];
 
+    /// <summary>
+    /// Orchestrations to start that have no parent (an entity starts them); one whose ID an unfinished instance holds
+    /// is left alone.
+    /// </summary>
+    public IReadOnlyList<NewInstance> NewInstances { get; init; } = [];
+
     /// <summary>When set, this message is enqueued for every unfinished child instance (recursive terminate).</summary>
     public string? MessageToRunningChildren { get; init; }
 }
@@ -259,6 +272,9 @@ public sealed record InstanceFilter
 
     /// <summary>Instance ID prefix (ordinal).</summary>
     public string? InstanceIdPrefix { get; init; }
+
+    /// <summary>Leaves out durable entities (instance IDs starting with '@'), as orchestration queries do.</summary>
+    public bool ExcludeEntities { get; init; }
 }
 
 /// <summary>A page request.</summary>

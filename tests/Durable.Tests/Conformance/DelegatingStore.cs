@@ -17,6 +17,12 @@ public class DelegatingStore(IOrchestrationStore inner) : IOrchestrationStore
     public virtual Task<bool> EnqueueMessageAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
         inner.EnqueueMessageAsync(instanceId, data, visibleAt, cancellationToken);
 
+    public virtual Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
+        inner.EnqueueEntityMessageAsync(instanceId, entityName, data, visibleAt, cancellationToken);
+
+    public virtual Task<bool> DeleteEmptyEntityAsync(string instanceId, int expectedVersion, CancellationToken cancellationToken) =>
+        inner.DeleteEmptyEntityAsync(instanceId, expectedVersion, cancellationToken);
+
     public virtual Task<InstanceRecord?> GetInstanceAsync(string instanceId, bool includePayloads, CancellationToken cancellationToken) =>
         inner.GetInstanceAsync(instanceId, includePayloads, cancellationToken);
 

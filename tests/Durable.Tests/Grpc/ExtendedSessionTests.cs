@@ -15,14 +15,12 @@ namespace Fleet.SidecarTests;
 /// </summary>
 public sealed class ExtendedSessionTests : IAsyncLifetime
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "fleet-sidecar-tests", Guid.NewGuid().ToString("N"));
     private SidecarServer _server = null!;
     private SdkWorkerHost _client = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_directory);
-        _server = await SidecarServer.StartAsync(b => b.UseSqlite(Path.Combine(_directory, "durable.db")));
+        _server = await SidecarServer.StartOnTemporarySqliteAsync();
         _client = await SdkWorkerHost.StartAsync(_server.Address, _ => { }, startWorker: false);
     }
 
@@ -30,14 +28,6 @@ public sealed class ExtendedSessionTests : IAsyncLifetime
     {
         await _client.DisposeAsync();
         await _server.DisposeAsync();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean up.
-        }
     }
 
     [Fact]

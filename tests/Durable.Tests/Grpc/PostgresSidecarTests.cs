@@ -5,12 +5,15 @@ using DurableTaskBuilder = Fleet.Durable.DurableTaskBuilder;
 
 namespace Fleet.SidecarTests;
 
-/// <summary>The sidecar backend on a private PostgreSQL cluster (one schema per fixture).</summary>
+/// <summary>The sidecar backend on a private PostgreSQL cluster (one schema per fixture), its worker sending entity messages as SendEntityMessage actions.</summary>
 public sealed class PostgresSidecarFixture : SidecarFixture
 {
     public PostgresFixture Postgres { get; } = new();
 
     public string Schema { get; } = "sdk_" + Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>The SQLite suite runs the SDK's default entity messages (DurableTask.Core's JSON events); this one the converted form.</summary>
+    public override bool NativeEntityEvents => true;
 
     public override async Task InitializeAsync()
     {

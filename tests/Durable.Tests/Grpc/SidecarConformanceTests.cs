@@ -16,10 +16,13 @@ public abstract class SidecarFixture : IAsyncLifetime
 
     public DurableTaskClient Client => Worker.Client;
 
+    /// <summary>Whether the worker sends entity messages as SendEntityMessage actions (see <see cref="SdkWorkerHost.StartAsync"/>).</summary>
+    public virtual bool NativeEntityEvents => false;
+
     public virtual async Task InitializeAsync()
     {
         Server = await SidecarServer.StartAsync(Store);
-        Worker = await SdkWorkerHost.StartAsync(Server.Address, SidecarOrchestrations.Register);
+        Worker = await SdkWorkerHost.StartAsync(Server.Address, SidecarOrchestrations.Register, nativeEntityEvents: NativeEntityEvents);
     }
 
     public virtual async Task DisposeAsync()
@@ -38,7 +41,7 @@ public abstract class SidecarFixture : IAsyncLifetime
 /// Conformance of the sidecar backend through the real SDK: a Microsoft.DurableTask.Worker.Grpc worker runs the
 /// orchestrations, a Client.Grpc client drives them, both over loopback gRPC to the backend's endpoint.
 /// </summary>
-public abstract class SidecarConformanceTests(SidecarFixture fixture)
+public abstract partial class SidecarConformanceTests(SidecarFixture fixture)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Grpc.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ namespace Fleet.SidecarTests;
 public sealed class SidecarServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private string? _ownedDirectory;
 
     private SidecarServer(WebApplication app, string address)
     {
@@ -59,11 +61,32 @@ public sealed class SidecarServer : IAsyncDisposable
         return new SidecarServer(app, $"http://localhost:{port}");
     }
 
+    /// <summary>A server on a SQLite file of its own in a temporary folder, deleted with the server.</summary>
+    public static async Task<SidecarServer> StartOnTemporarySqliteAsync(Action<DurableTaskOptions>? options = null)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "fleet-sidecar-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var server = await StartAsync(b => b.UseSqlite(Path.Combine(directory, "durable.db")), options: options);
+        server._ownedDirectory = directory;
+        return server;
+    }
+
     public async ValueTask DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await _app.StopAsync(cts.Token);
         await _app.DisposeAsync();
+        if (_ownedDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_ownedDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the OS to clean up.
+            }
+        }
     }
 }
 
@@ -82,7 +105,14 @@ public sealed class SdkWorkerHost : IAsyncDisposable
 
     public DurableTaskClient Client { get; }
 
-    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true)
+    /// <param name="address">The sidecar.</param>
+    /// <param name="tasks">What the worker runs.</param>
+    /// <param name="startWorker">False for a client only.</param>
+    /// <param name="nativeEntityEvents">
+    /// The worker converts entity events (SendEntityMessage actions, as for the Durable Task Scheduler) instead of
+    /// sending DurableTask.Core's JSON entity requests as events (its default, and the Functions worker's).
+    /// </param>
+    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true, bool nativeEntityEvents = false)
     {
         var channel = GrpcChannel.ForAddress(address);
         var builder = Host.CreateApplicationBuilder();
@@ -92,11 +122,23 @@ public sealed class SdkWorkerHost : IAsyncDisposable
             builder.Services.AddDurableTaskWorker(b =>
             {
                 b.AddTasks(tasks);
-                b.UseGrpc(channel);
+                b.UseGrpc(o =>
+                {
+                    o.Channel = channel;
+                    if (nativeEntityEvents)
+                    {
+                        o.ConfigureForAzureManaged();
+                    }
+                });
+                b.Configure(o => o.EnableEntitySupport = true);
             });
         }
 
-        builder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
+        builder.Services.AddDurableTaskClient(b =>
+        {
+            b.UseGrpc(channel);
+            b.Configure(o => o.EnableEntitySupport = true);
+        });
         var host = builder.Build();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await host.StartAsync(cts.Token);

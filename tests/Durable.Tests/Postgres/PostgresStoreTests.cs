@@ -36,13 +36,13 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
 
         await Task.WhenAll(stores.Select(s => s.InitializeAsync(DurableWait.Token())));
 
-        Assert.Equal("1", (await fixture.Instance.PsqlAsync($"SELECT string_agg(version::text, ',') FROM \"{schema}\".dt_schema_version")).Trim());
+        Assert.Equal("1,2", (await fixture.Instance.PsqlAsync($"SELECT string_agg(version::text, ',' ORDER BY version) FROM \"{schema}\".dt_schema_version")).Trim());
         Assert.Equal("dt_activities,dt_history,dt_instances,dt_message_keys,dt_messages,dt_schema_version", (await fixture.Instance.PsqlAsync(
             $"SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'")).Trim());
 
-        await fixture.Instance.PsqlAsync($"INSERT INTO \"{schema}\".dt_schema_version (version) VALUES (2)");
+        await fixture.Instance.PsqlAsync($"INSERT INTO \"{schema}\".dt_schema_version (version) VALUES (3)");
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store(schema).InitializeAsync(DurableWait.Token()));
-        Assert.Contains("newer version (schema 2; this runtime knows 1)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("newer version (schema 3; this runtime knows 2)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public class DurableAppFixture : LocalHostFixture, IAsyncLifetime
         await base.InitializeAsync();
         _channel = GrpcChannel.ForAddress(Host.RpcAddress);
         Durable = new GrpcDurableTaskClient(
-            "tests", Options.Create(new GrpcDurableTaskClientOptions { Channel = _channel }).Value, NullLogger<GrpcDurableTaskClient>.Instance);
+            "tests", Options.Create(new GrpcDurableTaskClientOptions { Channel = _channel, EnableEntitySupport = true }).Value, NullLogger<GrpcDurableTaskClient>.Instance);
     }
 
     public new async Task DisposeAsync()

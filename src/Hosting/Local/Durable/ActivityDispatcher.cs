@@ -51,20 +51,8 @@ internal sealed class ActivityDispatcher(
             ActivityPayload.ToTriggerValue(input),
             new Dictionary<string, TypedData>(StringComparer.Ordinal) { ["instanceId"] = new() { String = instanceId } },
             Retry: null);
-        InvocationOutcome outcome;
-        try
+        if (await InvokeOrAbandonAsync(invoker, function, trigger, lease, cancellationToken).ConfigureAwait(false) is not { } outcome)
         {
-            outcome = await invoker.InvokeAsync(function, trigger, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            await AbandonAsync(lease, function.Name, ex).ConfigureAwait(false);
-            return;
-        }
-
-        if (!outcome.Succeeded && (outcome.Response is null || cancellationToken.IsCancellationRequested))
-        {
-            await AbandonAsync(lease, function.Name, new InvalidOperationException(outcome.Exception?.Message ?? "the worker gave no answer")).ConfigureAwait(false);
             return;
         }
 
@@ -87,7 +75,8 @@ internal sealed class ActivityDispatcher(
         await backend.CompleteActivityAsync(lease, response, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task AbandonAsync(ActivityLease lease, string functionName, Exception reason)
+    /// <inheritdoc />
+    protected override async Task AbandonAsync(ActivityLease lease, string functionName, Exception reason)
     {
         Logger.ActivityAbandoned(functionName, InstanceOf(lease), lease.Request.TaskId, reason.Message);
         await backend.AbandonActivityAsync(lease, reason, CancellationToken.None).ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace Fleet.Hosting.Local.Durable;
 
 /// <summary>
 /// Ties the Durable trigger listeners of one host to the backend: functions register as their listeners are created;
-/// the orchestration and activity dispatchers start once every created listener has started (so no episode meets an
+/// the orchestration, activity and entity dispatchers start once every created listener has started (so no episode meets an
 /// orchestrator that is still loading and gets failed as unknown), and stop with the first listener that stops (the
 /// host is shutting down).
 /// </summary>
@@ -24,6 +24,7 @@ internal sealed class DurableFunctionsRuntime(
     private IFunctionInvoker? _invoker;
     private OrchestrationDispatcher? _orchestrations;
     private ActivityDispatcher? _activities;
+    private EntityDispatcher? _entities;
     private Task? _stopped;
     private Task? _opened;
 
@@ -94,14 +95,20 @@ internal sealed class DurableFunctionsRuntime(
             _orchestrations = new OrchestrationDispatcher(
                 _backend.Value, catalog, invoker, settings.ExtendedSessionIdleTimeoutSeconds > 0, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
             _activities = new ActivityDispatcher(_backend.Value, catalog, invoker, settings.MaxConcurrentActivityFunctions, _logger, time);
+
+            // Runs even when the app has no entity function, so that a message to an entity fails its callers with
+            // the reason instead of waiting for a function that never comes.
+            _entities = new EntityDispatcher(_backend.Value, catalog, invoker, settings.MaxConcurrentOrchestratorFunctions, _logger, time);
             _orchestrations.Start();
             _activities.Start();
+            _entities.Start();
         }
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
             _logger.DurableDispatchStarted("orchestration", catalog.Count(DurableFunctionKind.Orchestrator), settings.MaxConcurrentOrchestratorFunctions);
             _logger.DurableDispatchStarted("activity", catalog.Count(DurableFunctionKind.Activity), settings.MaxConcurrentActivityFunctions);
+            _logger.DurableDispatchStarted("entity", catalog.Count(DurableFunctionKind.Entity), settings.MaxConcurrentOrchestratorFunctions);
         }
     }
 
@@ -110,7 +117,7 @@ internal sealed class DurableFunctionsRuntime(
     {
         lock (_gate)
         {
-            return _stopped ??= StopCoreAsync(_orchestrations, _activities, cancellationToken);
+            return _stopped ??= StopCoreAsync(_orchestrations, _activities, _entities, cancellationToken);
         }
     }
 
@@ -126,6 +133,11 @@ internal sealed class DurableFunctionsRuntime(
         if (_activities is not null)
         {
             await _activities.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_entities is not null)
+        {
+            await _entities.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -152,8 +164,9 @@ internal sealed class DurableFunctionsRuntime(
         }
     }
 
-    private static async Task StopCoreAsync(OrchestrationDispatcher? orchestrations, ActivityDispatcher? activities, CancellationToken cancellationToken) =>
-        await Task.WhenAll(
+    private static Task StopCoreAsync(OrchestrationDispatcher? orchestrations, ActivityDispatcher? activities, EntityDispatcher? entities, CancellationToken cancellationToken) =>
+        Task.WhenAll(
             orchestrations?.StopAsync(cancellationToken) ?? Task.CompletedTask,
-            activities?.StopAsync(cancellationToken) ?? Task.CompletedTask).ConfigureAwait(false);
+            activities?.StopAsync(cancellationToken) ?? Task.CompletedTask,
+            entities?.StopAsync(cancellationToken) ?? Task.CompletedTask);
 }

@@ -16,7 +16,7 @@ namespace Fleet.Hosting.Local.Durable;
 public static class DurableFunctionsServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the Durable trigger listener factories (orchestrationTrigger, activityTrigger), the durableClient input
+    /// Adds the Durable trigger listener factories (orchestrationTrigger, activityTrigger, entityTrigger), the durableClient input
     /// binding, the durable backend on the store the local settings choose (SQLite file under the script root's
     /// <c>.data/</c> by default; PostgreSQL when <c>DurableTask__Backend__PostgresConnectionString</c> is set), and its
     /// endpoints (<see cref="ILocalHostEndpoints"/>): the TaskHubSidecarService on the worker-facing HTTP/2 listener and
@@ -36,6 +36,7 @@ public static class DurableFunctionsServiceCollectionExtensions
         services.AddSingleton<ILocalHostEndpoints>(sp => sp.GetRequiredService<DurableEndpoints>());
         services.AddSingleton<ITriggerListenerFactory, OrchestrationTriggerListenerFactory>();
         services.AddSingleton<ITriggerListenerFactory, ActivityTriggerListenerFactory>();
+        services.AddSingleton<ITriggerListenerFactory, EntityTriggerListenerFactory>();
         services.AddSingleton<DurableClientBindingProvider>();
         services.AddSingleton<IInputBindingProvider>(sp => sp.GetRequiredService<DurableClientBindingProvider>());
 

@@ -43,4 +43,10 @@ internal static partial class DurableLog
 
     [LoggerMessage(EventId = 4811, EventName = "DurableApiFailed", Level = LogLevel.Error, Message = "Durable management API {Method} {Path} failed")]
     public static partial void DurableApiFailed(this ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(EventId = 4813, EventName = "EntityBatchFails", Level = LogLevel.Error, Message = "The operations of a batch of entity {InstanceId} fail: {Reason}")]
+    public static partial void EntityBatchFails(this ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(EventId = 4814, EventName = "EntityBatchAbandoned", Level = LogLevel.Warning, Message = "Batch of entity {InstanceId} ({FunctionName}) is handed back to run again: {Reason}")]
+    public static partial void EntityBatchAbandoned(this ILogger logger, string instanceId, string functionName, string reason);
 }

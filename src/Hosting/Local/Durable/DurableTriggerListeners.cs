@@ -42,3 +42,7 @@ internal sealed class OrchestrationTriggerListenerFactory(DurableFunctionsRuntim
 /// <summary>Listeners for <c>activityTrigger</c> functions.</summary>
 internal sealed class ActivityTriggerListenerFactory(DurableFunctionsRuntime runtime)
     : DurableTriggerListenerFactory(runtime, DurableFunctionKind.Activity, "activityTrigger");
+
+/// <summary>Listeners for <c>entityTrigger</c> functions.</summary>
+internal sealed class EntityTriggerListenerFactory(DurableFunctionsRuntime runtime)
+    : DurableTriggerListenerFactory(runtime, DurableFunctionKind.Entity, "entityTrigger");

@@ -1,6 +1,5 @@
 using Fleet.Durable.Grpc;
 using Fleet.Hosting.Rpc.Protocol;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -34,31 +33,14 @@ internal sealed class OrchestrationDispatcher(
             return;
         }
 
-        var trigger = new TriggerInvocation(
-            new TypedData { String = Convert.ToBase64String(lease.Request.ToByteArray()) },
-            new Dictionary<string, TypedData>(StringComparer.Ordinal) { ["instanceId"] = new() { String = lease.InstanceId } },
-            Retry: null);
-        InvocationOutcome outcome;
-        try
+        var trigger = DurablePayload.Trigger(lease.Request, lease.InstanceId);
+        if (await InvokeOrAbandonAsync(invoker, function, trigger, lease, cancellationToken).ConfigureAwait(false) is not { } outcome)
         {
-            outcome = await invoker.InvokeAsync(function, trigger, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            await AbandonAsync(lease, function.Name, ex).ConfigureAwait(false);
             return;
         }
 
         if (!outcome.Succeeded)
         {
-            if (outcome.Response is null || cancellationToken.IsCancellationRequested)
-            {
-                // No answer (the worker died or the invocation timed out) or the host is stopping: run it again.
-                var message = outcome.Exception?.Message ?? "the worker gave no answer";
-                await AbandonAsync(lease, function.Name, new InvalidOperationException(message)).ConfigureAwait(false);
-                return;
-            }
-
             // The worker answered with a failure (its Durable executor could not run the orchestrator): retrying the
             // same history fails the same way, so the instance fails with the worker's error, as the extension does.
             var error = DurableFailures.FromInvocation(outcome, function.Name);
@@ -86,39 +68,8 @@ internal sealed class OrchestrationDispatcher(
     }
 
     /// <summary>Decodes the worker's answer: return_value.string = base64(OrchestratorResponse).</summary>
-    internal static bool TryDecode(TypedData? returnValue, out P.OrchestratorResponse response, out string problem)
-    {
-        response = null!;
-        if (returnValue is null || returnValue.DataCase != TypedData.DataOneofCase.String || returnValue.String.Length == 0)
-        {
-            problem = returnValue is null || returnValue.DataCase == TypedData.DataOneofCase.None ? "no return value" : $"a {returnValue.DataCase} return value";
-            return false;
-        }
-
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(returnValue.String);
-        }
-        catch (FormatException)
-        {
-            problem = "a return value that is not base64";
-            return false;
-        }
-
-        try
-        {
-            response = P.OrchestratorResponse.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            problem = $"bytes that are no OrchestratorResponse ({ex.Message})";
-            return false;
-        }
-
-        problem = string.Empty;
-        return true;
-    }
+    internal static bool TryDecode(TypedData? returnValue, out P.OrchestratorResponse response, out string problem) =>
+        DurablePayload.TryDecode(returnValue, P.OrchestratorResponse.Parser, out response, out problem);
 
     private Task FailAsync(OrchestrationLease lease, P.TaskFailureDetails failure)
     {
@@ -131,7 +82,8 @@ internal sealed class OrchestrationDispatcher(
         return backend.CompleteOrchestrationAsync(lease, response, CancellationToken.None);
     }
 
-    private async Task AbandonAsync(OrchestrationLease lease, string functionName, Exception reason)
+    /// <inheritdoc />
+    protected override async Task AbandonAsync(OrchestrationLease lease, string functionName, Exception reason)
     {
         Logger.EpisodeAbandoned(lease.InstanceId, functionName, reason.Message);
         await backend.AbandonOrchestrationAsync(lease, reason, CancellationToken.None).ConfigureAwait(false);

@@ -79,6 +79,38 @@ internal abstract class WorkDispatcher<TLease>(string kind, int concurrency, ILo
     /// <summary>The instance a lease belongs to, for logs.</summary>
     protected abstract string InstanceOf(TLease lease);
 
+    /// <summary>Hands the work back without applying anything, to run again (the worker died, timed out, or the host stops).</summary>
+    protected abstract Task AbandonAsync(TLease lease, string functionName, Exception reason);
+
+    /// <summary>
+    /// Invokes the function; null when there is no answer to record — the invocation threw, the worker gave no answer
+    /// (it died or timed out) or the host is stopping — and the work was handed back.
+    /// </summary>
+    protected async Task<InvocationOutcome?> InvokeOrAbandonAsync(
+        IFunctionInvoker invoker, FunctionSpec function, TriggerInvocation trigger, TLease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(invoker);
+        ArgumentNullException.ThrowIfNull(function);
+        InvocationOutcome outcome;
+        try
+        {
+            outcome = await invoker.InvokeAsync(function, trigger, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await AbandonAsync(lease, function.Name, ex).ConfigureAwait(false);
+            return null;
+        }
+
+        if (!outcome.Succeeded && (outcome.Response is null || cancellationToken.IsCancellationRequested))
+        {
+            await AbandonAsync(lease, function.Name, new InvalidOperationException(outcome.Exception?.Message ?? "the worker gave no answer")).ConfigureAwait(false);
+            return null;
+        }
+
+        return outcome;
+    }
+
     private async Task PullAsync(CancellationToken stop)
     {
         var retry = FirstRetry;
