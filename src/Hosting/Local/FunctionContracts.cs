@@ -101,3 +101,17 @@ public interface ITriggerListenerFactory
 public sealed record TriggerListenerContext(
     IFunctionInvoker Invoker, IConfiguration AppSettings, JsonObject HostJson, string ScriptRoot, ILoggerFactory LoggerFactory,
     TimeProvider Time);
+
+/// <summary>
+/// Builds what a function of one trigger type gets when an operator runs it by hand through
+/// <c>POST /admin/functions/{name}</c> with <c>{"input": "..."}</c> (as the Functions host's admin API does for
+/// non-HTTP functions). Implemented by the trigger listener factories whose triggers can be run that way.
+/// </summary>
+public interface IAdminInvocationFactory
+{
+    /// <summary>The trigger type, as in raw_bindings.</summary>
+    string TriggerType { get; }
+
+    /// <summary>The invocation for <paramref name="input"/> (null when the request gave none).</summary>
+    TriggerInvocation ForAdminInput(FunctionSpec function, string? input, TimeProvider time);
+}

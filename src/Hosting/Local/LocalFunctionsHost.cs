@@ -34,6 +34,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     private readonly List<(string Function, ITriggerListener Listener)> _listeners = [];
     private WebApplication? _front;
     private HttpFunctionRouter? _router;
+    private AdminFunctionEndpoints? _admin;
     private bool _stopped;
 
     private LocalFunctionsHost(ServiceProvider services, WebApplication rpc, WorkerSupervisor supervisor, HostSettings settings)
@@ -132,6 +133,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         _logger.HostStopping(Invoker?.InFlight ?? 0, grace);
         using var drain = new CancellationTokenSource(grace);
         _router?.StopAccepting();
+        _admin?.StopAccepting();
         var stopFront = _front is null ? Task.CompletedTask : _front.StopAsync(drain.Token);
         var stopListeners = _listeners.Select(async l =>
         {
@@ -218,6 +220,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             hostLogger.FunctionNotLoaded(function.Spec.Name, function.NotLoadedReason!);
         }
 
+        _admin = new AdminFunctionEndpoints(
+            Invoker, registered, Settings, LastByType(factories.Values.OfType<IAdminInvocationFactory>(), f => f.TriggerType), loggerFactory, time);
         _router = new HttpFunctionRouter(Invoker, Supervisor, Settings, _services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(), loggerFactory);
         _front = BuildFront(options, loggerFactory, time);
         await _front.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -271,6 +275,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         }
 
         AdminEndpoints.Map(app);
+        _admin!.Map(app);
         foreach (var endpoints in _services.GetServices<ILocalHostEndpoints>())
         {
             endpoints.MapFront(app);

@@ -34,4 +34,10 @@ internal static partial class LocalHostLog
 
     [LoggerMessage(EventId = 4709, EventName = "HttpRequestRejectedStopping", Level = LogLevel.Debug, Message = "Request to {FunctionName} answered 503: the host is stopping.")]
     public static partial void HttpRequestRejectedStopping(this ILogger logger, string functionName);
+
+    [LoggerMessage(EventId = 4710, EventName = "AdminInvokeAccepted", Level = LogLevel.Information, Message = "Running {FunctionName} by hand (admin API).")]
+    public static partial void AdminInvokeAccepted(this ILogger logger, string functionName);
+
+    [LoggerMessage(EventId = 4711, EventName = "AdminInvokeFailed", Level = LogLevel.Error, Message = "Running {FunctionName} by hand (admin API) failed in the host: {Reason}")]
+    public static partial void AdminInvokeFailed(this ILogger logger, string functionName, string reason);
 }

@@ -144,9 +144,10 @@ public class StorageAppFixture : IAsyncLifetime
     }
 }
 
-/// <summary>One host of StorageApp for the queue and blob tests.</summary>
+/// <summary>One host of StorageApp for the queue, blob and admin API tests (the admin API needs the master key).</summary>
 public sealed class StorageQueueAppFixture : StorageAppFixture
 {
+    protected override IReadOnlyDictionary<string, string?> Values => new Dictionary<string, string?> { ["FunctionKeys__Master"] = TestApps.MasterKey };
 }
 
 /// <summary>The queue and blob tests share one host.</summary>

@@ -1,10 +1,12 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using Azure.Storage.Queues.Models;
 using AzureEncoding = Azure.Storage.Queues.QueueMessageEncoding;
 
 namespace Fleet.Hosting.Local.Storage;
 
 /// <summary>Creates <see cref="QueueTriggerListener"/>s for <c>queueTrigger</c> functions.</summary>
-internal sealed partial class QueueTriggerListenerFactory(StorageAccounts accounts) : ITriggerListenerFactory
+internal sealed partial class QueueTriggerListenerFactory(StorageAccounts accounts) : ITriggerListenerFactory, IAdminInvocationFactory
 {
     // As the Functions host names it: messages that failed maxDequeueCount times go to <queue>-poison.
     private const string PoisonSuffix = "-poison";
@@ -13,6 +15,21 @@ internal sealed partial class QueueTriggerListenerFactory(StorageAccounts accoun
     private static readonly TimeSpan MaxRenewalRequestTime = TimeSpan.FromSeconds(30);
 
     public string TriggerType => "queueTrigger";
+
+    /// <summary>
+    /// A run by hand: the input is the message text of a message that never was on the queue (a fresh id, dequeue
+    /// count 1, inserted now), so nothing is deleted or moved to poison when the function fails.
+    /// </summary>
+    public TriggerInvocation ForAdminInput(FunctionSpec function, string? input, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(time);
+        var text = input ?? string.Empty;
+        var now = time.GetUtcNow();
+        var message = QueuesModelFactory.QueueMessage(
+            Guid.NewGuid().ToString(), popReceipt: string.Empty, text, dequeueCount: 1, nextVisibleOn: now, insertedOn: now, expiresOn: now.AddDays(7));
+        return QueueTriggerData.For(message, Encoding.UTF8.GetBytes(text), function.Trigger, QueueTriggerData.WantsModelBindingData(function, function.Trigger));
+    }
 
     public bool TryCreate(FunctionSpec function, TriggerListenerContext context, out ITriggerListener? listener, out string? notLoadedReason)
     {

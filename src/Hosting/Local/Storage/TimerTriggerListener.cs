@@ -13,9 +13,13 @@ namespace Fleet.Hosting.Local.Storage;
 /// per schedule across hosts (lease <c>azure-webjobs-hosts/locks/{hostId}/{function}.Listener</c>), as the in-process
 /// host runs them (<see cref="TimerScheduleRunner"/>).
 /// </summary>
-internal sealed class TimerTriggerListenerFactory(StorageAccounts accounts) : ITriggerListenerFactory
+internal sealed class TimerTriggerListenerFactory(StorageAccounts accounts) : ITriggerListenerFactory, IAdminInvocationFactory
 {
     public string TriggerType => "timerTrigger";
+
+    /// <summary>A run by hand: not past due and without a schedule status, as the Functions host gives it; the input is not used.</summary>
+    public TriggerInvocation ForAdminInput(FunctionSpec function, string? input, TimeProvider time) =>
+        new(Payload(new TimerInfo()), NoMetadata, Retry: null);
 
     public bool TryCreate(FunctionSpec function, TriggerListenerContext context, out ITriggerListener? listener, out string? notLoadedReason)
     {
