@@ -31,7 +31,8 @@ internal sealed class HostHelloCitiesBenchmark : IBenchmark
         await RunHostAsync(reporter, "hello5_fn_extended_sessions_orch_per_s", extendedSessions: true, cancellationToken);
     }
 
-    private static async Task RunHostAsync(BenchReporter reporter, string figure, bool extendedSessions, CancellationToken cancellationToken)
+    /// <summary>Measures and reports <paramref name="figure"/> on a fresh host; returns it (orchestrations per second).</summary>
+    internal static async Task<double> RunHostAsync(BenchReporter reporter, string figure, bool extendedSessions, CancellationToken cancellationToken)
     {
         var root = BenchApps.Copy("tests/TestApps/DurableApp");
         if (extendedSessions)
@@ -65,6 +66,7 @@ internal sealed class HostHelloCitiesBenchmark : IBenchmark
                 $"({Orchestrations * 11} invocations); host process CPU {hostCpu.TotalMilliseconds / Orchestrations:0.00} ms per orchestration (the worker's CPU is not counted)");
             reporter.Report(figure, Orchestrations / elapsed.TotalSeconds, "orch/s");
             await host.StopAsync();
+            return Orchestrations / elapsed.TotalSeconds;
         }
         finally
         {
