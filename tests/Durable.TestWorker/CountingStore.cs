@@ -35,6 +35,10 @@ public sealed class CountingStore(IOrchestrationStore inner) : IOrchestrationSto
         inner.EnqueueMessageAsync(instanceId, data, visibleAt, cancellationToken);
 
     /// <inheritdoc />
+    public Task<bool> EnqueueForFailedInstanceAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
+        inner.EnqueueForFailedInstanceAsync(instanceId, data, visibleAt, cancellationToken);
+
+    /// <inheritdoc />
     public Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
         inner.EnqueueEntityMessageAsync(instanceId, entityName, data, visibleAt, cancellationToken);
 

@@ -46,4 +46,10 @@ internal static partial class BackendLog
 
     [LoggerMessage(EventId = 3524, EventName = "OrphanedLockReleased", Level = LogLevel.Information, Message = "Entity {InstanceId} was locked by {Holder}, which no longer runs; the lock is released")]
     public static partial void OrphanedLockReleased(this ILogger logger, string instanceId, string holder);
+
+    [LoggerMessage(EventId = 3530, EventName = "RewindRequested", Level = LogLevel.Information, Message = "Rewind of failed instance {InstanceId} requested: {Reason}")]
+    public static partial void RewindRequested(this ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(EventId = 3531, EventName = "Rewound", Level = LogLevel.Information, Message = "Instance {InstanceId} rewound: {FailedTasks} failed tasks run again, {Children} failed sub-orchestrations rewound.")]
+    public static partial void Rewound(this ILogger logger, string instanceId, int failedTasks, int children);
 }

@@ -210,6 +210,12 @@ public sealed partial class DurableBackend : IAsyncDisposable
         }
 
         var messages = DecodeMessages(item);
+        if (messages.Find(m => m.Event.EventTypeCase == P.HistoryEvent.EventTypeOneofCase.ExecutionRewound).Event?.ExecutionRewound is { } rewound
+            && await TryRewindAsync(item, rewound).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         var start = messages.Count > 0 && messages[0].Event.EventTypeCase == P.HistoryEvent.EventTypeOneofCase.ExecutionStarted ? messages[0].Event : null;
         var history = _cache.Take(instanceId);
         if (history is not null && (forceLoad

@@ -89,6 +89,14 @@ public sealed partial class TaskHubSidecarService : P.TaskHubSidecarService.Task
         });
 
     /// <inheritdoc />
+    public override Task<P.RewindInstanceResponse> RewindInstance(P.RewindInstanceRequest request, ServerCallContext context) =>
+        Guard(nameof(RewindInstance), async () =>
+        {
+            await _backend.RewindInstanceAsync(request.InstanceId, request.Reason, context.CancellationToken).ConfigureAwait(false);
+            return new P.RewindInstanceResponse();
+        });
+
+    /// <inheritdoc />
     public override Task<P.QueryInstancesResponse> QueryInstances(P.QueryInstancesRequest request, ServerCallContext context) =>
         Guard(nameof(QueryInstances), async () =>
         {

@@ -311,6 +311,13 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
     }
 
     /// <inheritdoc />
+    public async Task<bool> EnqueueForFailedInstanceAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken)
+    {
+        await ReadyAsync(cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(new EnqueueWrite(instanceId, data, visibleAt.UtcTicks, Guid.NewGuid(), forFailedInstance: true)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken)
     {
         await ReadyAsync(cancellationToken).ConfigureAwait(false);

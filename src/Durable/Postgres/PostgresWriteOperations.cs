@@ -55,12 +55,26 @@ internal sealed class CreateInstanceWrite(NewInstance instance) : PgWrite<Create
 /// <paramref name="entityName"/>, a signal for an entity (whose row is created first if needed). Its key makes a retry
 /// after an unknown outcome return the first attempt's result instead of enqueueing twice.
 /// </summary>
-internal sealed class EnqueueWrite(string instanceId, string data, long visibleAt, Guid key, string? entityName = null) : PgWrite<bool>
+internal sealed class EnqueueWrite(string instanceId, string data, long visibleAt, Guid key, string? entityName = null, bool forFailedInstance = false) : PgWrite<bool>
 {
     public override void AddTouched(ISet<string> instanceIds) => instanceIds.Add(instanceId);
 
     public override NpgsqlBatchCommand CreateCommand(WriteContext context)
     {
+        if (forFailedInstance)
+        {
+            // A rewind request: only a Failed instance takes it (a retried write may enqueue it twice; the second is
+            // then an ordinary event the worker ignores).
+            var rewind = new NpgsqlBatchCommand(
+                $"SELECT COALESCE((SELECT {context.Schema}.dt_enqueue($1, $2, NULL, $3, $4, false) FROM {context.Schema}.dt_instances " +
+                $"WHERE hub = $1 AND instance_id = $2 AND status = {(int)OrchestrationRuntimeStatus.Failed}), false)");
+            rewind.Parameters.Add(Param.Text(context.Hub));
+            rewind.Parameters.Add(Param.Text(instanceId));
+            rewind.Parameters.Add(Param.Bigint(visibleAt));
+            rewind.Parameters.Add(Param.Text(data));
+            return rewind;
+        }
+
         var command = new NpgsqlBatchCommand(entityName is null
             ? $"SELECT {context.Schema}.dt_enqueue_external($1, $2, $3, $4, $5, $6)"
             : $"SELECT {context.Schema}.dt_enqueue_entity_external($1, $2, $3, $4, $7, $5, $6)");

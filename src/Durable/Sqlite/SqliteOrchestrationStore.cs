@@ -170,6 +170,10 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
         Writer.WriteAsync(new EnqueueMessageOperation(this, instanceId, data, visibleAt.UtcTicks)).WaitAsync(cancellationToken);
 
     /// <inheritdoc />
+    public Task<bool> EnqueueForFailedInstanceAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(new EnqueueMessageOperation(this, instanceId, data, visibleAt.UtcTicks, forFailedInstance: true)).WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
     public Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
         Writer.WriteAsync(new EnqueueEntityMessageOperation(this, instanceId, entityName, data, visibleAt.UtcTicks, _time.GetUtcNow().UtcTicks)).WaitAsync(cancellationToken);
 

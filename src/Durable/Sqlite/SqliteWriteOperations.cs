@@ -128,10 +128,12 @@ internal sealed class CreateInstanceOperation(SqliteOrchestrationStore store, Ne
     }
 }
 
-internal sealed class EnqueueMessageOperation(SqliteOrchestrationStore store, string instanceId, string data, long visibleAt) : WriteOperation<bool>
+internal sealed class EnqueueMessageOperation(SqliteOrchestrationStore store, string instanceId, string data, long visibleAt, bool forFailedInstance = false) : WriteOperation<bool>
 {
     public override void Execute(WriterCommands commands) =>
-        Result = WriteSteps.InsertMessageIfRunning(commands, instanceId, null, visibleAt, data);
+        Result = forFailedInstance
+            ? commands.InsertMessageIfFailed.With("$id", instanceId).With("$visible", visibleAt).With("$data", data).ExecuteScalar() is not null
+            : WriteSteps.InsertMessageIfRunning(commands, instanceId, null, visibleAt, data);
 
     public override void AfterCommit()
     {

@@ -1,3 +1,4 @@
+using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -205,6 +206,14 @@ internal sealed class WriterCommands : IDisposable
         InsertMessage = Prepare(
             "INSERT INTO dt_messages (hub, instance_id, execution_id, visible_at, data) VALUES ($hub, $id, $exec, $visible, $data) RETURNING id",
             "$id", "$exec", "$visible", "$data");
+        InsertMessageIfFailed = Prepare(
+            $"""
+            INSERT INTO dt_messages (hub, instance_id, execution_id, visible_at, data)
+            SELECT $hub, $id, NULL, $visible, $data
+            WHERE EXISTS (SELECT 1 FROM dt_instances WHERE hub = $hub AND instance_id = $id AND status = {(int)OrchestrationRuntimeStatus.Failed})
+            RETURNING id
+            """,
+            "$id", "$visible", "$data");
         InsertMessageIfRunning = Prepare(
             $"""
             INSERT INTO dt_messages (hub, instance_id, execution_id, visible_at, data)
@@ -275,6 +284,8 @@ internal sealed class WriterCommands : IDisposable
     public SqliteCommand InsertMessage { get; }
 
     public SqliteCommand InsertMessageIfRunning { get; }
+
+    public SqliteCommand InsertMessageIfFailed { get; }
 
     public SqliteCommand UpdateInstance { get; }
 

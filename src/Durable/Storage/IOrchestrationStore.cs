@@ -43,6 +43,12 @@ public interface IOrchestrationStore : IAsyncDisposable
     Task<bool> EnqueueMessageAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Enqueues a message for an instance that has failed (a rewind request); returns false (and enqueues nothing)
+    /// when the instance does not exist or its status is not Failed.
+    /// </summary>
+    Task<bool> EnqueueForFailedInstanceAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Enqueues a message for a durable entity (instance ID <c>@name@key</c>), first creating the entity's instance row
     /// if it does not exist (name <paramref name="entityName"/>, status Running, history count 0, no history), so the
     /// message is dispatched like any other. Entity rows stay Running; their history count is the entity's version.

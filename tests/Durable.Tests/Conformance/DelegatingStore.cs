@@ -17,6 +17,9 @@ public class DelegatingStore(IOrchestrationStore inner) : IOrchestrationStore
     public virtual Task<bool> EnqueueMessageAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
         inner.EnqueueMessageAsync(instanceId, data, visibleAt, cancellationToken);
 
+    public virtual Task<bool> EnqueueForFailedInstanceAsync(string instanceId, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
+        inner.EnqueueForFailedInstanceAsync(instanceId, data, visibleAt, cancellationToken);
+
     public virtual Task EnqueueEntityMessageAsync(string instanceId, string entityName, string data, DateTimeOffset visibleAt, CancellationToken cancellationToken) =>
         inner.EnqueueEntityMessageAsync(instanceId, entityName, data, visibleAt, cancellationToken);
 

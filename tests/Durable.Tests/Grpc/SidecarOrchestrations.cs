@@ -12,6 +12,7 @@ public static class SidecarOrchestrations
     public static void Register(DurableTaskRegistry r)
     {
         SidecarEntities.Register(r);
+        SidecarRewind.Register(r);
         r.AddActivityFunc<string, string>("Say", (_, name) => Task.FromResult($"hi {name}"));
         r.AddActivityFunc<int, int>("Double", (_, n) => Task.FromResult(n * 2));
         r.AddActivityFunc<string, string>("Throw", (_, message) => Task.FromException<string>(new InvalidOperationException(message)));

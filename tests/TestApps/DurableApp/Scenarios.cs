@@ -136,4 +136,17 @@ public static class Scenarios
 
         return $"succeeded on attempt {attempt}";
     }
+
+    /// <summary>One activity without a retry policy that fails on its first attempt: the instance fails, and a rewind completes it.</summary>
+    [Function(nameof(FailsUntilRewound))]
+    public static Task<string> FailsUntilRewound([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        context.CallActivityAsync<string>(nameof(FailsFirstTime), context.InstanceId);
+
+    /// <summary>Fails with InvalidOperationException on the first attempt per key.</summary>
+    [Function(nameof(FailsFirstTime))]
+    public static string FailsFirstTime([ActivityTrigger] string key)
+    {
+        var attempt = FlakyAttempts.AddOrUpdate(key, 1, (_, n) => n + 1);
+        return attempt == 1 ? throw new InvalidOperationException($"first attempt of {key} fails") : $"succeeded on attempt {attempt}";
+    }
 }

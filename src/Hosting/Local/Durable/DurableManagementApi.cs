@@ -40,6 +40,7 @@ internal static class DurableManagementApi
         api.MapPost("instances/{instanceId}/suspend", Handle(services, (c, b) => OperateAsync(c, b, b.SuspendAsync)));
         api.MapPost("instances/{instanceId}/resume", Handle(services, (c, b) => OperateAsync(c, b, b.ResumeAsync)));
         api.MapPost("instances/{instanceId}/restart", Handle(services, (c, b) => RestartAsync(c, b, services)));
+        api.MapPost("instances/{instanceId}/rewind", Handle(services, RewindAsync));
     }
 
     /// <summary>The management URLs of an instance, rooted at the request's scheme and host.</summary>
@@ -103,6 +104,23 @@ internal static class DurableManagementApi
         var instanceId = (string)context.Request.RouteValues["instanceId"]!;
         var id = await backend.RestartInstanceAsync(instanceId, Flag(context.Request.Query, "restartWithNewInstanceId", true), context.RequestAborted).ConfigureAwait(false);
         return Accepted(context, backend, services, id);
+    }
+
+    // As Durable Functions answers: 202 when accepted, 404 for no such instance, 410 when the instance has not failed.
+    private static async Task<IResult> RewindAsync(HttpContext context, DurableBackend backend)
+    {
+        var instanceId = (string)context.Request.RouteValues["instanceId"]!;
+        var reason = context.Request.Query["reason"].ToString();
+        try
+        {
+            await backend.RewindInstanceAsync(instanceId, reason.Length == 0 ? null : reason, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (SidecarRequestException ex) when (ex.Refusal == SidecarRefusal.FailedPrecondition)
+        {
+            return Error(StatusCodes.Status410Gone, ex.Message);
+        }
+
+        return Results.StatusCode(StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> GetStatusAsync(HttpContext context, DurableBackend backend)
