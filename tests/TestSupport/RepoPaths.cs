@@ -19,11 +19,16 @@ public static class RepoPaths
     {
         var bin = Path.Combine([Root, .. projectFolder, "bin"]);
         var found = Directory.Exists(bin)
-            ? Directory.GetFiles(bin, "worker.config.json", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+            ? Directory.GetFiles(bin, "worker.config.json", SearchOption.AllDirectories).OrderByDescending(NewestFileBeside).FirstOrDefault()
             : null;
         return Path.GetDirectoryName(found ?? throw new InvalidOperationException(
             $"No built function app under {bin}: build the test project, which builds the app through its project reference."))!;
     }
+
+    // The build that ran last, Debug or Release: worker.config.json itself is left alone when unchanged, the app's
+    // assembly and functions.metadata are not.
+    private static DateTime NewestFileBeside(string file) =>
+        Directory.GetFiles(Path.GetDirectoryName(file)!).Max(File.GetLastWriteTimeUtc);
 
     private static string FindRoot()
     {
