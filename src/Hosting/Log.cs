@@ -2,18 +2,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Fleet.Hosting;
 
-/// <summary>Function host logs; event ids 4000–4999 (host 40xx, invocations 41xx, queues 42xx, timers 43xx, HTTP 44xx, durable 45xx).</summary>
+/// <summary>Logs of the host's storage triggers and request log (queues 42xx, timers 43xx, HTTP 44xx); the local host's own are in LocalHostLog (47xx) and DurableLog (48xx).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 4005, EventName = "HostStopping", Level = LogLevel.Information, Message = "Function host {HostId} stopping: listeners stop, in-flight invocations get until the shutdown timeout ({ShutdownTimeout}) to finish")]
-    public static partial void HostStopping(this ILogger logger, string hostId, TimeSpan shutdownTimeout);
-
-    [LoggerMessage(EventId = 4006, EventName = "HostStopped", Level = LogLevel.Information, Message = "Function host {HostId} stopped")]
-    public static partial void HostStopped(this ILogger logger, string hostId);
-
-    [LoggerMessage(EventId = 4100, EventName = "FunctionExecuting", Level = LogLevel.Information, Message = "Executing '{FunctionName}' (Reason='{Reason}', Id={InvocationId})")]
-    public static partial void FunctionExecuting(this ILogger logger, string functionName, string reason, string invocationId);
-
     [LoggerMessage(EventId = 4200, EventName = "QueueListenerStarted", Level = LogLevel.Information, Message = "Function {FunctionName} listens on queue '{QueueName}' (batchSize {BatchSize}, newBatchThreshold {NewBatchThreshold}, maxDequeueCount {MaxDequeueCount}, messageLeaseDuration {MessageLeaseDuration})")]
     public static partial void QueueListenerStarted(this ILogger logger, string functionName, string queueName, int batchSize, int newBatchThreshold, int maxDequeueCount, TimeSpan messageLeaseDuration);
 
@@ -80,13 +71,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 4308, EventName = "ScheduleStatusNotWritten", Level = LogLevel.Warning, Message = "The schedule status of {FunctionName} was not written for occurrence {Occurrence}: this host lost the schedule's lease while the function ran")]
     public static partial void ScheduleStatusNotWritten(this ILogger logger, string functionName, DateTimeOffset occurrence);
 
-    [LoggerMessage(EventId = 4400, EventName = "HttpUnauthorized", Level = LogLevel.Debug, Message = "Request to {FunctionName} refused: missing or wrong key")]
-    public static partial void HttpUnauthorized(this ILogger logger, string functionName);
-
     [LoggerMessage(EventId = 4401, EventName = "HttpRequestCompleted", Level = LogLevel.Information, Message = "HTTP {Method} {Path}{Query} answered {StatusCode} in {DurationMs}ms")]
     public static partial void HttpRequestCompleted(this ILogger logger, string method, string path, string query, int statusCode, long durationMs);
-
-    [LoggerMessage(EventId = 4500, EventName = "DurableApiFailed", Level = LogLevel.Error, Message = "Durable management request {Method} {Path} failed")]
-    public static partial void DurableApiFailed(this ILogger logger, Exception exception, string method, string path);
-
 }
