@@ -12,17 +12,20 @@ public static class RepoPaths
     public static string Combine(params string[] parts) => Path.Combine([Root, .. parts]);
 
     /// <summary>
-    /// The build output folder of a function app project under the repository (the newest folder below its
-    /// <c>bin</c> that holds worker.config.json), which is what a functions host runs.
+    /// The build output folder of a function app project under the repository (the folder below its <c>bin</c> that
+    /// holds worker.config.json and was built last), which is what a functions host runs.
     /// </summary>
-    public static string FunctionAppOutput(params string[] projectFolder)
+    public static string FunctionAppOutput(params string[] projectFolder) => FunctionAppOutputIn(null, projectFolder);
+
+    /// <summary>As <see cref="FunctionAppOutput"/>, in one build configuration (<c>Debug</c>, <c>Release</c>) or any when null.</summary>
+    public static string FunctionAppOutputIn(string? configuration, params string[] projectFolder)
     {
-        var bin = Path.Combine([Root, .. projectFolder, "bin"]);
+        var bin = Path.Combine([Root, .. projectFolder, "bin", .. configuration is null ? Array.Empty<string>() : [configuration]]);
         var found = Directory.Exists(bin)
             ? Directory.GetFiles(bin, "worker.config.json", SearchOption.AllDirectories).OrderByDescending(NewestFileBeside).FirstOrDefault()
             : null;
         return Path.GetDirectoryName(found ?? throw new InvalidOperationException(
-            $"No built function app under {bin}: build the test project, which builds the app through its project reference."))!;
+            $"No built function app under {bin}: build the project that references it (a test project, or bench/Bench -c Release)."))!;
     }
 
     // The build that ran last, Debug or Release: worker.config.json itself is left alone when unchanged, the app's

@@ -16,15 +16,7 @@ internal static class BenchApps
 
     /// <summary>The output folder (the one holding worker.config.json) of a project under <paramref name="projectFolder"/>.</summary>
     /// <param name="projectFolder">The project's folder relative to the repository root, e.g. <c>src/Functions</c>.</param>
-    public static string Output(string projectFolder)
-    {
-        var bin = Path.Combine(RepoPaths.Combine(projectFolder.Split('/')), "bin", Configuration);
-        var found = Directory.Exists(bin)
-            ? Directory.GetFiles(bin, "worker.config.json", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            : null;
-        return Path.GetDirectoryName(found ?? throw new InvalidOperationException(
-            $"{projectFolder} is not built under {bin}: bench/run builds it (dotnet build bench/Bench -c {Configuration})."))!;
-    }
+    public static string Output(string projectFolder) => RepoPaths.FunctionAppOutputIn(Configuration, projectFolder.Split('/'));
 
     /// <summary>Copies the app's output (without a <c>.data</c> folder a local run left there) into a new temp folder.</summary>
     public static string Copy(string projectFolder)
