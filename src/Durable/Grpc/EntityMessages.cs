@@ -45,7 +45,7 @@ internal static class EntityMessages
                         Position = root.TryGetProperty("pos", out var pos) && pos.ValueKind == JsonValueKind.Number ? pos.GetInt32() : 0,
                         ParentInstanceId = String(root, "parent") ?? parentInstanceId,
                     };
-                    request.LockSet.Add(lockSet.EnumerateArray().Select(e => $"@{String(e, "name")}@{String(e, "key")}"));
+                    request.LockSet.Add(LockSetOf(lockSet));
                     message.EntityLockRequested = request;
                 }
                 else if (operation is null)
@@ -143,6 +143,45 @@ internal static class EntityMessages
         return (recorded, To(target, message, visibleAt));
     }
 
+    /// <summary>
+    /// Releases, for a terminated orchestration, of every entity it asked to lock: the worker releases a critical
+    /// section itself when an orchestration completes or fails, but a terminated one runs no code. An entity that is not
+    /// locked by <paramref name="instanceId"/> ignores the release.
+    /// </summary>
+    public static IEnumerable<OutgoingMessage> ReleasesAfterTermination(IEnumerable<P.HistoryEvent> history, string instanceId, DateTimeOffset now)
+    {
+        var entities = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var e in history)
+        {
+            if (e.EntityLockRequested is { } request)
+            {
+                entities.UnionWith(request.LockSet);
+            }
+            else if (e.EventSent is { } sent && EntityRows.IsEntity(sent.InstanceId) && sent.Name.StartsWith("op", StringComparison.Ordinal))
+            {
+                try
+                {
+                    using var json = JsonDocument.Parse(sent.Input ?? "null");
+                    if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("lockset", out var lockSet) && lockSet.ValueKind == JsonValueKind.Array)
+                    {
+                        entities.UnionWith(LockSetOf(lockSet));
+                    }
+                }
+                catch (JsonException)
+                {
+                    // Sending it failed the episode that recorded it; nothing was locked by it.
+                }
+            }
+        }
+
+        foreach (var entity in entities.Where(EntityRows.IsEntity))
+        {
+            var release = ProtoCodec.Event(now);
+            release.EntityUnlockSent = new P.EntityUnlockSentEvent { CriticalSectionId = string.Empty, ParentInstanceId = instanceId };
+            yield return To(entity, release, now);
+        }
+    }
+
     /// <summary>A message for entity <paramref name="target"/>; its row is created if needed.</summary>
     /// <exception cref="InvalidDataException">The target is no entity instance ID.</exception>
     public static OutgoingMessage To(string target, P.HistoryEvent message, DateTimeOffset visibleAt) =>
@@ -163,6 +202,10 @@ internal static class EntityMessages
         P.HistoryEvent.EventTypeOneofCase.EntityUnlockSent => message.EntityUnlockSent.ParentInstanceId,
         _ => null,
     };
+
+    // DurableTask.Core's lock set: [{ "name": ..., "key": ... }, ...] as entity instance IDs.
+    private static IEnumerable<string> LockSetOf(JsonElement lockSet) =>
+        lockSet.EnumerateArray().Select(e => $"@{String(e, "name")}@{String(e, "key")}");
 
     private static DateTimeOffset Later(Timestamp? scheduled, DateTimeOffset now) =>
         scheduled?.ToDateTimeOffset() is { } at && at > now ? at : now;

@@ -151,25 +151,44 @@ public abstract partial class SidecarConformanceTests
     }
 
     [Fact]
+    public async Task A_terminated_orchestration_releases_its_locks_and_the_next_request_gets_the_entity()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var id = NewCounter("terminated");
+        var first = await Client.ScheduleNewOrchestrationInstanceAsync("LockThenWait", id.Key, cts.Token);
+        await WaitForLockAsync(id, first, cts.Token);
+        var second = await Client.ScheduleNewOrchestrationInstanceAsync("LockThenWait", id.Key, cts.Token);
+        await WaitForBacklogAsync(id, cts.Token);
+
+        // Without any clean-up: the terminated holder's lock goes to the waiting request, then is released in turn.
+        await Client.TerminateInstanceAsync(first, cancellation: cts.Token);
+        await WaitForLockAsync(id, second, cts.Token);
+        await Client.TerminateInstanceAsync(second, cancellation: cts.Token);
+        await WaitForLockAsync(id, null, cts.Token);
+    }
+
+    [Fact]
     public async Task Clean_entity_storage_releases_orphaned_locks_and_removes_empty_entities()
     {
         using var cts = new CancellationTokenSource(Timeout);
         var id = NewCounter("orphan");
         var transient = new EntityQuery { InstanceIdStartsWith = id.ToString(), IncludeTransient = true };
         var holder = await Client.ScheduleNewOrchestrationInstanceAsync("LockThenWait", id.Key, cts.Token);
-        await WaitUntilAsync(async () => (await Client.Entities.GetAllEntitiesAsync(transient).ToListAsync(cts.Token)).SingleOrDefault()?.LockedBy == holder, cts.Token);
-        await Client.TerminateInstanceAsync(holder, cancellation: cts.Token);
-        await Client.WaitForInstanceCompletionAsync(holder, cts.Token);
+        await WaitForLockAsync(id, holder, cts.Token);
 
-        // A worker that converts entity events releases the locks of a terminated orchestration itself; otherwise the
-        // lock is orphaned until the clean-up releases it.
-        var released = 0;
-        await WaitUntilAsync(async () =>
-        {
-            released += (await Client.Entities.CleanEntityStorageAsync(new CleanEntityStorageRequest { ReleaseOrphanedLocks = true, RemoveEmptyEntities = false }, cancellation: cts.Token)).OrphanedLocksReleased;
-            return (await Client.Entities.GetAllEntitiesAsync(transient).ToListAsync(cts.Token)).Single().LockedBy is null;
-        }, cts.Token);
-        Assert.True(fixture.NativeEntityEvents || released >= 1, $"released {released}");
+        // An orphan: a request that waits for the lock outlives its orchestration (terminated meanwhile; its release
+        // finds the entity locked by the holder) and gets the lock when the holder lets go.
+        var late = await Client.ScheduleNewOrchestrationInstanceAsync("LockThenWait", id.Key, cts.Token);
+        await WaitForBacklogAsync(id, cts.Token);
+        await Client.TerminateInstanceAsync(late, cancellation: cts.Token);
+        await Client.WaitForInstanceCompletionAsync(late, cts.Token);
+        await Client.RaiseEventAsync(holder, "go", "done", cts.Token);
+        await Client.WaitForInstanceCompletionAsync(holder, cts.Token);
+        await WaitForLockAsync(id, late, cts.Token);
+
+        var released = await Client.Entities.CleanEntityStorageAsync(new CleanEntityStorageRequest { ReleaseOrphanedLocks = true, RemoveEmptyEntities = false }, cancellation: cts.Token);
+        Assert.Equal(1, released.OrphanedLocksReleased);
+        await WaitForLockAsync(id, null, cts.Token);
 
         var removed = await Client.Entities.CleanEntityStorageAsync(new CleanEntityStorageRequest { ReleaseOrphanedLocks = false, RemoveEmptyEntities = true }, cancellation: cts.Token);
         Assert.True(removed.EmptyEntitiesRemoved >= 1, $"removed {removed.EmptyEntitiesRemoved}");
@@ -188,6 +207,14 @@ public abstract partial class SidecarConformanceTests
         await Client.Entities.SignalEntityAsync(id, nameof(Counter.Add), 1, cancellation: cts.Token);
         await WaitForStateAsync(id, 6, cts.Token);
     }
+
+    private async Task WaitForLockAsync(EntityInstanceId id, string? holder, CancellationToken ct) =>
+        await WaitUntilAsync(async () => (await Client.Entities.GetAllEntitiesAsync(Transient(id)).ToListAsync(ct)).SingleOrDefault()?.LockedBy == holder, ct);
+
+    private async Task WaitForBacklogAsync(EntityInstanceId id, CancellationToken ct) =>
+        await WaitUntilAsync(async () => (await Client.Entities.GetAllEntitiesAsync(Transient(id)).ToListAsync(ct)).SingleOrDefault()?.BacklogQueueSize >= 1, ct);
+
+    private static EntityQuery Transient(EntityInstanceId id) => new() { InstanceIdStartsWith = id.ToString(), IncludeTransient = true };
 
     protected async Task WaitForStateAsync(EntityInstanceId id, int expected, CancellationToken ct) =>
         await WaitUntilAsync(async () => (await Client.Entities.GetEntityAsync<int>(id, includeState: true, ct))?.State == expected, ct);
