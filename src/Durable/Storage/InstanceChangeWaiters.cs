@@ -26,22 +26,28 @@ internal sealed class InstanceChangeWaiters(TimeProvider time)
 
         async Task WaitAsync()
         {
+            // Without WaitAsync(timeout): its TimeoutException, once per waiting client and fallback interval, cost
+            // thousands of exceptions a second with thousands of clients waiting.
+            using var stopDelay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             try
             {
-                await waiter.Changed.Task.WaitAsync(maxWait, time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Fallback poll interval reached: the caller re-reads the instance.
+                await Task.WhenAny(waiter.Changed.Task, Task.Delay(maxWait, time, stopDelay.Token)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
             }
             finally
             {
-                lock (_gate)
+                await stopDelay.CancelAsync().ConfigureAwait(false);
+                Release();
+            }
+        }
+
+        void Release()
+        {
+            lock (_gate)
+            {
+                if (--waiter.References == 0 && _waiters.TryGetValue(instanceId, out var current) && current == waiter)
                 {
-                    if (--waiter.References == 0 && _waiters.TryGetValue(instanceId, out var current) && current == waiter)
-                    {
-                        _waiters.TryRemove(instanceId, out _);
-                    }
+                    _waiters.TryRemove(instanceId, out _);
                 }
             }
         }
