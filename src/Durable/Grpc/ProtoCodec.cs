@@ -1,4 +1,4 @@
-using Fleet.Durable.Client;
+using Fleet.Durable.Storage;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using P = Microsoft.DurableTask.Protobuf;
@@ -45,9 +45,9 @@ internal static class ProtoCodec
         }
     }
 
-    public static P.OrchestrationStatus ToProto(OrchestrationRuntimeStatus status) => (P.OrchestrationStatus)(int)status;
+    public static P.OrchestrationStatus ToProto(InstanceStatus status) => (P.OrchestrationStatus)(int)status;
 
-    public static OrchestrationRuntimeStatus FromProto(P.OrchestrationStatus status) => (OrchestrationRuntimeStatus)(int)status;
+    public static InstanceStatus FromProto(P.OrchestrationStatus status) => (InstanceStatus)(int)status;
 
     public static Timestamp Time(DateTimeOffset time) => Timestamp.FromDateTimeOffset(time);
 

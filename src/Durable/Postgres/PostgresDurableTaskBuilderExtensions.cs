@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace Fleet.Durable;
 
-/// <summary>Selects the PostgreSQL store inside <c>AddDurableTask</c>.</summary>
+/// <summary>Selects the PostgreSQL store inside <c>AddDurableBackend</c>.</summary>
 public static class PostgresDurableTaskBuilderExtensions
 {
     /// <summary>Uses the PostgreSQL store on the database of <paramref name="connectionString"/>.</summary>
@@ -56,7 +56,7 @@ public static class PostgresDurableTaskBuilderExtensions
                 options,
                 services.GetRequiredService<IOptions<DurableTaskOptions>>().Value,
                 services.GetRequiredService<TimeProvider>(),
-                DurableTaskServiceCollectionExtensions.LoggerFactoryOf(services));
+                DurableTaskBuilder.LoggerFactoryOf(services));
         });
     }
 }
