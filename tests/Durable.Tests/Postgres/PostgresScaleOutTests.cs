@@ -1,17 +1,19 @@
-using Fleet.Durable.Client;
-using Fleet.Durable.History;
+using DurableTask.Core.History;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.TestWorker;
 using Fleet.Durable.Tests.Conformance;
+using Fleet.SidecarTests;
 using Fleet.Testing;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Npgsql;
 using Xunit.Abstractions;
 
 namespace Fleet.Durable.Tests.Postgres;
 
 /// <summary>
-/// Three TestWorker processes share one database and run 2,000 orchestrations; one is killed with SIGKILL midway.
+/// Three TestWorker processes (each the sidecar backend with an SDK worker) share one database and run 2,000
+/// orchestrations; one is killed with SIGKILL midway.
 /// Every orchestration must complete with the right output and a history in which each step happened once, and the
 /// work must have been spread over the hosts.
 /// </summary>
@@ -25,8 +27,11 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
     public async Task Three_hosts_share_the_work_and_one_killed_with_SIGKILL_loses_nothing()
     {
         var schema = fixture.NewName("scale");
-        await using var client = OpenClient(schema);
-        var durable = client.GetRequiredService<DurableTaskClient>();
+
+        // A backend with no worker: it claims no work (its store fetches only for a waiting worker), it only schedules and reads.
+        await using var server = await SidecarServer.StartAsync(b => b.UsePostgres(fixture.ConnectionString, o => o.Schema = schema), options: o => o.HubName = Hub);
+        await using var client = await SdkWorkerHost.StartAsync(server.Address, _ => { }, startWorker: false);
+        var durable = client.Client;
         for (var n = 0; n < Orchestrations; n += 100)
         {
             await Task.WhenAll(Enumerable.Range(n, 100).Select(i =>
@@ -110,7 +115,7 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
             Assert.Equal(TestOrchestrations.ExpectedOutput(n), instance.ReadOutputAs<string>());
 
             // Each episode was committed exactly once: no action appears twice in the history.
-            var history = await durable.GetOrchestrationHistoryAsync(id);
+            var history = await durable.GetOrchestrationHistoryAsync(id, overall.Token);
             Assert.Single(history.OfType<ExecutionStartedEvent>());
             Assert.Single(history.OfType<ExecutionCompletedEvent>());
             Assert.Single(history.OfType<TimerCreatedEvent>());
@@ -132,10 +137,4 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private ServiceProvider OpenClient(string schema)
-    {
-        var services = new ServiceCollection();
-        services.AddDurableTask(b => b.UsePostgres(fixture.ConnectionString, o => o.Schema = schema).Configure(o => o.HubName = Hub));
-        return services.BuildServiceProvider();
-    }
 }
