@@ -42,7 +42,7 @@ public sealed class SidecarServer : IAsyncDisposable
     /// <param name="backend">Backend settings.</param>
     /// <param name="options">Hub and store settings; the hub is <c>sdk</c> unless set.</param>
     /// <param name="time">The backend's clock (a <see cref="FakeTimeProvider"/> drives timers, retries and lock expiry).</param>
-    /// <param name="logs">Receives the backend's and the store's logs (Debug and up).</param>
+    /// <param name="logs">Receives the backend's and the store's logs (categories Fleet.*, Debug and up).</param>
     /// <param name="wrapStore">Wraps the store, to observe or alter what the backend asks of it.</param>
     public static async Task<SidecarServer> StartAsync(
         Action<DurableTaskBuilder> store,
@@ -57,7 +57,9 @@ public sealed class SidecarServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         if (logs is not null)
         {
-            builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
+            // The backend's and the store's own logs only: ASP.NET Core's request logs at Debug would cost every test.
+            builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug)
+                .AddFilter((category, _) => category?.StartsWith("Fleet.", StringComparison.Ordinal) == true);
         }
 
         if (time is not null)
