@@ -44,7 +44,7 @@ public sealed class SdkTestHost : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
 
-    /// <summary>The backend's and the store's logs.</summary>
+    /// <summary>The backend's and the store's logs, and the SDK's warnings and errors.</summary>
     public LogCapture Logs { get; }
 
     public static async Task<SdkTestHost> StartAsync(
@@ -75,7 +75,7 @@ public sealed class SdkTestHost : IAsyncDisposable
             wrapStore);
         try
         {
-            var sdk = await SdkWorkerHost.StartAsync(server.Address, tasks, startWorker, worker: worker);
+            var sdk = await SdkWorkerHost.StartAsync(server.Address, tasks, startWorker, worker: worker, logs: logs);
             return new SdkTestHost(server, sdk, time, logs);
         }
         catch

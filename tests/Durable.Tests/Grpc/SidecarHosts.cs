@@ -143,11 +143,17 @@ public sealed class SdkWorkerHost : IAsyncDisposable
     /// sending DurableTask.Core's JSON entity requests as events (its default, and the Functions worker's).
     /// </param>
     /// <param name="worker">Changes the worker's settings (concurrency, ...).</param>
-    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true, bool nativeEntityEvents = false, Action<DurableTaskWorkerOptions>? worker = null)
+    /// <param name="logs">Receives the SDK's warnings and errors.</param>
+    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true, bool nativeEntityEvents = false, Action<DurableTaskWorkerOptions>? worker = null, ILoggerProvider? logs = null)
     {
         var channel = GrpcChannel.ForAddress(address);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Warning);
+        }
+
         if (startWorker)
         {
             builder.Services.AddDurableTaskWorker(b =>

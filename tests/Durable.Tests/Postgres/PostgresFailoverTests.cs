@@ -24,12 +24,12 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
 
     // Instances from this input on wait after their steps for a "go" event raised only after the crash, so the crash
     // is sure to meet unfinished work however fast the machine runs the rest.
-    private const int HeldFrom = 200;
+    private const int HeldFrom = 130;
 
     [Fact]
     public async Task Terminated_connections_and_a_server_crash_mid_run_lose_nothing_and_apply_nothing_twice()
     {
-        const int count = 300;
+        const int count = 200;
         var runs = new ConcurrentDictionary<string, int>();
         await using var host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("failover"), Tasks(runs), output);
         var ids = new List<string>();
