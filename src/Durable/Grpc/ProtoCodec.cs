@@ -40,7 +40,7 @@ internal static class ProtoCodec
         }
         catch (Exception ex) when (ex is FormatException or InvalidProtocolBufferException)
         {
-            // Written by the older runtime (JSON): keep the text as the message rather than failing the read.
+            // Written by the project's earlier runtime (JSON, in a database from before the SDK path): keep the text as the message rather than failing the read.
             return new P.TaskFailureDetails { ErrorType = "UnreadableFailureDetails", ErrorMessage = data };
         }
     }

@@ -9,7 +9,7 @@ namespace Fleet.Durable;
 public static class PostgresDurableTaskBuilderExtensions
 {
     /// <summary>Uses the PostgreSQL store on the database of <paramref name="connectionString"/>.</summary>
-    /// <param name="builder">The runtime builder.</param>
+    /// <param name="builder">The backend builder.</param>
     /// <param name="connectionString">An Npgsql connection string (a direct session connection, not a transaction pooler).</param>
     /// <param name="configure">Changes further settings (schema, Entra token provider, batch sizes).</param>
     public static DurableTaskBuilder UsePostgres(this DurableTaskBuilder builder, string connectionString, Action<PostgresStoreOptions>? configure = null)

@@ -76,7 +76,7 @@ public sealed record InstanceRecord
     public required int HistoryCount { get; init; }
 }
 
-/// <summary>An instance with its history, as read by the worker on a cache miss.</summary>
+/// <summary>An instance with its history, as read by the backend on a cache miss.</summary>
 /// <param name="Instance">The instance row (with payloads).</param>
 /// <param name="History">The serialized history events, oldest first.</param>
 public sealed record InstanceState(InstanceRecord Instance, IReadOnlyList<string> History);
@@ -105,7 +105,7 @@ public sealed class OrchestrationWorkItem
 
     /// <summary>
     /// The instance's execution ID when the lock was taken, for stores shared by several hosts (null when the store
-    /// does not report it). With <see cref="HistoryCount"/> it lets the worker drop a cached executor that another
+    /// does not report it). With <see cref="HistoryCount"/> it lets the backend drop a cached history that another
     /// host has advanced since, before running a stale episode.
     /// </summary>
     public string? ExecutionId { get; init; }

@@ -15,7 +15,7 @@ namespace Fleet.Durable.Tests.Crash;
 /// </summary>
 public sealed class CrashTests(ITestOutputHelper output) : IDisposable
 {
-    private const int Orchestrations = 300;
+    private const int Orchestrations = 200;
     private const int MaxKills = 12;
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "fleet-durable-crash", Guid.NewGuid().ToString("N"));
 

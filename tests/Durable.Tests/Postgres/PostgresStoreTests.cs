@@ -258,7 +258,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
             $"SELECT string_agg(reltuples::text, ',') FROM pg_class WHERE relnamespace = '\"{schema}\"'::regnamespace AND relname IN ('dt_messages', 'dt_activities')")).Trim());
         var before = await SequentialReadsAsync();
 
-        await RunAsync("run", 300);
+        await RunAsync("run", 150);
 
         Assert.Equal(0, await SequentialReadsAsync() - before);
 
