@@ -16,7 +16,7 @@ namespace Fleet.Durable.Tests.Crash;
 public sealed class CrashTests(ITestOutputHelper output) : IDisposable
 {
     private const int Orchestrations = 200;
-    private const int MaxKills = 12;
+    private const int MaxKills = 8;
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "fleet-durable-crash", Guid.NewGuid().ToString("N"));
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
     {
         Directory.CreateDirectory(_directory);
         var database = Path.Combine(_directory, $"poison-{where}.db");
-        var arguments = $"--db \"{database}\" --prefix poison- --poison {where} --expect 1 --exit-when-done --attempt-limit 3";
+        var arguments = $"--db \"{database}\" --prefix poison- --poison {where} --expect 1 --exit-when-done --attempt-limit 2";
         var crashes = 0;
         using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         while (true)
@@ -99,18 +99,18 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
             }
 
             crashes++;
-            Assert.True(crashes <= 5, "the poisoned work was not given up");
+            Assert.True(crashes <= 4, "the poisoned work was not given up");
         }
 
         // An attempt is counted each time a restarted worker takes up work a crashed one may have been running:
-        // the third crash reaches the limit of 3.
-        Assert.Equal(3, crashes);
+        // the second crash reaches the limit of 2.
+        Assert.Equal(2, crashes);
         await using var verifier = await VerifierAsync(database);
         var instance = await verifier.Client.GetInstanceAsync("poison-poison", getInputsAndOutputs: true, overall.Token);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, instance!.RuntimeStatus);
         var poison = where == "activity" ? instance.FailureDetails!.InnerFailure! : instance.FailureDetails!;
         Assert.Equal("PoisonMessage", poison.ErrorType);
-        Assert.Contains("attempted 3 times", poison.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("attempted 2 times", poison.ErrorMessage, StringComparison.Ordinal);
     }
 
     public void Dispose()

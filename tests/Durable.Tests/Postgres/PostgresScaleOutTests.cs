@@ -12,14 +12,14 @@ using Xunit.Abstractions;
 namespace Fleet.Durable.Tests.Postgres;
 
 /// <summary>
-/// Three TestWorker processes (each the sidecar backend with an SDK worker) share one database and run 600
+/// Three TestWorker processes (each the sidecar backend with an SDK worker) share one database and run 450
 /// orchestrations; one is killed with SIGKILL midway.
 /// Every orchestration must complete with the right output and a history in which each step happened once, and the
 /// work must have been spread over the hosts.
 /// </summary>
 public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
 {
-    private const int Orchestrations = 600;
+    private const int Orchestrations = 450;
     private const string Hub = "scale";
     private const string Prefix = "scale-";
 
