@@ -28,14 +28,15 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
     {
         var schema = fixture.NewName("scale");
 
-        // A backend with no worker: it claims no work (its store fetches only for a waiting worker), it only schedules and reads.
-        await using var server = await SidecarServer.StartAsync(b => b.UsePostgres(fixture.ConnectionString, o => o.Schema = schema), options: o => o.HubName = Hub);
-        await using var client = await SdkWorkerHost.StartAsync(server.Address, _ => { }, startWorker: false);
-        var durable = client.Client;
-        for (var n = 0; n < Orchestrations; n += 100)
+        // Scheduled through a backend with no worker (its store fetches no work without a waiting worker), stopped before
+        // the hosts start: it would otherwise take part in the hosts' liveness checks and take back the victim's work.
+        await using (var scheduler = await ClientAsync(schema))
         {
-            await Task.WhenAll(Enumerable.Range(n, 100).Select(i =>
-                durable.ScheduleNewOrchestrationInstanceAsync(TestOrchestrations.Chain, i, new StartOrchestrationOptions($"{Prefix}{i}"))));
+            for (var n = 0; n < Orchestrations; n += 90)
+            {
+                await Task.WhenAll(Enumerable.Range(n, 90).Select(i =>
+                    scheduler.Client.ScheduleNewOrchestrationInstanceAsync(TestOrchestrations.Chain, i, new StartOrchestrationOptions($"{Prefix}{i}"))));
+            }
         }
 
         // The lock timeout is far longer than the test: the killed host's work can only come back because the others
@@ -106,6 +107,8 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
             }
         }
 
+        await using var verifier = await ClientAsync(schema);
+        var durable = verifier.Client;
         for (var n = 0; n < Orchestrations; n++)
         {
             var id = $"{Prefix}{n}";
@@ -125,6 +128,12 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
         }
     }
 
+    private async Task<SchemaClient> ClientAsync(string schema)
+    {
+        var server = await SidecarServer.StartAsync(b => b.UsePostgres(fixture.ConnectionString, o => o.Schema = schema), options: o => o.HubName = Hub);
+        return new SchemaClient(server, await SdkWorkerHost.StartAsync(server.Address, _ => { }, startWorker: false));
+    }
+
     private async Task<long> LocksHeldByAsync(string schema, int hostId)
     {
         Assert.True(hostId > 0, "the victim did not print its host ID");
@@ -137,4 +146,16 @@ public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHe
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+
+    /// <summary>The sidecar backend on the test's schema with an SDK client and no worker.</summary>
+    private sealed class SchemaClient(SidecarServer server, SdkWorkerHost client) : IAsyncDisposable
+    {
+        public DurableTaskClient Client => client.Client;
+
+        public async ValueTask DisposeAsync()
+        {
+            await client.DisposeAsync();
+            await server.DisposeAsync();
+        }
+    }
 }
