@@ -2,21 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Fleet.Durable;
 
-/// <summary>Durable runtime logs; event IDs 3000–3999.</summary>
+/// <summary>
+/// Logs of the sidecar backend's episodes and activities (3100s, 3200s) and of the SQLite store (3300s); the
+/// PostgreSQL store logs 3400s, the backend's streams and entities 3500s. Ids of removed entries are not reused.
+/// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 3000, EventName = "WorkerStarted", Level = LogLevel.Information, Message = "Durable worker started for hub {HubName} ({Orchestrators} orchestrators, {Activities} activities; up to {MaxOrchestrations} episodes and {MaxActivities} activities at once)")]
-    public static partial void WorkerStarted(this ILogger logger, string hubName, int orchestrators, int activities, int maxOrchestrations, int maxActivities);
-
-    [LoggerMessage(EventId = 3001, EventName = "WorkerStopping", Level = LogLevel.Information, Message = "Durable worker for hub {HubName} stopping: waiting for {Episodes} episodes and {Activities} activities in flight")]
-    public static partial void WorkerStopping(this ILogger logger, string hubName, int episodes, int activities);
-
-    [LoggerMessage(EventId = 3002, EventName = "WorkerStopped", Level = LogLevel.Information, Message = "Durable worker for hub {HubName} stopped; {Released} activities still running were released for a later attempt")]
-    public static partial void WorkerStopped(this ILogger logger, string hubName, int released);
-
-    [LoggerMessage(EventId = 3003, EventName = "DispatchLoopFailed", Level = LogLevel.Error, Message = "Fetching {Kind} work from hub {HubName} failed; retrying")]
-    public static partial void DispatchLoopFailed(this ILogger logger, Exception exception, string kind, string hubName);
-
     [LoggerMessage(EventId = 3100, EventName = "OrchestrationCompleted", Level = LogLevel.Debug, Message = "Orchestration {Name} ({InstanceId}) finished as {Status}")]
     public static partial void OrchestrationFinished(this ILogger logger, string name, string instanceId, string status);
 
@@ -32,26 +23,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3104, EventName = "PoisonOrchestration", Level = LogLevel.Error, Message = "Messages for {InstanceId} failed {Attempts} times; the instance is failed as poisoned: {Reason}")]
     public static partial void PoisonOrchestration(this ILogger logger, string instanceId, int attempts, string reason);
 
-    [LoggerMessage(EventId = 3105, EventName = "OrchestratorNotRegistered", Level = LogLevel.Error, Message = "No orchestrator named {Name} is registered; instance {InstanceId} fails")]
-    public static partial void OrchestratorNotRegistered(this ILogger logger, string name, string instanceId);
-
-    [LoggerMessage(EventId = 3106, EventName = "OrchestrationLockLost", Level = LogLevel.Warning, Message = "Lock on instance {InstanceId} was lost while its episode ran; another dispatcher may take it, and the version check refuses whichever commit comes second")]
-    public static partial void OrchestrationLockLost(this ILogger logger, string instanceId);
-
-    [LoggerMessage(EventId = 3107, EventName = "OrchestrationLockRenewalFailed", Level = LogLevel.Warning, Message = "Renewing the lock on instance {InstanceId} failed; it is retried at the next renewal")]
-    public static partial void OrchestrationLockRenewalFailed(this ILogger logger, Exception exception, string instanceId);
-
-    [LoggerMessage(EventId = 3200, EventName = "ActivityFailed", Level = LogLevel.Debug, Message = "Activity {Name} for {InstanceId} (#{TaskId}) failed: {ErrorType}: {ErrorMessage}")]
-    public static partial void ActivityFailed(this ILogger logger, string name, string instanceId, int taskId, string errorType, string errorMessage);
-
-    [LoggerMessage(EventId = 3201, EventName = "ActivityCompleteFailed", Level = LogLevel.Warning, Message = "Recording the result of activity {Name} for {InstanceId} failed (attempt {Attempt} of {Limit}); it will run again")]
-    public static partial void ActivityCompleteFailed(this ILogger logger, Exception exception, string name, string instanceId, int attempt, int limit);
-
     [LoggerMessage(EventId = 3202, EventName = "PoisonActivity", Level = LogLevel.Error, Message = "Activity {Name} for {InstanceId} (#{TaskId}) was attempted {Attempts} times without completing; the call fails as poisoned")]
     public static partial void PoisonActivity(this ILogger logger, string name, string instanceId, int taskId, int attempts);
-
-    [LoggerMessage(EventId = 3203, EventName = "ActivityLockLost", Level = LogLevel.Warning, Message = "Lock on activity {Name} for {InstanceId} (#{TaskId}) was lost while it ran; it may run again elsewhere")]
-    public static partial void ActivityLockLost(this ILogger logger, string name, string instanceId, int taskId);
 
     [LoggerMessage(EventId = 3300, EventName = "StoreOpened", Level = LogLevel.Information, Message = "SQLite store opened at {Path} for hub {HubName} (journal WAL, synchronous {Synchronous})")]
     public static partial void StoreOpened(this ILogger logger, string path, string hubName, string synchronous);

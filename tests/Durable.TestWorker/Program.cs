@@ -1,17 +1,27 @@
 using System.CommandLine;
+using DurableTask.Core.Exceptions;
 using Fleet.Durable;
-using Fleet.Durable.Client;
+using Fleet.Durable.Grpc;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
 using Fleet.Durable.TestWorker;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-// A worker process for crash and multi-host tests: runs a durable worker against the store named by the arguments,
-// optionally schedules N deterministic orchestrations (idempotently, so a restarted process can run the same command),
-// prints progress lines (and how much work this process did: WORK <episodes> <activities>) and, with
-// --exit-when-done, exits once every scheduled instance has finished.
+// A worker process for crash and multi-host tests, as an app on the SDK runs: the sidecar backend on the store named
+// by the arguments, served on a loopback port, with a standalone Microsoft.DurableTask worker and client connected to
+// it. It optionally schedules N deterministic orchestrations (idempotently, so a restarted process can run the same
+// command), prints progress lines (and how much work this process committed: WORK <episodes> <activities>) and, with
+// --exit-when-done, exits once every scheduled instance has finished. Killing it kills the backend, the store's
+// connections and the worker together, like the loss of a host.
 var store = new Option<string>("--store") { Description = "Store kind: sqlite or postgres.", DefaultValueFactory = _ => "sqlite" };
 var database = new Option<string>("--db") { Description = "SQLite database path, or the PostgreSQL connection string.", Required = true };
 var schema = new Option<string>("--schema") { Description = "PostgreSQL schema.", DefaultValueFactory = _ => "durable" };
@@ -29,14 +39,15 @@ var poison = new Option<string?>("--poison") { Description = "Schedule one insta
 var root = new RootCommand("Fleet durable test worker") { store, database, schema, lockTimeoutMs, reportWork, hub, schedule, prefix, expect, exitWhenDone, timerMs, attemptLimit, poison };
 root.SetAction(async (parse, cancellationToken) =>
 {
-    var builder = Host.CreateApplicationBuilder();
-    builder.Logging.ClearProviders();
-    builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+    var port = FreeLoopbackPort();
+    var serverBuilder = WebApplication.CreateSlimBuilder();
+    serverBuilder.Logging.ClearProviders();
+    serverBuilder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+    serverBuilder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2));
     var storeKind = parse.GetValue(store)!;
-    builder.Services.AddDurableTask(b =>
+    CountingStore? counting = null;
+    serverBuilder.Services.AddDurableBackend(b =>
     {
-        b.AddTasks(r => TestOrchestrations.Register(r, TimeSpan.FromMilliseconds(parse.GetValue(timerMs))));
         b.Configure(o =>
         {
             o.HubName = parse.GetValue(hub)!;
@@ -55,16 +66,30 @@ root.SetAction(async (parse, cancellationToken) =>
             default:
                 throw new ArgumentException($"Unknown store '{storeKind}'.");
         }
+
+        // Counts the work this process commits, so a multi-host test can see how work was spread.
+        var inner = b.Services.Last(d => d.ServiceType == typeof(IOrchestrationStore)).ImplementationFactory!;
+        b.UseStore(sp => counting = new CountingStore((IOrchestrationStore)inner(sp)));
     });
+    await using var server = serverBuilder.Build();
+    server.MapDurableTaskSidecar();
+    await server.StartAsync(cancellationToken);
 
-    // Counts the work this process commits, so a multi-host test can see how work was spread.
-    var counted = builder.Services.Last(d => d.ServiceType == typeof(IOrchestrationStore));
-    builder.Services.Remove(counted);
-    builder.Services.AddSingleton<IOrchestrationStore>(sp => new CountingStore((IOrchestrationStore)counted.ImplementationFactory!(sp)));
+    using var channel = GrpcChannel.ForAddress($"http://localhost:{port}");
+    var sdkBuilder = Host.CreateApplicationBuilder();
+    sdkBuilder.Logging.ClearProviders();
+    sdkBuilder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+    sdkBuilder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+    sdkBuilder.Services.AddDurableTaskWorker(b =>
+    {
+        b.AddTasks(r => TestOrchestrations.Register(r, TimeSpan.FromMilliseconds(parse.GetValue(timerMs))));
+        b.UseGrpc(channel);
+    });
+    sdkBuilder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
+    using var sdk = sdkBuilder.Build();
+    await sdk.StartAsync(cancellationToken);
+    var client = sdk.Services.GetRequiredService<DurableTaskClient>();
 
-    using var host = builder.Build();
-    await host.StartAsync(cancellationToken);
-    var client = host.Services.GetRequiredService<DurableTaskClient>();
     var idPrefix = parse.GetValue(prefix)!;
     var count = parse.GetValue(schedule);
     for (var n = 0; n < count; n += 50)
@@ -86,7 +111,7 @@ root.SetAction(async (parse, cancellationToken) =>
             throw new ArgumentException("--poison takes 'activity' or 'orchestrator'.");
     }
 
-    if (((CountingStore)host.Services.GetRequiredService<IOrchestrationStore>()).Inner is PostgresOrchestrationStore postgres)
+    if (counting?.Inner is PostgresOrchestrationStore postgres)
     {
         // Which locks in the database are this process's (lock_owner), for tests that look at them.
         Console.WriteLine($"HOST {postgres.HostId}");
@@ -96,22 +121,22 @@ root.SetAction(async (parse, cancellationToken) =>
     var expected = parse.GetValue(expect);
     while (!cancellationToken.IsCancellationRequested)
     {
+        // Top-level instances only: the children carry the "-child" suffix.
         var finished = 0;
         await foreach (var instance in client.GetAllInstancesAsync(new OrchestrationQuery(
             InstanceIdPrefix: idPrefix,
             Statuses: [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated],
             PageSize: 1000)))
         {
-            if (instance.ParentInstanceId is null)
+            if (!instance.InstanceId.EndsWith("-child", StringComparison.Ordinal))
             {
                 finished++;
             }
         }
 
-        if (parse.GetValue(reportWork))
+        if (parse.GetValue(reportWork) && counting is not null)
         {
-            var work = (CountingStore)host.Services.GetRequiredService<IOrchestrationStore>();
-            Console.WriteLine($"WORK {work.Episodes} {work.Activities}");
+            Console.WriteLine($"WORK {counting.Episodes} {counting.Activities}");
         }
 
         Console.WriteLine($"PROGRESS {finished}");
@@ -131,7 +156,8 @@ root.SetAction(async (parse, cancellationToken) =>
         }
     }
 
-    await host.StopAsync(CancellationToken.None);
+    await sdk.StopAsync(CancellationToken.None);
+    await server.StopAsync(CancellationToken.None);
     return 0;
 });
 
@@ -154,4 +180,12 @@ static async Task ScheduleOnceAsync(DurableTaskClient client, string name, objec
     {
         // Another worker scheduled it meanwhile.
     }
+}
+
+// The OS picks a free port; another process may take it before Kestrel binds, which fails start-up loudly.
+static int FreeLoopbackPort()
+{
+    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    listener.Start();
+    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
 }

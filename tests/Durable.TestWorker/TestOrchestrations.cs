@@ -1,4 +1,4 @@
-using Fleet.Durable;
+using Microsoft.DurableTask;
 
 namespace Fleet.Durable.TestWorker;
 
@@ -40,7 +40,7 @@ public static class TestOrchestrations
             // Timers spread over 0-90% of the delay, so that instances finish throughout a run rather than together.
             await context.CreateTimer(timerDelay * (n % 10) / 10, CancellationToken.None);
             var fan = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => context.CallActivityAsync<int>(Add, new[] { first, i })));
-            var child = await context.CallSubOrchestratorAsync<int>(Child, fan.Sum(), new SubOrchestrationOptions(instanceId: $"{context.InstanceId}-child"));
+            var child = await context.CallSubOrchestratorAsync<int>(Child, fan.Sum(), new SubOrchestrationOptions { InstanceId = $"{context.InstanceId}-child" });
             return $"{n}:{child}";
         });
         registry.AddOrchestratorFunc<int, int>(Child, async (context, x) =>

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Fleet.Durable.Grpc;
 
-/// <summary>Sidecar backend logs; event IDs 3500–3599 (episode outcomes reuse the runtime's 31xx/32xx events).</summary>
+/// <summary>Sidecar backend logs; event IDs 3500–3599 (episode and activity outcomes are the 31xx/32xx events of Fleet.Durable.Log).</summary>
 internal static partial class BackendLog
 {
     [LoggerMessage(EventId = 3500, EventName = "BackendStarted", Level = LogLevel.Information, Message = "Durable sidecar backend started for hub {HubName} (extended session idle timeout {IdleTimeoutSeconds} s)")]

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -72,7 +71,7 @@ public sealed partial class DurableBackend
     public async Task<InstanceRecord?> WaitForInstanceAsync(string instanceId, bool includePayloads, bool completion, CancellationToken ct)
     {
         await StartAsync(ct).ConfigureAwait(false);
-        Func<OrchestrationRuntimeStatus, bool> reached = completion ? static s => s.IsTerminal() : static s => s != OrchestrationRuntimeStatus.Pending;
+        Func<InstanceStatus, bool> reached = completion ? static s => s.IsTerminal() : static s => s != InstanceStatus.Pending;
         return await InstanceWait.ForStatusAsync(_store, instanceId, includePayloads, reached, _options.PollingInterval, ct).ConfigureAwait(false);
     }
 

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Google.Protobuf.WellKnownTypes;
 using P = Microsoft.DurableTask.Protobuf;
@@ -107,7 +106,7 @@ public sealed partial class DurableBackend
 
     private async Task<bool> IsRunningAsync(string instanceId, CancellationToken ct) =>
         await _store.GetInstanceAsync(instanceId, includePayloads: false, ct).ConfigureAwait(false) is { } owner
-        && owner.Status is OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Suspended or OrchestrationRuntimeStatus.Pending;
+        && owner.Status is InstanceStatus.Running or InstanceStatus.Suspended or InstanceStatus.Pending;
 
     private static P.EntityMetadata Metadata(InstanceRecord row, bool includeState)
     {

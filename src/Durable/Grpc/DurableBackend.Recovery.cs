@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -53,7 +52,7 @@ public sealed partial class DurableBackend
         var outgoing = new List<OutgoingMessage>();
         if (FindStart(state.History.Concat(item.Messages.Select(m => m.Data))) is { } started)
         {
-            EpisodeCommitBuilder.NotifyParent(started, OrchestrationRuntimeStatus.Failed, null, failure, now, outgoing);
+            EpisodeCommitBuilder.NotifyParent(started, InstanceStatus.Failed, null, failure, now, outgoing);
         }
 
         var commit = new OrchestrationCommit
@@ -64,7 +63,7 @@ public sealed partial class DurableBackend
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
             Instance = new InstanceUpdate
             {
-                Status = OrchestrationRuntimeStatus.Failed,
+                Status = InstanceStatus.Failed,
                 ExecutionId = state.Instance.ExecutionId,
                 HistoryCount = state.Instance.HistoryCount + history.Length,
                 LastUpdatedAt = now,
@@ -123,7 +122,7 @@ public sealed partial class DurableBackend
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
             Instance = new InstanceUpdate
             {
-                Status = OrchestrationRuntimeStatus.Terminated,
+                Status = InstanceStatus.Terminated,
                 ExecutionId = record.ExecutionId,
                 HistoryCount = history.Length,
                 LastUpdatedAt = now,

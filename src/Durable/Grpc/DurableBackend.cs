@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
@@ -163,7 +162,7 @@ public sealed partial class DurableBackend : IAsyncDisposable
         else if (!outcome.ContinuedAsNew)
         {
             history.Events.AddRange(outcome.NewHistory);
-            history.Suspended = outcome.Status == OrchestrationRuntimeStatus.Suspended;
+            history.Suspended = outcome.Status == InstanceStatus.Suspended;
             history.SessionUntil = lease.ExtendedSession ? _time.GetUtcNow().AddSeconds(_backendOptions.ExtendedSessionIdleTimeoutSeconds * 0.8) : null;
             _cache.Put(history);
         }

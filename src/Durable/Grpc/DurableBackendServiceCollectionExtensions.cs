@@ -39,7 +39,7 @@ public static class DurableBackendServiceCollectionExtensions
             sp.GetRequiredService<IOptions<DurableTaskOptions>>().Value,
             sp.GetRequiredService<IOptions<DurableBackendOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
-            DurableTaskServiceCollectionExtensions.LoggerFactoryOf(sp)));
+            DurableTaskBuilder.LoggerFactoryOf(sp)));
         services.AddHostedService<BackendStarter>();
         services.AddGrpc();
 

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -80,7 +79,7 @@ internal static class EntityBatchCommit
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
             Instance = new InstanceUpdate
             {
-                Status = OrchestrationRuntimeStatus.Running,
+                Status = InstanceStatus.Running,
                 ExecutionId = row.ExecutionId,
                 HistoryCount = row.HistoryCount + 1,
                 StatusChanged = false,

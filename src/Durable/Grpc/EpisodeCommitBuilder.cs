@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -9,7 +8,7 @@ namespace Fleet.Durable.Grpc;
 /// <param name="NewHistory">The events appended to the current execution's history.</param>
 /// <param name="Status">The instance's status after the episode.</param>
 /// <param name="Failure">The failure, when the instance failed.</param>
-internal sealed record EpisodeOutcome(OrchestrationCommit Commit, List<P.HistoryEvent> NewHistory, OrchestrationRuntimeStatus Status, P.TaskFailureDetails? Failure)
+internal sealed record EpisodeOutcome(OrchestrationCommit Commit, List<P.HistoryEvent> NewHistory, InstanceStatus Status, P.TaskFailureDetails? Failure)
 {
     public bool ContinuedAsNew => Commit.ReplaceHistory;
 }
@@ -22,6 +21,12 @@ internal sealed record EpisodeOutcome(OrchestrationCommit Commit, List<P.History
 /// </summary>
 internal static class EpisodeCommitBuilder
 {
+    /// <summary>
+    /// The error type of a sub-orchestration start refused because its ID is taken: DurableTask.Core's exception, which
+    /// the SDK's worker loads, so <c>TaskFailureDetails.IsCausedBy&lt;OrchestrationAlreadyExistsException&gt;()</c> holds.
+    /// </summary>
+    public const string SubOrchestrationIdTakenErrorType = "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException";
+
     public static EpisodeOutcome Build(OrchestrationLease lease, P.OrchestratorResponse response, DateTimeOffset now, Func<string> newExecutionId)
     {
         var history = lease.History;
@@ -107,9 +112,9 @@ internal static class EpisodeCommitBuilder
         }
 
         newHistory.Add(new P.HistoryEvent { EventId = -1, Timestamp = ProtoCodec.Time(now), OrchestratorCompleted = new P.OrchestratorCompletedEvent() });
-        var status = suspended ? OrchestrationRuntimeStatus.Suspended : OrchestrationRuntimeStatus.Running;
-        var statusBefore = history.Events.Count == 0 ? OrchestrationRuntimeStatus.Pending
-            : history.Suspended ? OrchestrationRuntimeStatus.Suspended : OrchestrationRuntimeStatus.Running;
+        var status = suspended ? InstanceStatus.Suspended : InstanceStatus.Running;
+        var statusBefore = history.Events.Count == 0 ? InstanceStatus.Pending
+            : history.Suspended ? InstanceStatus.Suspended : InstanceStatus.Running;
         var update = new InstanceUpdate
         {
             Status = status,
@@ -143,7 +148,7 @@ internal static class EpisodeCommitBuilder
             // Timers of the finished execution are dropped with it; activities it scheduled still run but their
             // results are addressed to the old execution and discarded.
             outgoing.RemoveAll(m => m.InstanceId == history.InstanceId && m.TargetExecutionId == history.ExecutionId);
-            update = update with { Status = OrchestrationRuntimeStatus.Running, ExecutionId = executionId, HistoryCount = 0, InputChanged = true, Input = completion.Result };
+            update = update with { Status = InstanceStatus.Running, ExecutionId = executionId, HistoryCount = 0, InputChanged = true, Input = completion.Result };
             replaceHistory = true;
             newHistory.Clear();
         }
@@ -155,7 +160,7 @@ internal static class EpisodeCommitBuilder
                 throw new InvalidDataException($"The worker completed '{history.InstanceId}' with status {completion.OrchestrationStatus}, which is not a final status.");
             }
 
-            failure = status == OrchestrationRuntimeStatus.Failed
+            failure = status == InstanceStatus.Failed
                 ? completion.FailureDetails ?? ProtoCodec.Failure("OrchestrationFailed", completion.Details ?? "The orchestration failed without failure details.")
                 : null;
             var completed = ProtoCodec.Event(now);
@@ -188,7 +193,7 @@ internal static class EpisodeCommitBuilder
             Activities = activities,
             Messages = outgoing,
             SubOrchestrations = children,
-            MessageToRunningChildren = recursiveTerminate && status == OrchestrationRuntimeStatus.Terminated
+            MessageToRunningChildren = recursiveTerminate && status == InstanceStatus.Terminated
                 ? ProtoCodec.Encode(TerminateEvent(now, completion?.Result, recurse: true))
                 : null,
         };
@@ -203,7 +208,7 @@ internal static class EpisodeCommitBuilder
     }
 
     /// <summary>Tells the parent of a sub-orchestration how it ended (its own commit drops it if the parent moved on).</summary>
-    public static void NotifyParent(P.ExecutionStartedEvent started, OrchestrationRuntimeStatus status, P.CompleteOrchestrationAction? completion, P.TaskFailureDetails? failure, DateTimeOffset now, List<OutgoingMessage> outgoing)
+    public static void NotifyParent(P.ExecutionStartedEvent started, InstanceStatus status, P.CompleteOrchestrationAction? completion, P.TaskFailureDetails? failure, DateTimeOffset now, List<OutgoingMessage> outgoing)
     {
         if (started.ParentInstance is not { } parent)
         {
@@ -211,7 +216,7 @@ internal static class EpisodeCommitBuilder
         }
 
         var notice = ProtoCodec.Event(now);
-        if (status == OrchestrationRuntimeStatus.Completed)
+        if (status == InstanceStatus.Completed)
         {
             notice.SubOrchestrationInstanceCompleted = new P.SubOrchestrationInstanceCompletedEvent { TaskScheduledId = parent.TaskScheduledId, Result = completion?.Result };
         }
@@ -260,7 +265,7 @@ internal static class EpisodeCommitBuilder
         conflict.SubOrchestrationInstanceFailed = new P.SubOrchestrationInstanceFailedEvent
         {
             TaskScheduledId = id,
-            FailureDetails = ProtoCodec.Failure(typeof(OrchestrationAlreadyExistsException).FullName!, $"A sub-orchestration with instance ID '{child.InstanceId}' is already running."),
+            FailureDetails = ProtoCodec.Failure(SubOrchestrationIdTakenErrorType, $"A sub-orchestration with instance ID '{child.InstanceId}' is already running."),
         };
         return new NewSubOrchestration(
             new NewInstance(child.InstanceId, executionId, child.Name, child.Version, child.Input, now, now, ProtoCodec.Encode(start), history.InstanceId),

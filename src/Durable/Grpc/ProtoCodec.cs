@@ -1,4 +1,4 @@
-using Fleet.Durable.Client;
+using Fleet.Durable.Storage;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using P = Microsoft.DurableTask.Protobuf;
@@ -40,14 +40,14 @@ internal static class ProtoCodec
         }
         catch (Exception ex) when (ex is FormatException or InvalidProtocolBufferException)
         {
-            // Written by the older runtime (JSON): keep the text as the message rather than failing the read.
+            // Written by the project's earlier runtime (JSON, in a database from before the SDK path): keep the text as the message rather than failing the read.
             return new P.TaskFailureDetails { ErrorType = "UnreadableFailureDetails", ErrorMessage = data };
         }
     }
 
-    public static P.OrchestrationStatus ToProto(OrchestrationRuntimeStatus status) => (P.OrchestrationStatus)(int)status;
+    public static P.OrchestrationStatus ToProto(InstanceStatus status) => (P.OrchestrationStatus)(int)status;
 
-    public static OrchestrationRuntimeStatus FromProto(P.OrchestrationStatus status) => (OrchestrationRuntimeStatus)(int)status;
+    public static InstanceStatus FromProto(P.OrchestrationStatus status) => (InstanceStatus)(int)status;
 
     public static Timestamp Time(DateTimeOffset time) => Timestamp.FromDateTimeOffset(time);
 

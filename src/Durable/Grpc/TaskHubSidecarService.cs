@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -129,7 +128,7 @@ public sealed partial class TaskHubSidecarService : P.TaskHubSidecarService.Task
             // fewer IDs than asked while the key still points further.
             var statuses = request.RuntimeStatus.Count > 0
                 ? request.RuntimeStatus.Select(ProtoCodec.FromProto).ToArray()
-                : [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated];
+                : [InstanceStatus.Completed, InstanceStatus.Failed, InstanceStatus.Terminated];
             var from = request.CompletedTimeFrom?.ToDateTimeOffset();
             var to = request.CompletedTimeTo?.ToDateTimeOffset();
             var pageSize = request.PageSize is > 0 and <= 1000 ? request.PageSize : 100;
@@ -160,7 +159,7 @@ public sealed partial class TaskHubSidecarService : P.TaskHubSidecarService.Task
                     return new P.PurgeInstancesResponse { DeletedInstanceCount = deleted, IsComplete = true };
                 case P.PurgeInstancesRequest.RequestOneofCase.PurgeInstanceFilter:
                     var f = request.PurgeInstanceFilter;
-                    var statuses = (f.RuntimeStatus.Count > 0 ? f.RuntimeStatus.Select(ProtoCodec.FromProto) : [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated])
+                    var statuses = (f.RuntimeStatus.Count > 0 ? f.RuntimeStatus.Select(ProtoCodec.FromProto) : [InstanceStatus.Completed, InstanceStatus.Failed, InstanceStatus.Terminated])
                         .Where(s => s.IsTerminal()).Distinct().ToArray();
                     if (statuses.Length == 0)
                     {

@@ -5,11 +5,11 @@ using Npgsql;
 
 namespace Fleet.Durable;
 
-/// <summary>Selects the PostgreSQL store inside <c>AddDurableTask</c>.</summary>
+/// <summary>Selects the PostgreSQL store inside <c>AddDurableBackend</c>.</summary>
 public static class PostgresDurableTaskBuilderExtensions
 {
     /// <summary>Uses the PostgreSQL store on the database of <paramref name="connectionString"/>.</summary>
-    /// <param name="builder">The runtime builder.</param>
+    /// <param name="builder">The backend builder.</param>
     /// <param name="connectionString">An Npgsql connection string (a direct session connection, not a transaction pooler).</param>
     /// <param name="configure">Changes further settings (schema, Entra token provider, batch sizes).</param>
     public static DurableTaskBuilder UsePostgres(this DurableTaskBuilder builder, string connectionString, Action<PostgresStoreOptions>? configure = null)
@@ -56,7 +56,7 @@ public static class PostgresDurableTaskBuilderExtensions
                 options,
                 services.GetRequiredService<IOptions<DurableTaskOptions>>().Value,
                 services.GetRequiredService<TimeProvider>(),
-                DurableTaskServiceCollectionExtensions.LoggerFactoryOf(services));
+                DurableTaskBuilder.LoggerFactoryOf(services));
         });
     }
 }

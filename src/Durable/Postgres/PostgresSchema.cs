@@ -8,8 +8,8 @@ namespace Fleet.Durable.Postgres;
 /// order, in one transaction holding a transaction-level advisory lock, so hosts starting at the same time apply each
 /// migration exactly once and wait for each other. A database whose schema is newer than this runtime is refused.
 /// <para>
-/// Every key starts with the hub. Times are UTC ticks supplied by the runtime's <see cref="TimeProvider"/> (never the
-/// database clock); statuses are <see cref="Client.OrchestrationRuntimeStatus"/> values. Hub and instance IDs use the
+/// Every key starts with the hub. Times are UTC ticks supplied by the backend's <see cref="TimeProvider"/> (never the
+/// database clock); statuses are <see cref="Storage.InstanceStatus"/> values. Hub and instance IDs use the
 /// "C" collation: ordering is by code point whatever the database's locale, and every comparison (including those
 /// inside the functions, whose parameters take the collation of their arguments) can use the indexes.
 /// </para>

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Npgsql;
 
@@ -31,7 +30,7 @@ internal sealed class CreateInstanceWrite(NewInstance instance) : PgWrite<Create
     public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         var code = await ReadScalarAsync<int>(reader, cancellationToken).ConfigureAwait(false);
-        Result = code < 0 ? new CreateInstanceResult(true, null) : new CreateInstanceResult(false, (OrchestrationRuntimeStatus)code);
+        Result = code < 0 ? new CreateInstanceResult(true, null) : new CreateInstanceResult(false, (InstanceStatus)code);
     }
 
     public override void Describe(Notice notice, WriteContext context)

@@ -170,6 +170,13 @@ internal sealed class WorkQueue<T> : IDisposable
             {
                 _fetching = Task.Run(RunFetchAsync, CancellationToken.None);
             }
+            else
+            {
+                // The fetch under way may have started before the signal this caller consumed (two consumers wait on
+                // one store: the sidecar's orchestration and entity feeds): its result cannot show that work, so the
+                // next waiter fetches again instead of sleeping until the next poll.
+                Volatile.Write(ref _dirty, 1);
+            }
 
             fetch = _fetching;
         }

@@ -4,7 +4,7 @@ namespace Fleet.Durable.Sqlite;
 
 /// <summary>
 /// The store's tables. Every table is keyed by hub first, so hubs sharing a database never see each other. Times are
-/// UTC ticks; statuses are <see cref="Client.OrchestrationRuntimeStatus"/> values.
+/// UTC ticks; statuses are <see cref="Storage.InstanceStatus"/> values.
 /// </summary>
 internal static class SqliteSchema
 {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -8,10 +7,10 @@ namespace Fleet.Durable.Sqlite;
 /// <summary>Shared steps of the write operations.</summary>
 internal static class WriteSteps
 {
-    public static OrchestrationRuntimeStatus? InstanceStatus(WriterCommands c, string instanceId)
+    public static InstanceStatus? StatusOf(WriterCommands c, string instanceId)
     {
         var value = c.SelectInstanceStatus.With("$id", instanceId).ExecuteScalar();
-        return value is null ? null : (OrchestrationRuntimeStatus)Convert.ToInt32(value, CultureInfo.InvariantCulture);
+        return value is null ? null : (InstanceStatus)Convert.ToInt32(value, CultureInfo.InvariantCulture);
     }
 
     public static void DeleteInstanceData(WriterCommands c, string instanceId, bool includeRow)
@@ -26,9 +25,9 @@ internal static class WriteSteps
     }
 
     /// <summary>Creates the instance unless an unfinished one has the ID; returns that one's status when refused.</summary>
-    public static OrchestrationRuntimeStatus? TryCreate(WriterCommands c, NewInstance instance)
+    public static InstanceStatus? TryCreate(WriterCommands c, NewInstance instance)
     {
-        var existing = InstanceStatus(c, instance.InstanceId);
+        var existing = StatusOf(c, instance.InstanceId);
         if (existing is { } status)
         {
             if (!status.IsTerminal())
@@ -78,16 +77,16 @@ internal static class WriteSteps
     public static List<string> PurgeTree(WriterCommands c, string rootId, bool recursive)
     {
         var purged = new List<string>();
-        var candidates = new List<(string Id, OrchestrationRuntimeStatus Status)>();
+        var candidates = new List<(string Id, InstanceStatus Status)>();
         if (recursive)
         {
             using var reader = c.SelectTree.With("$id", rootId).ExecuteReader();
             while (reader.Read())
             {
-                candidates.Add((reader.GetString(0), (OrchestrationRuntimeStatus)reader.GetInt32(1)));
+                candidates.Add((reader.GetString(0), (InstanceStatus)reader.GetInt32(1)));
             }
         }
-        else if (InstanceStatus(c, rootId) is { } status)
+        else if (StatusOf(c, rootId) is { } status)
         {
             candidates.Add((rootId, status));
         }

@@ -1,7 +1,7 @@
 namespace Fleet.Durable.Storage;
 
 /// <summary>
-/// Where a task hub keeps its instances, history and pending work. The runtime (client and worker) talks only to this
+/// Where a task hub keeps its instances, history and pending work. The sidecar backend talks only to this
 /// interface; stores persist payloads as opaque text and never interpret them. One store object serves one hub.
 /// <para>
 /// Contract every store honours (the conformance suite in Fleet.Durable.Tests checks it):
@@ -28,7 +28,7 @@ public interface IOrchestrationStore : IAsyncDisposable
     Task InitializeAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Prepares to hand out work (called once by the worker before its first lock): takes ownership where the store
+    /// Prepares to hand out work (called once by the backend before its first lock): takes ownership where the store
     /// needs it and recovers work left by a dead predecessor.
     /// </summary>
     Task StartDispatchAsync(CancellationToken cancellationToken);

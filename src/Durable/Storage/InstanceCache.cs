@@ -1,7 +1,7 @@
 namespace Fleet.Durable.Storage;
 
 /// <summary>
-/// Least-recently-used set of per-instance state kept between episodes (the runtime's executors, the sidecar backend's
+/// Least-recently-used set of per-instance state kept between episodes (the sidecar backend's
 /// histories). An entry is taken out while an episode runs and put back after its commit, so only one episode ever
 /// uses it.
 /// </summary>

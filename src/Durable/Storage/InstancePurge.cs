@@ -1,6 +1,6 @@
 namespace Fleet.Durable.Storage;
 
-/// <summary>Purging by filter in pages until nothing matches or a time limit passes (shared by both clients).</summary>
+/// <summary>Purging by filter in pages until nothing matches or a time limit passes (the backend's bulk purge).</summary>
 internal static class InstancePurge
 {
     public const int PageSize = 500;

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using Fleet.Durable.Client;
 
 namespace Fleet.Durable.Storage;
 
@@ -18,7 +17,7 @@ internal static class InstanceRows
         ExecutionId = reader.GetString(1),
         Name = reader.GetString(2),
         Version = reader.IsDBNull(3) ? null : reader.GetString(3),
-        Status = (OrchestrationRuntimeStatus)reader.GetInt32(4),
+        Status = (InstanceStatus)reader.GetInt32(4),
         CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
         LastUpdatedAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
         CompletedAt = reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetInt64(7), TimeSpan.Zero),

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 
 namespace Fleet.Durable.Storage;
 
@@ -10,7 +9,7 @@ internal static class InstanceWait
         IOrchestrationStore store,
         string instanceId,
         bool includePayloads,
-        Func<OrchestrationRuntimeStatus, bool> reached,
+        Func<InstanceStatus, bool> reached,
         TimeSpan pollingInterval,
         CancellationToken cancellation)
     {

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 
 namespace Fleet.Durable.Storage;
 
@@ -26,7 +25,7 @@ public sealed record NewInstance(
 /// <summary>The outcome of <see cref="IOrchestrationStore.CreateInstanceAsync"/>.</summary>
 /// <param name="Created">Whether the instance was created (or a finished one replaced).</param>
 /// <param name="ExistingStatus">The status of the unfinished instance that blocked the start.</param>
-public readonly record struct CreateInstanceResult(bool Created, OrchestrationRuntimeStatus? ExistingStatus);
+public readonly record struct CreateInstanceResult(bool Created, InstanceStatus? ExistingStatus);
 
 /// <summary>A stored instance row.</summary>
 public sealed record InstanceRecord
@@ -44,7 +43,7 @@ public sealed record InstanceRecord
     public string? Version { get; init; }
 
     /// <summary>The runtime status.</summary>
-    public required OrchestrationRuntimeStatus Status { get; init; }
+    public required InstanceStatus Status { get; init; }
 
     /// <summary>Creation time.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
@@ -77,7 +76,7 @@ public sealed record InstanceRecord
     public required int HistoryCount { get; init; }
 }
 
-/// <summary>An instance with its history, as read by the worker on a cache miss.</summary>
+/// <summary>An instance with its history, as read by the backend on a cache miss.</summary>
 /// <param name="Instance">The instance row (with payloads).</param>
 /// <param name="History">The serialized history events, oldest first.</param>
 public sealed record InstanceState(InstanceRecord Instance, IReadOnlyList<string> History);
@@ -106,7 +105,7 @@ public sealed class OrchestrationWorkItem
 
     /// <summary>
     /// The instance's execution ID when the lock was taken, for stores shared by several hosts (null when the store
-    /// does not report it). With <see cref="HistoryCount"/> it lets the worker drop a cached executor that another
+    /// does not report it). With <see cref="HistoryCount"/> it lets the backend drop a cached history that another
     /// host has advanced since, before running a stale episode.
     /// </summary>
     public string? ExecutionId { get; init; }
@@ -179,7 +178,7 @@ public sealed record NewSubOrchestration(NewInstance Instance, string ConflictMe
 public sealed record InstanceUpdate
 {
     /// <summary>The new status.</summary>
-    public required OrchestrationRuntimeStatus Status { get; init; }
+    public required InstanceStatus Status { get; init; }
 
     /// <summary>The execution ID after the commit (a new one after ContinueAsNew).</summary>
     public required string ExecutionId { get; init; }
@@ -268,7 +267,7 @@ public sealed record InstanceFilter
     public DateTimeOffset? CreatedTo { get; init; }
 
     /// <summary>Statuses to include; null or empty means all.</summary>
-    public IReadOnlyList<OrchestrationRuntimeStatus>? Statuses { get; init; }
+    public IReadOnlyList<InstanceStatus>? Statuses { get; init; }
 
     /// <summary>Instance ID prefix (ordinal).</summary>
     public string? InstanceIdPrefix { get; init; }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Fleet.Durable.Client;
+using Fleet.Durable.Storage;
 using Microsoft.AspNetCore.Http;
 
 namespace Fleet.Hosting.Durable;
@@ -88,7 +88,7 @@ internal static class DurableHttpApiCommon
 
     /// <summary>An instance's status as the API writes it (the output of a failed one is its failure, "type: message").</summary>
     public static JsonObject StatusPayload(
-        string name, string instanceId, OrchestrationRuntimeStatus status, string? input, bool showInput, string? customStatus, string? output,
+        string name, string instanceId, InstanceStatus status, string? input, bool showInput, string? customStatus, string? output,
         string? failure, DateTimeOffset createdAt, DateTimeOffset lastUpdatedAt)
     {
         var body = new JsonObject
@@ -103,7 +103,7 @@ internal static class DurableHttpApiCommon
         }
 
         body["customStatus"] = Parse(customStatus);
-        body["output"] = status == OrchestrationRuntimeStatus.Failed && failure is not null ? JsonValue.Create(failure) : Parse(output);
+        body["output"] = status == InstanceStatus.Failed && failure is not null ? JsonValue.Create(failure) : Parse(output);
         body["createdTime"] = Time(createdAt);
         body["lastUpdatedTime"] = Time(lastUpdatedAt);
         return body;
@@ -113,12 +113,12 @@ internal static class DurableHttpApiCommon
     /// The status call's answer: 202 with <c>Location</c> and <c>Retry-After: 5</c> while the instance runs (so clients
     /// do not spin, as Durable Functions asks), 500 for a failed one when <c>returnInternalServerErrorOnFailure</c>, else 200.
     /// </summary>
-    public static IResult StatusResult(HttpRequest request, JsonObject body, OrchestrationRuntimeStatus status) => status switch
+    public static IResult StatusResult(HttpRequest request, JsonObject body, InstanceStatus status) => status switch
     {
-        OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended or OrchestrationRuntimeStatus.ContinuedAsNew =>
+        InstanceStatus.Running or InstanceStatus.Pending or InstanceStatus.Suspended or InstanceStatus.ContinuedAsNew =>
             Results.Json(body, JsonOptions, statusCode: StatusCodes.Status202Accepted).WithHeaders(
                 ("Location", $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}{request.QueryString}"), ("Retry-After", "5")),
-        OrchestrationRuntimeStatus.Failed when Flag(request.Query, "returnInternalServerErrorOnFailure", false) =>
+        InstanceStatus.Failed when Flag(request.Query, "returnInternalServerErrorOnFailure", false) =>
             Results.Json(body, JsonOptions, statusCode: StatusCodes.Status500InternalServerError),
         _ => Results.Json(body, JsonOptions),
     };
@@ -151,7 +151,7 @@ internal static class DurableHttpApiCommon
     }
 
     /// <summary>The bulk purge's query (<c>DELETE instances</c>: <c>createdTimeFrom</c> required), or the 400 it answers.</summary>
-    public static IResult? TryReadPurgeQuery(IQueryCollection query, out DateTimeOffset from, out DateTimeOffset? to, out OrchestrationRuntimeStatus[]? statuses)
+    public static IResult? TryReadPurgeQuery(IQueryCollection query, out DateTimeOffset from, out DateTimeOffset? to, out InstanceStatus[]? statuses)
     {
         from = default;
         to = null;
@@ -240,7 +240,7 @@ internal static class DurableHttpApiCommon
         return false;
     }
 
-    public static bool TryStatuses(IQueryCollection query, out OrchestrationRuntimeStatus[]? statuses)
+    public static bool TryStatuses(IQueryCollection query, out InstanceStatus[]? statuses)
     {
         statuses = null;
         var text = query["runtimeStatus"].ToString();
@@ -249,10 +249,10 @@ internal static class DurableHttpApiCommon
             return true;
         }
 
-        var list = new List<OrchestrationRuntimeStatus>();
+        var list = new List<InstanceStatus>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
+            if (!Enum.TryParse<InstanceStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
             {
                 return false;
             }
@@ -286,7 +286,7 @@ internal static class DurableHttpApiCommon
 
 /// <summary>The list call's validated query.</summary>
 internal sealed record ListQuery(
-    DateTimeOffset? From, DateTimeOffset? To, OrchestrationRuntimeStatus[]? Statuses, int Top, bool ShowInput, string? Prefix, string? Continuation);
+    DateTimeOffset? From, DateTimeOffset? To, InstanceStatus[]? Statuses, int Top, bool ShowInput, string? Prefix, string? Continuation);
 
 /// <summary>The management URLs of one instance.</summary>
 internal sealed record ManagementUrls(

@@ -1,4 +1,6 @@
+using Fleet.Durable.Grpc;
 using Fleet.Durable.Storage;
+using P = Microsoft.DurableTask.Protobuf;
 
 namespace Fleet.Durable.Tests.Conformance;
 
@@ -78,17 +80,8 @@ public class DelegatingStore(IOrchestrationStore inner) : IOrchestrationStore
     }
 }
 
-/// <summary>Wraps the stores a factory creates.</summary>
-public sealed class WrappingStoreFactory(IStoreFactory inner, Func<IOrchestrationStore, IOrchestrationStore> wrap) : IStoreFactory
-{
-    public IOrchestrationStore Create(DurableTaskOptions options, TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory) =>
-        wrap(inner.Create(options, time, loggerFactory));
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-}
-
 /// <summary>
-/// Records what the runtime handed to the store and what the store answered, so a test can wait for a store-level
+/// Records what the backend handed to the store and what the store answered, so a test can wait for a store-level
 /// fact (a message consumed, an activity result refused) instead of sleeping and hoping the write already happened.
 /// </summary>
 public sealed class RecordingStore(IOrchestrationStore inner) : DelegatingStore(inner)
@@ -136,7 +129,7 @@ public sealed class RecordingStore(IOrchestrationStore inner) : DelegatingStore(
     public override async Task<bool> CommitOrchestrationAsync(OrchestrationWorkItem workItem, OrchestrationCommit commit, CancellationToken cancellationToken)
     {
         var applied = await base.CommitOrchestrationAsync(workItem, commit, cancellationToken);
-        var consumed = workItem.Messages.Select(m => TryDecode(m.Data)).OfType<Fleet.Durable.History.HistoryEvent>().ToList();
+        var consumed = workItem.Messages.Select(m => TryDecode(m.Data)).OfType<P.HistoryEvent>().ToList();
         Record(new CommitRecord(workItem.InstanceId, consumed, commit, applied));
         return applied;
     }
@@ -159,13 +152,13 @@ public sealed class RecordingStore(IOrchestrationStore inner) : DelegatingStore(
         return delivered;
     }
 
-    private static Fleet.Durable.History.HistoryEvent? TryDecode(string data)
+    private static P.HistoryEvent? TryDecode(string data)
     {
         try
         {
-            return Fleet.Durable.History.HistorySerializer.Deserialize(data);
+            return ProtoCodec.DecodeEvent(data, "a message");
         }
-        catch (System.Text.Json.JsonException)
+        catch (InvalidDataException)
         {
             return null; // tests that enqueue garbage on purpose
         }
@@ -195,10 +188,10 @@ public sealed class RecordingStore(IOrchestrationStore inner) : DelegatingStore(
 }
 
 /// <summary>A message the client asked the store to enqueue, and whether the store accepted it.</summary>
-public sealed record EnqueueRecord(string InstanceId, Fleet.Durable.History.HistoryEvent? Message, bool Accepted);
+public sealed record EnqueueRecord(string InstanceId, P.HistoryEvent? Message, bool Accepted);
 
 /// <summary>An episode commit (or discard): the messages its work item consumed, and whether the store applied it.</summary>
-public sealed record CommitRecord(string InstanceId, IReadOnlyList<Fleet.Durable.History.HistoryEvent> Consumed, OrchestrationCommit Commit, bool Applied);
+public sealed record CommitRecord(string InstanceId, IReadOnlyList<P.HistoryEvent> Consumed, OrchestrationCommit Commit, bool Applied);
 
 /// <summary>An activity result handed to the store, and whether it was delivered to the instance.</summary>
 public sealed record ActivityCompletionRecord(ActivityWorkItem Item, bool Delivered);

@@ -1,9 +1,13 @@
-using Fleet.Durable.Client;
-using Fleet.Durable.History;
+using DurableTask.Core.History;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Fleet.Durable.Tests.Conformance;
 
-/// <summary>The orchestration programming model, end to end through a store, with a fake clock.</summary>
+/// <summary>
+/// Orchestrations written against the Microsoft.DurableTask SDK, end to end through the sidecar backend and a store,
+/// with a fake clock on the backend (so the SDK's timers, retries and <c>CurrentUtcDateTime</c> follow it).
+/// </summary>
 public abstract class OrchestrationConformanceTests : ConformanceTestBase
 {
     [Fact]
@@ -20,7 +24,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddActivityFunc<string, string>("Greet", (ctx, input) => $"hi {input} from {ctx.Name} for {ctx.InstanceId}"));
 
         var before = host.Time.GetUtcNow();
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Hello", "x");
+        var id = await ScheduleAsync(host, "Hello", "x");
         var done = await DurableWait.CompletionAsync(host.Client, id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
@@ -36,22 +40,6 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
     }
 
     [Fact]
-    public async Task Class_based_delegate_and_factory_registrations_all_run()
-    {
-        var host = await StartAsync(r => r
-            .AddOrchestrator<SumOrchestrator>()
-            .AddActivity<DoubleActivity>()
-            .AddActivity("Triple", _ => new TripleActivity())
-            .AddOrchestrator("ByFactory", _ => new SumOrchestrator()));
-
-        var byType = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(SumOrchestrator), 5);
-        var byFactory = await host.Client.ScheduleNewOrchestrationInstanceAsync("ByFactory", 7);
-
-        Assert.Equal(5 * 2 + 5 * 3, (await DurableWait.CompletionAsync(host.Client, byType)).ReadOutputAs<int>());
-        Assert.Equal(7 * 2 + 7 * 3, (await DurableWait.CompletionAsync(host.Client, byFactory)).ReadOutputAs<int>());
-    }
-
-    [Fact]
     public async Task Timer_fires_at_the_fake_time_and_not_before()
     {
         var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Sleep", async (ctx, _) =>
@@ -63,14 +51,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             return $"{(afterRelative - start).TotalMinutes}|{(ctx.CurrentUtcDateTime - start).TotalMinutes}";
         }));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Sleep");
+        var id = await ScheduleAsync(host, "Sleep");
         await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
-        var timer = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TimerCreatedEvent>().Single();
+        var timer = (await HistoryAsync(host, id)).OfType<TimerCreatedEvent>().Single();
         Assert.Equal(host.Time.GetUtcNow().UtcDateTime.AddHours(1), timer.FireAt);
 
         host.Time.Advance(TimeSpan.FromMinutes(59));
         await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
-        Assert.DoesNotContain(await host.Client.GetOrchestrationHistoryAsync(id), e => e is TimerFiredEvent);
+        Assert.DoesNotContain(await HistoryAsync(host, id), e => e is TimerFiredEvent);
 
         host.Time.Advance(TimeSpan.FromMinutes(1));
         await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
@@ -94,7 +82,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             return $"{first}-{second}-{other}";
         }));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Collect");
+        var id = await ScheduleAsync(host, "Collect");
         await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
         await host.Client.RaiseEventAsync(id, "approval", "a");
         await host.Client.RaiseEventAsync(id, "Count", 3);
@@ -108,66 +96,50 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
     }
 
     [Fact]
-    public async Task Event_raised_while_waiting_completes_the_wait()
-    {
-        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, int>("Wait", async (ctx, _) =>
-            await ctx.WaitForExternalEvent<int>("Go") + 1));
-
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Wait");
-        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
-        await host.Client.RaiseEventAsync(id, "Go", 41);
-
-        Assert.Equal(42, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
-    }
-
-    [Fact]
-    public async Task Wait_for_event_with_timeout_times_out_at_the_fake_time()
-    {
-        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Approve", async (ctx, _) =>
-        {
-            try
-            {
-                return await ctx.WaitForExternalEvent<string>("Approval", TimeSpan.FromDays(2));
-            }
-            catch (TaskCanceledException)
-            {
-                return "timed out at " + ctx.CurrentUtcDateTime.ToString("O");
-            }
-        }));
-
-        var start = host.Time.GetUtcNow().UtcDateTime;
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Approve");
-        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
-        host.Time.Advance(TimeSpan.FromDays(2) - TimeSpan.FromSeconds(1));
-        await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
-        host.Time.Advance(TimeSpan.FromSeconds(1));
-
-        Assert.Equal("timed out at " + start.AddDays(2).ToString("O"), (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
-    }
-
-    [Fact]
-    public async Task Wait_for_event_with_timeout_returns_the_event_when_it_arrives_first()
+    public async Task Wait_for_event_with_timeout_times_out_at_the_fake_time_or_returns_the_event_that_arrives_first()
     {
         var host = await StartAsync(
             r => r.AddOrchestratorFunc<object?, string>("Approve", async (ctx, _) =>
-                await ctx.WaitForExternalEvent<string>("Approval", TimeSpan.FromDays(2))),
+            {
+                try
+                {
+                    return await ctx.WaitForExternalEvent<string>("Approval", TimeSpan.FromDays(2));
+                }
+                catch (TaskCanceledException)
+                {
+                    return "timed out at " + ctx.CurrentUtcDateTime.ToString("O");
+                }
+            }),
+
+            // The fake clock fires every periodic timer due on its way through two days: long periods keep that short.
+            o =>
+            {
+                o.PollingInterval = TimeSpan.FromMinutes(5);
+                o.LockTimeout = TimeSpan.FromDays(1);
+            },
             wrapStore: inner => new RecordingStore(inner));
         var store = (RecordingStore)host.Store;
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Approve");
-        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
-        await host.Client.RaiseEventAsync(id, "Approval", "yes");
+        var start = host.Time.GetUtcNow().UtcDateTime;
+        var timesOut = await ScheduleAsync(host, "Approve");
+        var answered = await ScheduleAsync(host, "Approve");
+        await WaitForHistoryAsync(host, timesOut, h => h.OfType<TimerCreatedEvent>().Any());
+        await WaitForHistoryAsync(host, answered, h => h.OfType<TimerCreatedEvent>().Any());
+        await host.Client.RaiseEventAsync(answered, "Approval", "yes");
+        Assert.Equal("yes", (await DurableWait.CompletionAsync(host.Client, answered)).ReadOutputAs<string>());
 
-        Assert.Equal("yes", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
+        host.Time.Advance(TimeSpan.FromDays(2) - TimeSpan.FromSeconds(1));
+        await AssertStaysAsync(host, timesOut, OrchestrationRuntimeStatus.Running);
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("timed out at " + start.AddDays(2).ToString("O"), (await DurableWait.CompletionAsync(host.Client, timesOut)).ReadOutputAs<string>());
 
-        // The cancelled timer firing later changes nothing: its message is consumed and the instance stays as it was.
-        host.Time.Advance(TimeSpan.FromDays(3));
+        // The answered instance's timer fell due too: its message is consumed and changes nothing.
         await store.WaitForAsync<CommitRecord>(
-            c => c.InstanceId == id && c.Applied && c.Consumed.Any(m => m is TimerFiredEvent), "the late timer message is consumed");
-        var after = await host.Client.GetInstanceAsync(id, true);
+            c => c.InstanceId == answered && c.Applied && c.Consumed.Any(m => m.TimerFired is not null), "the late timer message is consumed");
+        var after = await host.Client.GetInstanceAsync(answered, true);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, after!.RuntimeStatus);
         Assert.Equal("yes", after.ReadOutputAs<string>());
-        Assert.DoesNotContain(await host.Client.GetOrchestrationHistoryAsync(id), e => e is TimerFiredEvent);
+        Assert.DoesNotContain(await HistoryAsync(host, answered), e => e is TimerFiredEvent);
     }
 
     [Fact]
@@ -182,14 +154,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             })
             .AddOrchestratorFunc<object?, string>("Receiver", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Ping")));
 
-        var receiver = await host.Client.ScheduleNewOrchestrationInstanceAsync("Receiver", null, new StartOrchestrationOptions("receiver"));
+        var receiver = await ScheduleAsync(host, "Receiver", instanceId: "receiver");
         await host.Client.WaitForInstanceStartAsync(receiver, DurableWait.Token());
-        var sender = await host.Client.ScheduleNewOrchestrationInstanceAsync("Sender", receiver);
+        var sender = await ScheduleAsync(host, "Sender", receiver);
 
         Assert.Equal("sent", (await DurableWait.CompletionAsync(host.Client, sender)).ReadOutputAs<string>());
         Assert.Equal("pong", (await DurableWait.CompletionAsync(host.Client, receiver)).ReadOutputAs<string>());
         Assert.Null(await host.Client.GetInstanceAsync("no-such-instance"));
-        var sent = (await host.Client.GetOrchestrationHistoryAsync(sender)).OfType<EventSentEvent>().ToList();
+        var sent = (await HistoryAsync(host, sender)).OfType<EventSentEvent>().ToList();
         Assert.Equal(["no-such-instance", "receiver"], sent.Select(e => e.InstanceId));
     }
 
@@ -205,13 +177,13 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                 Interlocked.Increment(ref calls) < 4 ? throw new InvalidOperationException("not yet") : "ok"));
 
         var start = host.Time.GetUtcNow().UtcDateTime;
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry");
+        var id = await ScheduleAsync(host, "Retry");
         var expectedDelays = new[] { 10, 20, 30 }; // 10, 10*2, min(10*4, 30)
         var elapsed = 0;
         for (var attempt = 0; attempt < expectedDelays.Length; attempt++)
         {
             await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == attempt + 1);
-            var timer = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TimerCreatedEvent>().Last();
+            var timer = (await HistoryAsync(host, id)).OfType<TimerCreatedEvent>().Last();
             elapsed += expectedDelays[attempt];
             Assert.Equal(start.AddSeconds(elapsed), timer.FireAt);
             host.Time.Advance(TimeSpan.FromSeconds(expectedDelays[attempt]));
@@ -245,15 +217,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                 ? throw new ArgumentException("bad")
                 : throw new InvalidOperationException("broken"))));
 
-        var notHandled = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry", "argument");
+        var notHandled = await ScheduleAsync(host, "Retry", "argument");
         Assert.Equal("System.ArgumentException|00:00:00", (await DurableWait.CompletionAsync(host.Client, notHandled)).ReadOutputAs<string>());
 
-        var exhausted = await host.Client.ScheduleNewOrchestrationInstanceAsync("Retry", "invalid");
+        var exhausted = await ScheduleAsync(host, "Retry", "invalid");
         await WaitForHistoryAsync(host, exhausted, h => h.OfType<TimerCreatedEvent>().Any());
         host.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal("System.InvalidOperationException|00:00:01", (await DurableWait.CompletionAsync(host.Client, exhausted)).ReadOutputAs<string>());
-        var history = await host.Client.GetOrchestrationHistoryAsync(exhausted);
-        Assert.Equal(2, history.OfType<TaskScheduledEvent>().Count());
+        Assert.Equal(2, (await HistoryAsync(host, exhausted)).OfType<TaskScheduledEvent>().Count());
     }
 
     [Fact]
@@ -267,12 +238,12 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                     await retry.OrchestrationContext.CreateTimer(TimeSpan.FromMinutes(retry.LastAttemptNumber), CancellationToken.None);
                     return retry.LastAttemptNumber < 3 && retry.LastFailure.IsCausedBy<TimeoutException>();
                 })))
-            .AddActivityFunc<object?, int>("Flaky", (_, _) => Interlocked.Increment(ref calls) < 3 ? throw new TimeoutException() : (int)calls));
+            .AddActivityFunc<object?, int>("Flaky", (_, _) => Interlocked.Increment(ref calls) < 3 ? throw new TimeoutException() : calls));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Handled");
-        await WaitForHistoryNudgingAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
+        var id = await ScheduleAsync(host, "Handled");
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 1);
         host.Time.Advance(TimeSpan.FromMinutes(1));
-        await WaitForHistoryNudgingAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
+        await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Count() == 2);
         host.Time.Advance(TimeSpan.FromMinutes(2));
 
         Assert.Equal(3, (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<int>());
@@ -297,16 +268,14 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddOrchestratorFunc<object?, string>("Uncaught", async (ctx, _) => await ctx.CallActivityAsync<string>("Throw"))
             .AddActivityFunc<object?, string>("Throw", string (_, _) => throw new InvalidOperationException("outer", new FormatException("inner"))));
 
-        var caught = await host.Client.ScheduleNewOrchestrationInstanceAsync("Catch");
+        var caught = await ScheduleAsync(host, "Catch");
         Assert.Equal("Throw|True|True|False|outer|inner", (await DurableWait.CompletionAsync(host.Client, caught)).ReadOutputAs<string>());
 
-        var uncaught = await host.Client.ScheduleNewOrchestrationInstanceAsync("Uncaught");
+        var uncaught = await ScheduleAsync(host, "Uncaught");
         var failed = await DurableWait.CompletionAsync(host.Client, uncaught);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
-        Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>());
-        Assert.True(failed.FailureDetails.InnerFailure!.IsCausedBy<InvalidOperationException>());
-        Assert.Equal("outer", failed.FailureDetails.InnerFailure.ErrorMessage);
-        Assert.Null(failed.SerializedOutput);
+        Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>(), failed.FailureDetails.ToString());
+        Assert.Contains("outer", failed.FailureDetails.ErrorMessage, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -315,7 +284,7 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
         var host = await StartAsync(r => r
             .AddOrchestratorFunc<int, string>("Parent", async (ctx, n) =>
             {
-                var ok = await ctx.CallSubOrchestratorAsync<int>("Child", n, new SubOrchestrationOptions(instanceId: $"{ctx.InstanceId}-ok"));
+                var ok = await ctx.CallSubOrchestratorAsync<int>("Child", n, new SubOrchestrationOptions { InstanceId = $"{ctx.InstanceId}-ok" });
                 try
                 {
                     await ctx.CallSubOrchestratorAsync<int>("Child", -1, new TaskOptions().WithInstanceId($"{ctx.InstanceId}-bad"));
@@ -323,25 +292,23 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                 }
                 catch (TaskFailedException ex)
                 {
-                    return $"{ok}|{ex.FailureDetails.IsCausedBy<TaskFailedException>()}|{ex.FailureDetails.InnerFailure?.ErrorMessage}";
+                    return $"{ok}|{ex.FailureDetails.IsCausedBy<TaskFailedException>()}|{ex.FailureDetails.ErrorMessage}";
                 }
             })
             .AddOrchestratorFunc<int, string>("ParentUncaught", async (ctx, _) => await ctx.CallSubOrchestratorAsync<string>("Child", -1))
             .AddOrchestratorFunc<int, int>("Child", async (ctx, n) =>
-            {
-                Assert.NotNull(ctx.Parent);
-                return await ctx.CallActivityAsync<int>("Square", n);
-            })
+                ctx.Parent is null ? -100 : await ctx.CallActivityAsync<int>("Square", n))
             .AddActivityFunc<int, int>("Square", (_, n) => n >= 0 ? n * n : throw new ArgumentOutOfRangeException(nameof(n), "negative")));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent", 6, new StartOrchestrationOptions("p1"));
-        Assert.StartsWith("36|True|negative", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
-        var child = await host.Client.GetInstanceAsync("p1-ok", true);
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, child!.RuntimeStatus);
-        Assert.Equal("p1", child.ParentInstanceId);
+        var id = await ScheduleAsync(host, "Parent", 6, "p1");
+        var output = (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>();
+        Assert.StartsWith("36|True|", output, StringComparison.Ordinal);
+        Assert.Contains("negative", output, StringComparison.Ordinal);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await host.Client.GetInstanceAsync("p1-ok"))!.RuntimeStatus);
+        Assert.Equal("p1", (await host.Store.GetInstanceAsync("p1-ok", false, DurableWait.Token()))!.ParentInstanceId);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, (await host.Client.GetInstanceAsync("p1-bad"))!.RuntimeStatus);
 
-        var uncaught = await host.Client.ScheduleNewOrchestrationInstanceAsync("ParentUncaught", 0);
+        var uncaught = await ScheduleAsync(host, "ParentUncaught", 0);
         var failed = await DurableWait.CompletionAsync(host.Client, uncaught);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
         Assert.True(failed.FailureDetails!.IsCausedBy<TaskFailedException>());
@@ -355,19 +322,19 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             {
                 try
                 {
-                    await ctx.CallSubOrchestratorAsync("Waiter", null, new SubOrchestrationOptions(instanceId: "busy"));
+                    await ctx.CallSubOrchestratorAsync("Waiter", null, new SubOrchestrationOptions { InstanceId = "busy" });
                     return "no";
                 }
                 catch (TaskFailedException ex)
                 {
-                    return ex.FailureDetails.IsCausedBy<OrchestrationAlreadyExistsException>() ? "refused" : ex.FailureDetails.ToString();
+                    return ex.FailureDetails.IsCausedBy<DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException>() ? "refused" : ex.FailureDetails.ToString();
                 }
             })
             .AddOrchestratorFunc<object?, string>("Waiter", async (ctx, _) => await ctx.WaitForExternalEvent<string>("never")));
 
-        await host.Client.ScheduleNewOrchestrationInstanceAsync("Waiter", null, new StartOrchestrationOptions("busy"));
+        await ScheduleAsync(host, "Waiter", instanceId: "busy");
         await host.Client.WaitForInstanceStartAsync("busy", DurableWait.Token());
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Parent");
+        var id = await ScheduleAsync(host, "Parent");
 
         Assert.Equal("refused", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
     }
@@ -379,9 +346,9 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             .AddOrchestratorFunc<int, int>("Counter", async (ctx, n) =>
             {
                 var next = await ctx.CallActivityAsync<int>("Inc", n);
+                ctx.SetCustomStatus(new { step = next });
                 if (next < 5)
                 {
-                    ctx.SetCustomStatus(new { step = next });
                     ctx.ContinueAsNew(next);
                 }
 
@@ -389,13 +356,13 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             })
             .AddActivityFunc<int, int>("Inc", (_, n) => n + 1));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Counter", 0);
+        var id = await ScheduleAsync(host, "Counter", 0);
         var done = await DurableWait.CompletionAsync(host.Client, id);
 
         Assert.Equal(5, done.ReadOutputAs<int>());
         Assert.Equal(4, done.ReadInputAs<int>());
-        Assert.Contains("\"step\":4", done.SerializedCustomStatus, StringComparison.Ordinal);
-        var history = await host.Client.GetOrchestrationHistoryAsync(id);
+        Assert.Contains("\"step\":5", done.SerializedCustomStatus, StringComparison.Ordinal);
+        var history = await HistoryAsync(host, id);
         Assert.Single(history.OfType<TaskScheduledEvent>());
         Assert.Equal("4", history.OfType<ExecutionStartedEvent>().Single().Input);
     }
@@ -403,22 +370,22 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
     [Fact]
     public async Task ContinueAsNew_carries_unprocessed_events_unless_told_not_to()
     {
+        var host = await StartAsync(r => r.AddOrchestratorFunc<int, int>("Eternal", async (ctx, total) =>
+        {
+            var value = await ctx.WaitForExternalEvent<int>("Add");
+            await ctx.CreateTimer(TimeSpan.FromSeconds(1), CancellationToken.None);
+            if (total + value >= 6)
+            {
+                return total + value;
+            }
+
+            ctx.ContinueAsNew(total + value, preserveUnprocessedEvents: ctx.InstanceId.EndsWith("True", StringComparison.Ordinal));
+            return 0;
+        }));
+
         foreach (var preserve in new[] { true, false })
         {
-            var host = await StartAsync(r => r.AddOrchestratorFunc<int, int>("Eternal", async (ctx, total) =>
-            {
-                var value = await ctx.WaitForExternalEvent<int>("Add");
-                await ctx.CreateTimer(TimeSpan.FromSeconds(1), CancellationToken.None);
-                if (total + value >= 6)
-                {
-                    return total + value;
-                }
-
-                ctx.ContinueAsNew(total + value, preserve);
-                return 0;
-            }));
-
-            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Eternal", 0, new StartOrchestrationOptions($"eternal-{preserve}"));
+            var id = await ScheduleAsync(host, "Eternal", 0, $"eternal-{preserve}");
             await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
             await host.Client.RaiseEventAsync(id, "Add", 1);
             await WaitForHistoryAsync(host, id, h => h.OfType<TimerCreatedEvent>().Any());
@@ -436,13 +403,10 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             }
             else
             {
-                // Between the ContinueAsNew commit and the next start episode the history is empty.
-                await WaitForHistoryAsync(host, id, h => h.OfType<ExecutionStartedEvent>().SingleOrDefault()?.Input == "1" && !h.OfType<EventRaisedEvent>().Any());
+                await WaitForHistoryAsync(host, id, h => h.OfType<ExecutionStartedEvent>().SingleOrDefault()?.Input == "1");
                 await AssertStaysAsync(host, id, OrchestrationRuntimeStatus.Running);
-                Assert.DoesNotContain((await host.Client.GetOrchestrationHistoryAsync(id)).OfType<EventRaisedEvent>(), e => e.Name == "Add");
+                Assert.DoesNotContain((await HistoryAsync(host, id)).OfType<EventRaisedEvent>(), e => e.Name == "Add");
             }
-
-            await StopAsync(host);
         }
     }
 
@@ -474,65 +438,45 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
                 return "slow";
             }));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Generations", 0);
+        var id = await ScheduleAsync(host, "Generations", 0);
 
         Assert.Equal("slow", (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>());
     }
 
     [Fact]
-    public async Task NewGuid_is_deterministic_across_replays()
+    public async Task Replays_see_the_same_time_and_guids_and_IsReplaying_marks_the_replayed_steps()
     {
-        var host = await StartAsync(
-            r => r
-                .AddOrchestratorFunc<object?, string>("Guids", async (ctx, _) =>
+        var host = await StartAsync(r => r
+            .AddOrchestratorFunc<object?, string>("Replayed", async (ctx, _) =>
+            {
+                // The standalone SDK worker replays the whole history each episode: step 0 is replayed in 3 later
+                // episodes, step 1 in 2, step 2 in 1 — what the backend hands out as past and new events decides it.
+                var replays = 0;
+                var guids = new List<Guid>();
+                var times = new List<DateTime>();
+                for (var i = 0; i < 3; i++)
                 {
-                    var a = ctx.NewGuid();
-                    var b = ctx.NewGuid();
-                    var echoed = await ctx.CallActivityAsync<string>("Echo", $"{a}|{b}");
-                    var c = ctx.NewGuid();
-                    return $"{echoed}|{c}";
-                })
-                .AddActivityFunc<string, string>("Echo", (_, s) => s),
-            o => o.CacheSize = 0);
+                    replays += ctx.IsReplaying ? 1 : 0;
+                    guids.Add(ctx.NewGuid());
+                    times.Add(ctx.CurrentUtcDateTime);
+                    await ctx.CallActivityAsync<string>("Echo", $"{guids[^1]}@{times[^1]:O}");
+                }
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Guids");
+                return $"{replays}|{string.Join(",", guids.Zip(times, (g, t) => $"{g}@{t:O}"))}";
+            })
+            .AddActivityFunc<string, string>("Echo", (_, s) => s));
+
+        var id = await ScheduleAsync(host, "Replayed");
         var parts = (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<string>()!.Split('|');
 
-        Assert.Equal(3, parts.Select(Guid.Parse).Distinct().Count());
-        var scheduled = (await host.Client.GetOrchestrationHistoryAsync(id)).OfType<TaskScheduledEvent>().Single();
-        Assert.Equal($"\"{parts[0]}|{parts[1]}\"", scheduled.Input);
-        Assert.All(parts, p => Assert.Equal(5, Guid.Parse(p).Version));
-    }
+        Assert.Equal("3", parts[0]);
+        var steps = parts[1].Split(',');
+        Assert.Equal(3, steps.Select(s => s.Split('@')[0]).Distinct().Count());
 
-    [Fact]
-    public async Task IsReplaying_and_the_replay_safe_logger_write_each_step_once()
-    {
-        var host = await StartAsync(
-            r => r
-                .AddOrchestratorFunc<object?, int>("Logged", async (ctx, _) =>
-                {
-                    var logger = ctx.CreateReplaySafeLogger("Fleet.Durable.Tests.Steps");
-                    var replays = 0;
-                    for (var i = 0; i < 3; i++)
-                    {
-                        replays += ctx.IsReplaying ? 1 : 0;
-                        logger.LogStep(i);
-                        await ctx.CallActivityAsync("Noop");
-                    }
-
-                    logger.LogStep(3);
-                    return replays;
-                })
-                .AddActivityFunc<object?>("Noop", (_, _) => { }),
-            o => o.CacheSize = 0);
-
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Logged");
-        var done = await DurableWait.CompletionAsync(host.Client, id);
-
-        // Without a cache each episode replays: step 0 is replayed in 3 later episodes, step 1 in 2, step 2 in 1.
-        Assert.Equal(3, done.ReadOutputAs<int>());
-        var steps = host.Logs.Entries.Where(e => e.Category == "Fleet.Durable.Tests.Steps").Select(e => e.Message).ToList();
-        Assert.Equal(["step 0", "step 1", "step 2", "step 3"], steps);
+        // What each step scheduled when it first ran is what its last replay computed again.
+        var scheduled = (await HistoryAsync(host, id)).OfType<TaskScheduledEvent>().Select(e => e.Input).ToList();
+        Assert.Equal(steps.Length, scheduled.Count);
+        Assert.All(steps.Zip(scheduled), pair => Assert.Contains($"\"{pair.First}\"", pair.Second, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -546,8 +490,8 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             return "ok";
         }));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Status");
-        await host.Client.WaitForInstanceStartAsync(id, DurableWait.Token());
+        var id = await ScheduleAsync(host, "Status");
+        await DurableWait.UntilAsync(async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))?.SerializedCustomStatus is not null, "the custom status is set");
         var running = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
         Assert.Equal("{\"phase\":\"waiting\"}", running!.SerializedCustomStatus);
         var withoutPayloads = await host.Client.GetInstanceAsync(id);
@@ -568,91 +512,25 @@ public abstract class OrchestrationConformanceTests : ConformanceTestBase
             })
             .AddActivityFunc<int, long>("Square", (_, i) => (long)i * i));
 
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("FanOut", 300);
+        var id = await ScheduleAsync(host, "FanOut", 300);
 
         Assert.Equal(Enumerable.Range(1, 300).Sum(i => (long)i * i), (await DurableWait.CompletionAsync(host.Client, id)).ReadOutputAs<long>());
     }
 
     [Fact]
-    public async Task Awaiting_a_non_durable_task_fails_the_orchestration_with_a_clear_error()
-    {
-        var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("Bad", async (ctx, _) =>
-        {
-            await Task.Delay(10);
-            return "unreachable";
-        }));
-
-        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync("Bad");
-        var failed = await DurableWait.CompletionAsync(host.Client, id);
-
-        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
-        Assert.True(failed.FailureDetails!.IsCausedBy<OrchestrationDeterminismException>());
-        Assert.Contains("durable task", failed.FailureDetails.ErrorMessage, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Unregistered_orchestrator_or_activity_fails_with_a_clear_error()
+    public async Task Unregistered_orchestrator_or_activity_fails_naming_it()
     {
         var host = await StartAsync(r => r.AddOrchestratorFunc<object?, string>("CallsMissing", async (ctx, _) =>
             await ctx.CallActivityAsync<string>("Missing")));
 
-        var missingOrchestrator = await host.Client.ScheduleNewOrchestrationInstanceAsync("NoSuchOrchestrator");
+        var missingOrchestrator = await ScheduleAsync(host, "NoSuchOrchestrator");
         var failed = await DurableWait.CompletionAsync(host.Client, missingOrchestrator);
-        Assert.Contains("No orchestrator named 'NoSuchOrchestrator'", failed.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.Contains("NoSuchOrchestrator", failed.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
 
-        var missingActivity = await host.Client.ScheduleNewOrchestrationInstanceAsync("CallsMissing");
+        var missingActivity = await ScheduleAsync(host, "CallsMissing");
         failed = await DurableWait.CompletionAsync(host.Client, missingActivity);
-        Assert.Contains("No activity named 'Missing'", failed.FailureDetails!.InnerFailure!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.Contains("Missing", failed.FailureDetails!.ToString(), StringComparison.Ordinal);
     }
-
-    /// <summary>
-    /// As <see cref="WaitForHistoryAsync"/>, advancing the fake clock by a second for every half second of real time
-    /// it waits: an episode the worker abandoned (a store error under load) is retried after a delay on that clock,
-    /// which would otherwise never pass. Seconds are far below the minutes the timers of these tests wait for.
-    /// </summary>
-    protected static async Task WaitForHistoryNudgingAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition)
-    {
-        var nudged = DateTime.UtcNow;
-        await DurableWait.UntilAsync(
-            async () =>
-            {
-                if (DateTime.UtcNow - nudged > TimeSpan.FromMilliseconds(500))
-                {
-                    host.Time.Advance(TimeSpan.FromSeconds(1));
-                    nudged = DateTime.UtcNow;
-                }
-
-                return condition(await host.Client.GetOrchestrationHistoryAsync(id));
-            },
-            $"the history of {id} matches");
-    }
-
-    protected static async Task WaitForHistoryAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
-        await DurableWait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), $"the history of {id} matches");
-
-    private sealed class SumOrchestrator : TaskOrchestrator<int, int>
-    {
-        public override async Task<int> RunAsync(TaskOrchestrationContext context, int input)
-        {
-            var doubled = await context.CallActivityAsync<int>(nameof(DoubleActivity), input);
-            var tripled = await context.CallActivityAsync<int>("Triple", input);
-            return doubled + tripled;
-        }
-    }
-
-    private sealed class DoubleActivity : TaskActivity<int, int>
-    {
-        public override Task<int> RunAsync(TaskActivityContext context, int input) => Task.FromResult(input * 2);
-    }
-
-    private sealed class TripleActivity : TaskActivity<int, int>
-    {
-        public override Task<int> RunAsync(TaskActivityContext context, int input) => Task.FromResult(input * 3);
-    }
-}
-
-internal static partial class TestLogs
-{
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 1, Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "step {Step}")]
-    public static partial void LogStep(this Microsoft.Extensions.Logging.ILogger logger, int step);
 }

@@ -1,15 +1,36 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
+using Fleet.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fleet.Durable.Tests.Conformance;
 
 /// <summary>
-/// The <see cref="IOrchestrationStore"/> contract, exercised directly (no worker). Payloads are opaque to stores, so
-/// plain strings stand in for serialized events.
+/// The <see cref="IOrchestrationStore"/> contract, exercised directly (no backend, no worker). Payloads are opaque to
+/// stores, so plain strings stand in for serialized events.
 /// </summary>
-public abstract class StoreContractTests : ConformanceTestBase
+public abstract class StoreContractTests : IAsyncLifetime
 {
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
+    private readonly List<IOrchestrationStore> _opened = [];
+    private IStoreFactory _stores = null!;
+
+    public Task InitializeAsync()
+    {
+        _stores = CreateStoreFactory();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _opened)
+        {
+            await store.DisposeAsync();
+        }
+
+        await _stores.DisposeAsync();
+    }
+
+    protected abstract IStoreFactory CreateStoreFactory();
 
     [Fact]
     public async Task Create_refuses_an_unfinished_instance_and_replaces_a_finished_one()
@@ -18,15 +39,15 @@ public abstract class StoreContractTests : ConformanceTestBase
         Assert.True((await store.CreateInstanceAsync(NewInstance(host, "i1", "exec-1"), Token)).Created);
         var refused = await store.CreateInstanceAsync(NewInstance(host, "i1", "exec-2"), Token);
         Assert.False(refused.Created);
-        Assert.Equal(OrchestrationRuntimeStatus.Pending, refused.ExistingStatus);
+        Assert.Equal(InstanceStatus.Pending, refused.ExistingStatus);
 
         var item = await store.LockNextOrchestrationAsync(Token);
-        Assert.True(await store.CommitOrchestrationAsync(item, Finish(item, "exec-1", 0, OrchestrationRuntimeStatus.Completed, host.Time.GetUtcNow()), Token));
+        Assert.True(await store.CommitOrchestrationAsync(item, Finish(item, "exec-1", 0, InstanceStatus.Completed, host.Time.GetUtcNow()), Token));
 
         Assert.True((await store.CreateInstanceAsync(NewInstance(host, "i1", "exec-3"), Token)).Created);
         var replaced = await store.GetInstanceAsync("i1", includePayloads: true, Token);
         Assert.Equal("exec-3", replaced!.ExecutionId);
-        Assert.Equal(OrchestrationRuntimeStatus.Pending, replaced.Status);
+        Assert.Equal(InstanceStatus.Pending, replaced.Status);
         Assert.Equal(0, replaced.HistoryCount);
         Assert.Null(replaced.Output);
         Assert.Empty((await store.GetHistoryAsync("i1", Token))!);
@@ -45,14 +66,14 @@ public abstract class StoreContractTests : ConformanceTestBase
             ExpectedHistoryCount = 5,
             NewHistory = ["h"],
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
-            Instance = Update("exec-1", 6, OrchestrationRuntimeStatus.Running, host.Time.GetUtcNow()),
+            Instance = Update("exec-1", 6, InstanceStatus.Running, host.Time.GetUtcNow()),
             Activities = [new NewActivity(0, "A", null)],
         };
         Assert.False(await store.CommitOrchestrationAsync(item, stale, Token));
 
         var record = await store.GetInstanceAsync("i1", false, Token);
         Assert.Equal(0, record!.HistoryCount);
-        Assert.Equal(OrchestrationRuntimeStatus.Pending, record.Status);
+        Assert.Equal(InstanceStatus.Pending, record.Status);
         await store.AbandonOrchestrationAsync(item, TimeSpan.Zero, countAttempt: false, Token);
         var again = await store.LockNextOrchestrationAsync(Token);
         Assert.Equal(item.Messages.Select(m => m.Id), again.Messages.Select(m => m.Id));
@@ -73,7 +94,7 @@ public abstract class StoreContractTests : ConformanceTestBase
             ExpectedHistoryCount = 0,
             NewHistory = ["h0", "h1", "h2"],
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
-            Instance = Update("exec-1", 3, OrchestrationRuntimeStatus.Running, now) with { CustomStatusChanged = true, CustomStatus = "\"cs\"" },
+            Instance = Update("exec-1", 3, InstanceStatus.Running, now) with { CustomStatusChanged = true, CustomStatus = "\"cs\"" },
             Activities = [new NewActivity(7, "Act", "\"in\"")],
             Messages =
             [
@@ -85,7 +106,7 @@ public abstract class StoreContractTests : ConformanceTestBase
         Assert.True(await store.CommitOrchestrationAsync(item, commit, Token));
 
         var record = await store.GetInstanceAsync("i1", true, Token);
-        Assert.Equal(OrchestrationRuntimeStatus.Running, record!.Status);
+        Assert.Equal(InstanceStatus.Running, record!.Status);
         Assert.Equal(3, record.HistoryCount);
         Assert.Equal("\"cs\"", record.CustomStatus);
         Assert.Equal(["h0", "h1", "h2"], await store.GetHistoryAsync("i1", Token));
@@ -127,7 +148,7 @@ public abstract class StoreContractTests : ConformanceTestBase
             ExpectedHistoryCount = 0,
             NewHistory = ["h"],
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
-            Instance = Update("exec-1", 1, OrchestrationRuntimeStatus.Running, now),
+            Instance = Update("exec-1", 1, InstanceStatus.Running, now),
             Activities = [new NewActivity(0, "A", null), new NewActivity(1, "B", null)],
         }, Token);
 
@@ -139,7 +160,7 @@ public abstract class StoreContractTests : ConformanceTestBase
         Assert.Equal(["result-a"], delivered.Messages.Select(m => m.Data));
 
         // Once the instance finished, a late result is discarded.
-        Assert.True(await store.CommitOrchestrationAsync(delivered, Finish(delivered, "exec-1", 1, OrchestrationRuntimeStatus.Terminated, now), Token));
+        Assert.True(await store.CommitOrchestrationAsync(delivered, Finish(delivered, "exec-1", 1, InstanceStatus.Terminated, now), Token));
         Assert.False(await store.CompleteActivityAsync(b, "result-b", Token));
         Assert.False(await store.EnqueueMessageAsync("i1", "late event", now, Token));
         Assert.False(await store.EnqueueMessageAsync("missing", "event", now, Token));
@@ -172,7 +193,7 @@ public abstract class StoreContractTests : ConformanceTestBase
             ExpectedExecutionId = "exec-1",
             ExpectedHistoryCount = 0,
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
-            Instance = Update("exec-1", 0, OrchestrationRuntimeStatus.Running, host.Time.GetUtcNow()),
+            Instance = Update("exec-1", 0, InstanceStatus.Running, host.Time.GetUtcNow()),
             Activities = [new NewActivity(0, "A", null)],
         }, Token);
         var first = await store.LockNextActivityAsync(Token);
@@ -214,7 +235,7 @@ public abstract class StoreContractTests : ConformanceTestBase
         var changed = store.WaitForInstanceChangeAsync("i1", TimeSpan.FromMinutes(1), Token);
         Assert.False(changed.IsCompleted);
         var item = await store.LockNextOrchestrationAsync(Token);
-        await store.CommitOrchestrationAsync(item, Finish(item, "exec-1", 0, OrchestrationRuntimeStatus.Completed, host.Time.GetUtcNow()), Token);
+        await store.CommitOrchestrationAsync(item, Finish(item, "exec-1", 0, InstanceStatus.Completed, host.Time.GetUtcNow()), Token);
         await changed.WaitAsync(DurableWait.Default);
 
         var fallback = store.WaitForInstanceChangeAsync("i1", TimeSpan.FromSeconds(5), Token);
@@ -246,9 +267,9 @@ public abstract class StoreContractTests : ConformanceTestBase
         var prefixed = await store.QueryInstancesAsync(new InstanceQuery(new InstanceFilter { InstanceIdPrefix = "a-" }, 100, false, null), Token);
         Assert.Equal(10, prefixed.Instances.Count);
         Assert.Null(prefixed.ContinuationToken);
-        var pending = await store.QueryInstancesAsync(new InstanceQuery(new InstanceFilter { Statuses = [OrchestrationRuntimeStatus.Pending] }, 100, false, null), Token);
+        var pending = await store.QueryInstancesAsync(new InstanceQuery(new InstanceFilter { Statuses = [InstanceStatus.Pending] }, 100, false, null), Token);
         Assert.Equal(25, pending.Instances.Count);
-        var none = await store.QueryInstancesAsync(new InstanceQuery(new InstanceFilter { Statuses = [OrchestrationRuntimeStatus.Completed] }, 100, false, null), Token);
+        var none = await store.QueryInstancesAsync(new InstanceQuery(new InstanceFilter { Statuses = [InstanceStatus.Completed] }, 100, false, null), Token);
         Assert.Empty(none.Instances);
     }
 
@@ -256,25 +277,26 @@ public abstract class StoreContractTests : ConformanceTestBase
 
     private static CancellationToken ShortToken() => new CancellationTokenSource(TimeSpan.FromMilliseconds(100)).Token;
 
-    private async Task<(DurableTestHost Host, IOrchestrationStore Store)> OpenAsync()
+    private async Task<(OpenedStore Host, IOrchestrationStore Store)> OpenAsync()
     {
-        var host = await StartAsync(_ => { }, o =>
-        {
-            o.LockTimeout = LockTimeout;
-            o.PollingInterval = TimeSpan.FromSeconds(1);
-        }, startWorker: false);
-        await host.Store.InitializeAsync(Token);
-        await host.Store.StartDispatchAsync(Token);
-        return (host, host.Store);
+        var time = new FakeTimeProvider();
+        var store = _stores.Create(
+            new DurableTaskOptions { HubName = "test", LockTimeout = LockTimeout, PollingInterval = TimeSpan.FromSeconds(1) },
+            time,
+            NullLoggerFactory.Instance);
+        _opened.Add(store);
+        await store.InitializeAsync(Token);
+        await store.StartDispatchAsync(Token);
+        return (new OpenedStore(time), store);
     }
 
-    private static NewInstance NewInstance(DurableTestHost host, string id, string executionId)
+    private static NewInstance NewInstance(OpenedStore host, string id, string executionId)
     {
         var now = host.Time.GetUtcNow();
         return new NewInstance(id, executionId, "Test", null, "\"input\"", now, now, "start");
     }
 
-    private static InstanceUpdate Update(string executionId, int historyCount, OrchestrationRuntimeStatus status, DateTimeOffset now) => new()
+    private static InstanceUpdate Update(string executionId, int historyCount, InstanceStatus status, DateTimeOffset now) => new()
     {
         Status = status,
         ExecutionId = executionId,
@@ -283,7 +305,7 @@ public abstract class StoreContractTests : ConformanceTestBase
         CompletedAt = status.IsTerminal() ? now : null,
     };
 
-    private static OrchestrationCommit Finish(OrchestrationWorkItem item, string executionId, int historyCount, OrchestrationRuntimeStatus status, DateTimeOffset now) => new()
+    private static OrchestrationCommit Finish(OrchestrationWorkItem item, string executionId, int historyCount, InstanceStatus status, DateTimeOffset now) => new()
     {
         ExpectedExecutionId = executionId,
         ExpectedHistoryCount = historyCount,
@@ -323,7 +345,7 @@ public abstract class StoreContractTests : ConformanceTestBase
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.LockNextActivityAsync(cts.Token));
     }
 
-    private static async Task<T> AdvanceUntilLockedAsync<T>(DurableTestHost host, Func<Task<T>> tryLock)
+    private static async Task<T> AdvanceUntilLockedAsync<T>(OpenedStore host, Func<Task<T>> tryLock)
     {
         var deadline = DateTime.UtcNow + DurableWait.Default;
         while (true)
@@ -339,4 +361,7 @@ public abstract class StoreContractTests : ConformanceTestBase
             }
         }
     }
+
+    /// <summary>The clock of an opened store.</summary>
+    private sealed record OpenedStore(FakeTimeProvider Time);
 }

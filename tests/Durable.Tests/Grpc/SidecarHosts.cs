@@ -1,6 +1,6 @@
-using DurableTaskBuilder = Fleet.Durable.DurableTaskBuilder;
-using DurableTaskOptions = Fleet.Durable.DurableTaskOptions;
+using Fleet.Durable;
 using Fleet.Durable.Grpc;
+using Fleet.Durable.Storage;
 using Fleet.Testing;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -14,8 +14,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-// Outside Fleet.Durable on purpose: the SDK's type names (DurableTaskClient, TaskOrchestrationContext, RetryPolicy…)
-// would otherwise resolve to the older runtime's mirrors of them.
 namespace Fleet.SidecarTests;
 
 /// <summary>The sidecar backend served on loopback Kestrel (HTTP/2 cleartext), on a store chosen by the test.</summary>
@@ -37,11 +35,38 @@ public sealed class SidecarServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<SidecarServer> StartAsync(Action<DurableTaskBuilder> store, Action<DurableBackendOptions>? backend = null, Action<DurableTaskOptions>? options = null)
+    /// <summary>The store the backend runs on (the wrapper, when the test wrapped it).</summary>
+    public IOrchestrationStore Store => _app.Services.GetRequiredService<IOrchestrationStore>();
+
+    /// <param name="store">Chooses the store (<c>UseSqlite</c>, <c>UsePostgres</c>, <c>UseStore</c>).</param>
+    /// <param name="backend">Backend settings.</param>
+    /// <param name="options">Hub and store settings; the hub is <c>sdk</c> unless set.</param>
+    /// <param name="time">The backend's clock (a <see cref="FakeTimeProvider"/> drives timers, retries and lock expiry).</param>
+    /// <param name="logs">Receives the backend's and the store's logs (categories Fleet.*, Debug and up).</param>
+    /// <param name="wrapStore">Wraps the store, to observe or alter what the backend asks of it.</param>
+    public static async Task<SidecarServer> StartAsync(
+        Action<DurableTaskBuilder> store,
+        Action<DurableBackendOptions>? backend = null,
+        Action<DurableTaskOptions>? options = null,
+        TimeProvider? time = null,
+        ILoggerProvider? logs = null,
+        Func<IOrchestrationStore, IOrchestrationStore>? wrapStore = null)
     {
         var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            // The backend's and the store's own logs only: ASP.NET Core's request logs at Debug would cost every test.
+            builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug)
+                .AddFilter((category, _) => category?.StartsWith("Fleet.", StringComparison.Ordinal) == true);
+        }
+
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddDurableBackend(
             b =>
@@ -52,6 +77,11 @@ public sealed class SidecarServer : IAsyncDisposable
                     options?.Invoke(o);
                 });
                 store(b);
+                if (wrapStore is not null)
+                {
+                    var inner = b.Services.Last(d => d.ServiceType == typeof(IOrchestrationStore)).ImplementationFactory!;
+                    b.UseStore(sp => wrapStore((IOrchestrationStore)inner(sp)));
+                }
             },
             backend);
         var app = builder.Build();
@@ -112,11 +142,18 @@ public sealed class SdkWorkerHost : IAsyncDisposable
     /// The worker converts entity events (SendEntityMessage actions, as for the Durable Task Scheduler) instead of
     /// sending DurableTask.Core's JSON entity requests as events (its default, and the Functions worker's).
     /// </param>
-    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true, bool nativeEntityEvents = false)
+    /// <param name="worker">Changes the worker's settings (concurrency, ...).</param>
+    /// <param name="logs">Receives the SDK's warnings and errors.</param>
+    public static async Task<SdkWorkerHost> StartAsync(string address, Action<DurableTaskRegistry> tasks, bool startWorker = true, bool nativeEntityEvents = false, Action<DurableTaskWorkerOptions>? worker = null, ILoggerProvider? logs = null)
     {
         var channel = GrpcChannel.ForAddress(address);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Warning);
+        }
+
         if (startWorker)
         {
             builder.Services.AddDurableTaskWorker(b =>
@@ -130,7 +167,11 @@ public sealed class SdkWorkerHost : IAsyncDisposable
                         o.ConfigureForAzureManaged();
                     }
                 });
-                b.Configure(o => o.EnableEntitySupport = true);
+                b.Configure(o =>
+                {
+                    o.EnableEntitySupport = true;
+                    worker?.Invoke(o);
+                });
             });
         }
 

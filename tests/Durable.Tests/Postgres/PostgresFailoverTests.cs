@@ -1,19 +1,19 @@
 using System.Collections.Concurrent;
-using Fleet.Durable.Client;
-using Fleet.Durable.History;
+using DurableTask.Core.History;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
 using Fleet.Durable.Tests.Conformance;
+using Fleet.SidecarTests;
 using Fleet.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Xunit.Abstractions;
 
 namespace Fleet.Durable.Tests.Postgres;
 
 /// <summary>
-/// Connection loss and failover against this class's own PostgreSQL server, with the real clock: backends terminated
+/// Connection loss and failover against this class's own PostgreSQL server, with the real clock, the sidecar backend
+/// and a real SDK worker and client: database backends terminated
 /// and the server crashed (immediate shutdown) and restarted mid-run lose nothing committed and apply nothing twice; a
 /// database that stays away makes the store report unhealthy without stopping the host; a host may even start while
 /// the database is down.
@@ -24,12 +24,12 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
 
     // Instances from this input on wait after their steps for a "go" event raised only after the crash, so the crash
     // is sure to meet unfinished work however fast the machine runs the rest.
-    private const int HeldFrom = 200;
+    private const int HeldFrom = 130;
 
     [Fact]
     public async Task Terminated_connections_and_a_server_crash_mid_run_lose_nothing_and_apply_nothing_twice()
     {
-        const int count = 300;
+        const int count = 200;
         var runs = new ConcurrentDictionary<string, int>();
         await using var host = await RealTimeHost.StartAsync(fixture.ConnectionString, fixture.NewName("failover"), Tasks(runs), output);
         var ids = new List<string>();
@@ -49,7 +49,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
         // A server crash while work is in flight: committed work must survive it.
         var before = await SnapshotAsync(host, ids);
         await fixture.Instance.StopAsync("immediate");
-        var unfinished = before.Values.Count(r => r.Status != OrchestrationRuntimeStatus.Completed);
+        var unfinished = before.Values.Count(r => r.Status != InstanceStatus.Completed);
         output.WriteLine($"server crashed with {unfinished} of {count} instances unfinished");
         Assert.True(unfinished >= count - HeldFrom, "the crash came after the held instances had finished");
         await Task.Delay(500);
@@ -70,7 +70,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
             var instance = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
             Assert.Equal(OrchestrationRuntimeStatus.Completed, instance!.RuntimeStatus);
             Assert.Equal(Expected(n), instance.ReadOutputAs<int>());
-            var history = await host.Client.GetOrchestrationHistoryAsync(id);
+            var history = await host.Client.GetOrchestrationHistoryAsync(id, DurableWait.Token());
             Assert.Single(history.OfType<ExecutionStartedEvent>());
             Assert.Single(history.OfType<ExecutionCompletedEvent>());
             Assert.Equal(Enumerable.Range(0, Steps), history.OfType<TaskScheduledEvent>().Select(e => e.EventId).Order());
@@ -182,7 +182,7 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
             async () =>
             {
                 var page = await host.Store.QueryInstancesAsync(
-                    new InstanceQuery(new InstanceFilter { Statuses = [OrchestrationRuntimeStatus.Completed] }, 1000, false, null), CancellationToken.None);
+                    new InstanceQuery(new InstanceFilter { Statuses = [InstanceStatus.Completed] }, 1000, false, null), CancellationToken.None);
                 return page.Instances.Count >= completed;
             },
             $"{completed} instances completed",
@@ -211,66 +211,50 @@ public sealed class PostgresFailoverTests(PostgresFixture fixture, ITestOutputHe
         return done;
     }
 
-    /// <summary>A worker and client over the PostgreSQL store with the real clock and a short polling interval.</summary>
+    /// <summary>The sidecar backend on the PostgreSQL store with the real clock and a short polling interval, and an SDK worker and client.</summary>
     private sealed class RealTimeHost : IAsyncDisposable
     {
-        private readonly ServiceProvider _services;
-        private readonly List<IHostedService> _hosted;
+        private readonly SidecarServer _server;
+        private readonly SdkWorkerHost _worker;
 
-        private RealTimeHost(ServiceProvider services, LogCapture logs)
+        private RealTimeHost(SidecarServer server, SdkWorkerHost worker, LogCapture logs)
         {
-            _services = services;
-            _hosted = services.GetServices<IHostedService>().ToList();
+            _server = server;
+            _worker = worker;
             Logs = logs;
-            Client = services.GetRequiredService<DurableTaskClient>();
-            Store = (PostgresOrchestrationStore)services.GetRequiredService<IOrchestrationStore>();
         }
 
-        public DurableTaskClient Client { get; }
+        public DurableTaskClient Client => _worker.Client;
 
-        public PostgresOrchestrationStore Store { get; }
+        public PostgresOrchestrationStore Store => (PostgresOrchestrationStore)_server.Store;
 
         public LogCapture Logs { get; }
 
         public static async Task<RealTimeHost> StartAsync(string connectionString, string schema, Action<DurableTaskRegistry> tasks, ITestOutputHelper output)
         {
             var logs = new LogCapture();
-            var services = new ServiceCollection();
-            services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
-            services.AddDurableTask(b => b
-                .AddTasks(tasks)
-                .Configure(o =>
+            var server = await SidecarServer.StartAsync(
+                b => b.UsePostgres(connectionString, o =>
+                {
+                    o.Schema = schema;
+                    o.HealthCheckTimeout = TimeSpan.FromSeconds(2);
+                }),
+                options: o =>
                 {
                     o.HubName = "failover";
                     o.PollingInterval = TimeSpan.FromMilliseconds(200);
                     o.LockTimeout = TimeSpan.FromSeconds(30);
-                })
-                .UsePostgres(connectionString, o =>
-                {
-                    o.Schema = schema;
-                    o.HealthCheckTimeout = TimeSpan.FromSeconds(2);
-                }));
-            var provider = services.BuildServiceProvider();
-            var host = new RealTimeHost(provider, logs);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            foreach (var hosted in host._hosted)
-            {
-                await hosted.StartAsync(cts.Token);
-            }
-
+                },
+                logs: logs);
+            var worker = await SdkWorkerHost.StartAsync(server.Address, tasks);
             output.WriteLine($"host started on schema {schema}");
-            return host;
+            return new RealTimeHost(server, worker, logs);
         }
 
         public async ValueTask DisposeAsync()
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            foreach (var hosted in _hosted)
-            {
-                await hosted.StopAsync(cts.Token);
-            }
-
-            await _services.DisposeAsync();
+            await _worker.DisposeAsync();
+            await _server.DisposeAsync();
         }
     }
 }

@@ -1,10 +1,11 @@
 using System.Globalization;
-using Fleet.Durable.Client;
-using Fleet.Durable.History;
+using DurableTask.Core.History;
 using Fleet.Durable.Postgres;
 using Fleet.Durable.Storage;
 using Fleet.Durable.Tests.Conformance;
 using Fleet.Testing;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -134,7 +135,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task A_cached_executor_that_another_host_advanced_is_reloaded_before_it_runs()
+    public async Task A_cached_history_that_another_host_advanced_is_reloaded_before_it_runs()
     {
         var schema = fixture.NewName("stale");
         var factory = new SchemaFactory(fixture, schema);
@@ -151,10 +152,10 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
 
             return text;
         });
-        await using var hostA = await DurableTestHost.StartAsync(new WrappingStoreFactory(factory, s => gateA = new GatedStore(s)), tasks, time: time);
-        await using var hostB = await DurableTestHost.StartAsync(new WrappingStoreFactory(factory, s => gateB = new GatedStore(s)), tasks, time: time);
+        await using var hostA = await SdkTestHost.StartAsync(factory, tasks, time: time, wrapStore: s => gateA = new GatedStore(s));
+        await using var hostB = await SdkTestHost.StartAsync(factory, tasks, time: time, wrapStore: s => gateB = new GatedStore(s));
 
-        // Step 1 on host A (which caches the executor), step 2 on host B, step 3 on host A again.
+        // Step 1 on host A (whose backend caches the history), step 2 on host B, step 3 on host A again.
         gateB!.Close();
         var id = await hostA.Client.ScheduleNewOrchestrationInstanceAsync("Collect");
         await hostA.Client.RaiseEventAsync(id, "Next", "a");
@@ -217,8 +218,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         var schema = fixture.NewName("notify");
         var factory = new SchemaFactory(fixture, schema);
         Action<DurableTaskRegistry> tasks = r => r.AddOrchestratorFunc<string, string>("Echo", (_, s) => Task.FromResult(s + "!"));
-        await using var worker = await DurableTestHost.StartAsync(factory, tasks);
-        await using var client = await DurableTestHost.StartAsync(factory, tasks, startWorker: false);
+        await using var worker = await SdkTestHost.StartAsync(factory, tasks);
+        await using var client = await SdkTestHost.StartAsync(factory, tasks, startWorker: false);
 
         var id = await client.Client.ScheduleNewOrchestrationInstanceAsync("Echo", "hi");
 
@@ -257,13 +258,13 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
             $"SELECT string_agg(reltuples::text, ',') FROM pg_class WHERE relnamespace = '\"{schema}\"'::regnamespace AND relname IN ('dt_messages', 'dt_activities')")).Trim());
         var before = await SequentialReadsAsync();
 
-        await RunAsync("run", 300);
+        await RunAsync("run", 150);
 
         Assert.Equal(0, await SequentialReadsAsync() - before);
 
         async Task RunAsync(string prefix, int count)
         {
-            await using (var host = await DurableTestHost.StartAsync(factory, tasks, o => o.MaxConcurrentActivities = o.MaxConcurrentOrchestrations = 50))
+            await using (var host = await SdkTestHost.StartAsync(factory, tasks, o => o.MaxConcurrentActivities = o.MaxConcurrentOrchestrations = 50))
             {
                 var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
                     host.Client.ScheduleNewOrchestrationInstanceAsync("Sum", i, new StartOrchestrationOptions($"{prefix}-{i}"))));
@@ -363,8 +364,8 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task WaitForHistoryCountAsync(DurableTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
-        await DurableWait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id)), "the history matches");
+    private static async Task WaitForHistoryCountAsync(SdkTestHost host, string id, Func<IList<HistoryEvent>, bool> condition) =>
+        await DurableWait.UntilAsync(async () => condition(await host.Client.GetOrchestrationHistoryAsync(id, DurableWait.Token())), "the history matches");
 
     private static NewInstance NewInstance(string id, TimeProvider time)
     {
@@ -393,7 +394,7 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : IClassFixture<
 
     private static InstanceUpdate Running(string executionId, int historyCount, TimeProvider time) => new()
     {
-        Status = OrchestrationRuntimeStatus.Running,
+        Status = InstanceStatus.Running,
         ExecutionId = executionId,
         HistoryCount = historyCount,
         LastUpdatedAt = time.GetUtcNow(),

@@ -1,6 +1,6 @@
+using Fleet.Durable.Grpc;
 using Fleet.Durable.Sqlite;
 using Fleet.Durable.Tests.Conformance;
-using Fleet.Durable.Worker;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -23,17 +23,28 @@ public sealed class SqliteWriterTests : IDisposable
     public async Task An_out_of_range_MaxWriteBatch_stops_start_up_naming_the_setting(int maxWriteBatch)
     {
         var services = new ServiceCollection();
-        services.AddDurableTask(b => b.UseSqlite(o =>
+        services.AddDurableBackend(b => b.UseSqlite(o =>
         {
             o.DatabasePath = Path.Combine(_directory, "durable.db");
             o.MaxWriteBatch = maxWriteBatch;
         }));
         await using var provider = services.BuildServiceProvider();
 
-        // What a host does first when it starts: resolve its hosted services (the worker, which needs the store).
+        // What a host does first when it starts: resolve its hosted services (the backend's starter, which needs the store).
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => provider.GetServices<IHostedService>().ToList());
         Assert.Contains("SqliteStoreOptions.MaxWriteBatch", error.Message, StringComparison.Ordinal);
         Assert.Contains($"{maxWriteBatch}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_backend_without_a_store_is_reported_clearly()
+    {
+        var services = new ServiceCollection();
+        services.AddDurableBackend(_ => { });
+        await using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<DurableBackend>());
+        Assert.Contains("UseSqlite", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

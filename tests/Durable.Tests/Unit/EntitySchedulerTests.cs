@@ -124,7 +124,7 @@ public sealed class EntitySchedulerTests
         InstanceId = "@counter@x",
         ExecutionId = EntityRows.ExecutionId,
         Name = "counter",
-        Status = Client.OrchestrationRuntimeStatus.Running,
+        Status = InstanceStatus.Running,
         CreatedAt = Now,
         LastUpdatedAt = Now,
         HistoryCount = 4,

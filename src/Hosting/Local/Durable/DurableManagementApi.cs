@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Fleet.Durable.Client;
 using Fleet.Durable.Grpc;
 using Fleet.Durable.Storage;
 using Fleet.Hosting.Configuration;

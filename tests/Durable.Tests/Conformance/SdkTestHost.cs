@@ -1,9 +1,11 @@
-using Fleet.Durable.Client;
+using Fleet.Durable.Grpc;
 using Fleet.Durable.Storage;
-using Fleet.Durable.Worker;
+using Fleet.SidecarTests;
 using Fleet.Testing;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Durable.Tests.Conformance;
@@ -15,88 +17,91 @@ public interface IStoreFactory : IAsyncDisposable
     IOrchestrationStore Create(DurableTaskOptions options, TimeProvider time, ILoggerFactory loggerFactory);
 }
 
-/// <summary>A started worker and client over a store, with a fake clock, for one test.</summary>
-public sealed class DurableTestHost : IAsyncDisposable
+/// <summary>
+/// One test's durable stack, as an app runs it: the sidecar backend on a store (with a fake clock) served on loopback
+/// Kestrel, a real Microsoft.DurableTask.Worker.Grpc worker and a Client.Grpc client connected to it.
+/// </summary>
+public sealed class SdkTestHost : IAsyncDisposable
 {
-    private readonly ServiceProvider _services;
-    private readonly List<IHostedService> _hosted;
+    private readonly SidecarServer _server;
+    private SdkWorkerHost? _worker;
 
-    private DurableTestHost(ServiceProvider services, FakeTimeProvider time, LogCapture logs)
+    private SdkTestHost(SidecarServer server, SdkWorkerHost worker, FakeTimeProvider time, LogCapture logs)
     {
-        _services = services;
-        _hosted = services.GetServices<IHostedService>().ToList();
+        _server = server;
+        _worker = worker;
+        Client = worker.Client;
         Time = time;
         Logs = logs;
-        Client = services.GetRequiredService<DurableTaskClient>();
-        Worker = services.GetRequiredService<DurableTaskWorker>();
-        Store = services.GetRequiredService<IOrchestrationStore>();
     }
 
+    /// <summary>The SDK client (it stays usable after <see cref="StopWorkerAsync"/> only while the server runs).</summary>
     public DurableTaskClient Client { get; }
 
-    public DurableTaskWorker Worker { get; }
+    public DurableBackend Backend => _server.Backend;
 
-    public IOrchestrationStore Store { get; }
+    public IOrchestrationStore Store => _server.Store;
 
     public FakeTimeProvider Time { get; }
 
+    /// <summary>The backend's and the store's logs, and the SDK's warnings and errors.</summary>
     public LogCapture Logs { get; }
 
-    public IServiceProvider Services => _services;
-
-    public static async Task<DurableTestHost> StartAsync(
+    public static async Task<SdkTestHost> StartAsync(
         IStoreFactory stores,
         Action<DurableTaskRegistry> tasks,
         Action<DurableTaskOptions>? configure = null,
         FakeTimeProvider? time = null,
-        bool startWorker = true)
+        bool startWorker = true,
+        Func<IOrchestrationStore, IOrchestrationStore>? wrapStore = null,
+        Action<DurableBackendOptions>? backend = null,
+        Action<DurableTaskWorkerOptions>? worker = null)
     {
         time ??= new FakeTimeProvider();
         var logs = new LogCapture();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        services.AddSingleton<TimeProvider>(time);
-        services.AddDurableTask(b =>
-        {
-            b.AddTasks(tasks);
-            b.Configure(o =>
+        var server = await SidecarServer.StartAsync(
+            b => b.UseStore(sp => stores.Create(
+                sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DurableTaskOptions>>().Value,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>())),
+            backend,
+            o =>
             {
                 o.HubName = "test";
                 configure?.Invoke(o);
-            });
-            b.UseStore(sp => stores.Create(
-                sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DurableTaskOptions>>().Value,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>()));
-        });
-        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-        var host = new DurableTestHost(provider, time, logs);
-        if (startWorker)
+            },
+            time,
+            logs,
+            wrapStore);
+        try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            foreach (var hosted in host._hosted)
-            {
-                await hosted.StartAsync(cts.Token);
-            }
+            var sdk = await SdkWorkerHost.StartAsync(server.Address, tasks, startWorker, worker: worker, logs: logs);
+            return new SdkTestHost(server, sdk, time, logs);
         }
-
-        return host;
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
-    /// <summary>Stops the worker, giving in-flight work <paramref name="grace"/> to finish.</summary>
-    public async Task StopWorkerAsync(TimeSpan grace)
+    /// <summary>Connects another SDK worker (with its own client) to this host's backend; the caller disposes it.</summary>
+    public Task<SdkWorkerHost> StartWorkerAsync(Action<DurableTaskRegistry> tasks) => SdkWorkerHost.StartAsync(_server.Address, tasks);
+
+    /// <summary>Stops the SDK worker (and its client): its work-item stream ends, so the backend gets back whatever it held.</summary>
+    public async Task StopWorkerAsync()
     {
-        using var cts = new CancellationTokenSource(grace);
-        foreach (var hosted in _hosted)
+        if (_worker is { } worker)
         {
-            await hosted.StopAsync(cts.Token);
+            _worker = null;
+            await worker.DisposeAsync();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await StopWorkerAsync(TimeSpan.FromSeconds(5));
-        await _services.DisposeAsync();
+        await StopWorkerAsync();
+        await _server.DisposeAsync();
     }
 }
 
