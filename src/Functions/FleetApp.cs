@@ -26,6 +26,7 @@ public static class FleetApp
         services.AddFleetSettings(configuration);
         services.AddFleetClouds(configuration);
         services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<Clouds.FleetActivities>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton(_ => BlobConnection.Create(configuration, "AzureWebJobsStorage"));
         services.AddSingleton(sp => new ReportStore(

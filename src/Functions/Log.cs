@@ -1,6 +1,6 @@
 using Microsoft.DurableTask.Client;
 using Fleet.Functions.Settings;
-using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Functions;
@@ -10,7 +10,7 @@ internal static partial class Log
 {
     [LoggerMessage(EventId = 5000, EventName = "ProvisioningScheduled", Level = LogLevel.Information,
         Message = "Provisioning of device {DeviceId} into {Placement} scheduled as {InstanceId} (from {Source}).")]
-    public static partial void ProvisioningScheduled(this ILogger logger, string deviceId, GroupPath placement, string instanceId, string source);
+    public static partial void ProvisioningScheduled(this ILogger logger, string deviceId, string placement, string instanceId, string source);
 
     [LoggerMessage(EventId = 5001, EventName = "ProvisioningAlreadyRunning", Level = LogLevel.Information,
         Message = "Provisioning of device {DeviceId} is already under way as {InstanceId}; the request from {Source} starts nothing new.")]
@@ -21,8 +21,8 @@ internal static partial class Log
     public static partial void ProvisioningMessageRejected(this ILogger logger, string messageId, string reason);
 
     [LoggerMessage(EventId = 5002, EventName = "ProvisioningCompleted", Level = LogLevel.Information,
-        Message = "Device {DeviceId} provisioned in tenant {TenantId} into {Placement} (claimed now: {Claimed}, moved: {Moved}).")]
-    public static partial void ProvisioningCompleted(this ILogger logger, string deviceId, string tenantId, GroupPath placement, bool claimed, bool moved);
+        Message = "Device {DeviceId} provisioned on {Cloud} in {TenantId} into {Placement} (enrolled now: {Claimed}, moved: {Moved}).")]
+    public static partial void ProvisioningCompleted(this ILogger logger, string deviceId, FleetCloud cloud, string tenantId, string placement, bool claimed, bool moved);
 
     [LoggerMessage(EventId = 5003, EventName = "ProvisioningFailed", Level = LogLevel.Warning,
         Message = "Provisioning of device {DeviceId} failed at step {Step}: {ErrorCode} {ErrorMessage}")]

@@ -27,7 +27,7 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
         await app.EnqueueAsync(Message(deviceId.ToLowerInvariant(), requestId: "req-1"));
         var done = await app.WaitForCompletionAsync(ProvisioningStarter.InstanceIdFor(deviceId));
 
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        TestFleetApp.AssertCompleted(done);
         var result = done.ReadOutputAs<ProvisionResult>()!;
         Assert.True(result.Claimed);
         Assert.True(result.Moved);

@@ -162,6 +162,11 @@ public sealed class TestFleetApp : IAsyncDisposable
         return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, token);
     }
 
+    /// <summary>Asserts the instance completed, naming its failure and last status otherwise.</summary>
+    public static void AssertCompleted(OrchestrationMetadata metadata) =>
+        Assert.True(metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed,
+            $"{metadata.InstanceId} is {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorType} {metadata.FailureDetails?.ErrorMessage} {metadata.SerializedCustomStatus}");
+
     /// <summary>Polls the instance until <paramref name="condition"/> holds for its metadata (with inputs and outputs).</summary>
     public async Task<OrchestrationMetadata> WaitForAsync(string instanceId, Func<OrchestrationMetadata, bool> condition, string what, int seconds = 60)
     {

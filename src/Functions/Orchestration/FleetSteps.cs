@@ -3,6 +3,8 @@ using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
 using Fleet.Shared.DesiredState;
 using Fleet.Shared.Sphere;
+using Fleet.Shared.IoTCentral;
+using Fleet.Shared.IoTConnect;
 using Azure;
 
 namespace Fleet.Functions.Orchestration;
@@ -51,7 +53,8 @@ internal sealed class FleetSteps
 
     /// <summary>Whether a failed activity or sub-orchestration is worth another attempt.</summary>
     public static bool IsTransient(TaskFailureDetails failure) =>
-        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<RequestFailedException>()
+        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<IoTCentralApiException>() || failure.IsCausedBy<IoTConnectApiException>()
+        || failure.IsCausedBy<RequestFailedException>()
         || failure.IsCausedBy<TimeoutException>() || failure.IsCausedBy<HttpRequestException>() || failure.IsCausedBy<IOException>();
 
     /// <summary>Calls a Sphere activity; its non-retryable error fails <paramref name="step"/>.</summary>

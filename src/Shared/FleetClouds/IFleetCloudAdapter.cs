@@ -19,8 +19,12 @@ public interface IFleetCloudAdapter
     /// <summary>Finds (Sphere: creates when allowed) the target's group, template and parent; done with <see cref="FleetStepResult.Location"/>.</summary>
     Task<FleetStepResult> ResolveTargetAsync(FleetTarget target, CancellationToken cancellationToken = default);
 
-    /// <summary>Makes the device belong to the scope: Sphere claim; IoT Central create/update with template and organization; IoTConnect create and acquire.</summary>
-    Task<FleetStepResult> EnrollAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Makes the device belong to the scope, before its group is resolved (a claimed device whose group is missing
+    /// stays claimed): Sphere claim; IoT Central create/update with the target's template and organization;
+    /// IoTConnect create in the target entity and acquire.
+    /// </summary>
+    Task<FleetStepResult> EnrollAsync(FleetTarget target, string deviceId, CancellationToken cancellationToken = default);
 
     /// <summary>Puts the device in the target group: Sphere move; IoT Central wait for the filter-based group to list it; IoTConnect move to the entity.</summary>
     Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default);

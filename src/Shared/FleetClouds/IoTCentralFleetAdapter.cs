@@ -52,16 +52,20 @@ public sealed class IoTCentralFleetAdapter(IServiceProvider services) : IFleetCl
     }
 
     /// <inheritdoc />
-    public async Task<FleetStepResult> EnrollAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<FleetStepResult> EnrollAsync(FleetTarget target, string deviceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        ArgumentNullException.ThrowIfNull(location);
+        if (string.IsNullOrWhiteSpace(target.Template))
+        {
+            return FleetStepResult.Failed(new FleetError(400, FleetError.TemplateNotFound, $"The target {target} names no device template."));
+        }
+
         var (_, change) = await Client(target.Scope).EnsureDeviceAsync(new IoTCentralProvisioningRequest
         {
             DeviceId = deviceId,
-            Template = location.TemplateId!,
-            DeviceGroupId = location.GroupId,
-            Organization = location.ParentId,
+            Template = target.Template,
+            DeviceGroupId = target.Group,
+            Organization = target.Organization,
         }, cancellationToken).ConfigureAwait(false);
         return FleetStepResult.Done(change != ProvisioningChange.Unchanged);
     }
@@ -159,6 +163,19 @@ public sealed class IoTCentralFleetAdapter(IServiceProvider services) : IFleetCl
     public async Task<FleetStepResult> StartDeploymentAsync(FleetDeploymentRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var property = request.Spec.Property ?? FleetDeploymentSpec.DefaultProperty;
+        if (request.DeviceIds is { Count: > 0 } devices)
+        {
+            // Named devices (a sweep's remediation) get the property directly: jobs only target whole groups.
+            foreach (var device in devices)
+            {
+                await Client(request.Target.Scope).UpdateDevicePropertiesAsync(device,
+                    new Dictionary<string, JsonNode?> { [property] = JsonValue.Create(request.Spec.Version) }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return FleetStepResult.Done(true);
+        }
+
         var jobId = JobId(request.DeploymentId);
 
         // A repeated PUT of the same job id answers the job as it is, so a retried start makes no second job.
@@ -166,7 +183,7 @@ public sealed class IoTCentralFleetAdapter(IServiceProvider services) : IFleetCl
         {
             DisplayName = $"Fleet deployment {request.DeploymentId}",
             Group = request.Location.GroupId,
-            Data = [IoTCentralJobData.Property(request.Location.TemplateId!, request.Spec.Property ?? FleetDeploymentSpec.DefaultProperty, JsonValue.Create(request.Spec.Version))],
+            Data = [IoTCentralJobData.Property(request.Location.TemplateId!, property, JsonValue.Create(request.Spec.Version))],
         }, cancellationToken).ConfigureAwait(false);
         return FleetStepResult.Pending(job.Id ?? jobId);
     }

@@ -58,10 +58,15 @@ public sealed class IoTConnectFleetAdapter(IServiceProvider services, TimeProvid
     }
 
     /// <inheritdoc />
-    public async Task<FleetStepResult> EnrollAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<FleetStepResult> EnrollAsync(FleetTarget target, string deviceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        ArgumentNullException.ThrowIfNull(location);
+        var resolved = await ResolveTargetAsync(target, cancellationToken).ConfigureAwait(false);
+        if (resolved.Location is not { } location)
+        {
+            return resolved;
+        }
+
         var client = Client(target.Scope);
         var templateGuid = Guid.Parse(location.TemplateId!);
         var existing = await client.FindDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false);

@@ -78,7 +78,7 @@ public sealed class SphereFleetAdapter(SphereClient sphere, SphereTenantDirector
     }
 
     /// <inheritdoc />
-    public async Task<FleetStepResult> EnrollAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<FleetStepResult> EnrollAsync(FleetTarget target, string deviceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         try

@@ -51,6 +51,19 @@ public partial class IoTCentralClient
         CancellationToken cancellationToken = default) =>
         GetAsync<JsonElement>(PathOf("devices", deviceId, "properties"), cancellationToken);
 
+    /// <summary>
+    /// Sets writable properties of a device (<c>PATCH /devices/{id}/properties</c>, a merge of the given values)
+    /// and returns its properties as the service answers them.
+    /// </summary>
+    public virtual async Task<JsonElement> UpdateDevicePropertiesAsync(string deviceId, IReadOnlyDictionary<string, System.Text.Json.Nodes.JsonNode?> properties,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        var call = new Call(RequestMethod.Patch, PathOf("devices", deviceId, "properties"),
+            Body: JsonBody(new System.Text.Json.Nodes.JsonObject(properties.Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))), "application/merge-patch+json"));
+        return Read<JsonElement>(call, await SendAsync(call, cancellationToken).ConfigureAwait(false));
+    }
+
     // ---- Device templates ----
 
     /// <summary>Device templates, every page.</summary>

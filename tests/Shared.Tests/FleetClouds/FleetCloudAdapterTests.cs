@@ -28,8 +28,8 @@ public sealed class FleetCloudAdapterTests
         Assert.Equal(FleetStepState.Done, resolved.State);
         var location = resolved.Location!;
 
-        Assert.True((await adapter.EnrollAsync(target, location, "fleet-new-1", token)).Changed);
-        Assert.False((await adapter.EnrollAsync(target, location, "fleet-new-1", token)).Changed);
+        Assert.True((await adapter.EnrollAsync(target, "fleet-new-1", token)).Changed);
+        Assert.False((await adapter.EnrollAsync(target, "fleet-new-1", token)).Changed);
         var placed = await adapter.PlaceAsync(target, location, "fleet-new-1", token);
         while (placed.State == FleetStepState.Pending)
         {
@@ -83,8 +83,8 @@ public sealed class FleetCloudAdapterTests
 
         var eastLocation = (await adapter.ResolveTargetAsync(east, token)).Location!;
         var fieldLocation = (await adapter.ResolveTargetAsync(fieldTest, token)).Location!;
-        Assert.True((await adapter.EnrollAsync(east, eastLocation, "fleet-new-1", token)).Changed);
-        Assert.False((await adapter.EnrollAsync(east, eastLocation, "fleet-new-1", token)).Changed);
+        Assert.True((await adapter.EnrollAsync(east, "fleet-new-1", token)).Changed);
+        Assert.False((await adapter.EnrollAsync(east, "fleet-new-1", token)).Changed);
         Assert.Equal(FleetStepState.Done, (await adapter.PlaceAsync(east, eastLocation, "fleet-new-1", token)).State);
 
         var moved = await adapter.PlaceAsync(fieldTest, fieldLocation, "fleet-new-1", token);
