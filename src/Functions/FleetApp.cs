@@ -33,6 +33,7 @@ public static class FleetApp
             sp.GetRequiredService<Azure.Storage.Blobs.BlobServiceClient>()
                 .GetBlobContainerClient(sp.GetRequiredService<IOptions<ComplianceSweepOptions>>().Value.ReportContainer)));
         services.AddSingleton<SweepContextCache>();
+        services.AddSingleton<DeviceSetSweep>();
         services.AddSingleton<ProvisioningStarter>();
         services.AddSingleton<SweepStarter>();
     }

@@ -50,10 +50,11 @@ internal sealed class PortSteps(TaskOrchestrationContext context, OrchestrationO
 
     /// <summary>
     /// Enrolls (unless <paramref name="enroll"/> is false), resolves the target (unless <paramref name="known"/> gives
-    /// it), places and verifies a device: provisioning, and the fix of a device outside its placement.
+    /// it), places and (with <paramref name="verify"/>) reads back a device: provisioning, and the fix of a device
+    /// outside its placement.
     /// </summary>
     public async Task<PlacementOutcome> PlaceDeviceAsync(FleetTarget target, string deviceId, bool enroll, FleetLocation? known = null,
-        Action<string>? stepStarting = null)
+        bool verify = true, Action<string>? stepStarting = null)
     {
         var enrolled = false;
         if (enroll)
@@ -72,8 +73,12 @@ internal sealed class PortSteps(TaskOrchestrationContext context, OrchestrationO
         stepStarting?.Invoke("Move");
         var request = new DeviceStepRequest(target, deviceId, location);
         var moved = (await RunAsync("Move", nameof(FleetActivities.FleetPlace), request, target)).Changed;
-        stepStarting?.Invoke("Verify");
-        await RunAsync("Verify", nameof(FleetActivities.FleetVerify), request, target);
+        if (verify)
+        {
+            stepStarting?.Invoke("Verify");
+            await RunAsync("Verify", nameof(FleetActivities.FleetVerify), request, target);
+        }
+
         return new PlacementOutcome(location, enrolled, moved);
     }
 

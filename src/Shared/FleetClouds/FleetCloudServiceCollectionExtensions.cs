@@ -107,4 +107,15 @@ public sealed class FleetCloudJsonConverter : System.Text.Json.Serialization.Jso
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStringValue(NameOf(value));
     }
+
+    /// <inheritdoc />
+    public override FleetCloud ReadAsPropertyName(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        TryParse(reader.GetString(), out var cloud) ? cloud : throw new System.Text.Json.JsonException("use sphere, iotcentral or iotconnect.");
+
+    /// <inheritdoc />
+    public override void WriteAsPropertyName(System.Text.Json.Utf8JsonWriter writer, FleetCloud value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WritePropertyName(NameOf(value));
+    }
 }
