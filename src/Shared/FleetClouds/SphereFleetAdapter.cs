@@ -28,7 +28,7 @@ public sealed class SphereFleetAdapter(SphereClient sphere, SphereTenantDirector
             return FleetStepResult.Failed(new FleetError(400, FleetError.DeviceGroupNotFound, $"'{target.Group}' is not \"Product/Group\"."));
         }
 
-        var (productId, groupId) = await FindGroupAsync(target.Scope, path, cancellationToken).ConfigureAwait(false);
+        var (productId, groupId) = await FindGroupAsync(sphere, target.Scope, path, cancellationToken).ConfigureAwait(false);
         if (productId is null)
         {
             if (!target.AllowCreate)
@@ -282,8 +282,9 @@ public sealed class SphereFleetAdapter(SphereClient sphere, SphereTenantDirector
     }
 
     /// <summary>Finds a product and one of its groups by name (null ids are missing).</summary>
-    public async Task<(string? ProductId, string? DeviceGroupId)> FindGroupAsync(string tenantId, GroupPath path, CancellationToken cancellationToken)
+    public static async Task<(string? ProductId, string? DeviceGroupId)> FindGroupAsync(SphereClient sphere, string tenantId, GroupPath path, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(sphere);
         ArgumentNullException.ThrowIfNull(path);
         string? productId = null;
         await foreach (var page in sphere.GetProductsAsync(tenantId, cancellationToken).AsPages(pageSizeHint: LargePage).ConfigureAwait(false))
