@@ -79,4 +79,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 5205, EventName = "RolloutFailed", Level = LogLevel.Warning,
         Message = "Rollout {InstanceId} failed during {InFlight}: {ErrorCode} {ErrorMessage}")]
     public static partial void RolloutFailed(this ILogger logger, string instanceId, string inFlight, string? errorCode, string errorMessage);
+
+    [LoggerMessage(EventId = 5210, EventName = "FleetRolloutScheduled", Level = LogLevel.Information,
+        Message = "Fleet rollout {InstanceId} of version {Version} on {Cloud} in {WaveCount} wave(s) scheduled.")]
+    public static partial void FleetRolloutScheduled(this ILogger logger, string instanceId, FleetCloud cloud, string version, int waveCount);
+
+    [LoggerMessage(EventId = 5211, EventName = "FleetRolloutWaveMeasured", Level = LogLevel.Information,
+        Message = "Fleet rollout {InstanceId}: wave {Wave} failure rate {FailureRate} (gate {MaxFailureRate}), passed: {Passed}.")]
+    public static partial void FleetRolloutWaveMeasured(this ILogger logger, string instanceId, int wave, double failureRate, double maxFailureRate, bool passed);
 }
