@@ -356,7 +356,7 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
             results.Clear();
         }
 
-        private void Status() => context.SetCustomStatus(new TenantSweepStatus(Scope.TenantId, Scope.TenantName, _phase, _counters, _running));
+        private void Status() => context.SetCustomStatus(new TenantSweepStatus(Scope.TenantId, Scope.TenantName, _phase, _counters, _running) { Cloud = Scope.Cloud });
 
         private void Progress(string phase)
         {

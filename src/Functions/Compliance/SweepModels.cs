@@ -189,7 +189,11 @@ public sealed record TenantSweepState(
 }
 
 /// <summary>The custom status of a tenant sweep.</summary>
-public sealed record TenantSweepStatus(string TenantId, string TenantName, TenantSweepPhase Phase, TenantSweepCounters Counters, int RemediationsRunning);
+public sealed record TenantSweepStatus(string TenantId, string TenantName, TenantSweepPhase Phase, TenantSweepCounters Counters, int RemediationsRunning)
+{
+    /// <summary>The cloud swept.</summary>
+    public FleetCloud Cloud { get; init; }
+}
 
 /// <summary>The output of a tenant sweep.</summary>
 /// <param name="PolicyTenant">The tenant as the policy writes it.</param>
