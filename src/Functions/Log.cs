@@ -80,6 +80,10 @@ internal static partial class Log
         Message = "Rollout {InstanceId} failed during {InFlight}: {ErrorCode} {ErrorMessage}")]
     public static partial void RolloutFailed(this ILogger logger, string instanceId, string inFlight, string? errorCode, string errorMessage);
 
+    [LoggerMessage(EventId = 5300, EventName = "IoTCentralApiTokenRotatedByOperator", Level = LogLevel.Warning,
+        Message = "IoT Central connection {Connection}: API token {PreviousTokenId} rotated to {NewTokenId} (expires {Expiry}); stored in {StoredIn}. Other hosts on the old token keep it until they restart or it is deleted.")]
+    public static partial void IoTCentralApiTokenRotatedByOperator(this ILogger logger, string connection, string previousTokenId, string? newTokenId, DateTimeOffset? expiry, string? storedIn);
+
     [LoggerMessage(EventId = 5210, EventName = "FleetRolloutScheduled", Level = LogLevel.Information,
         Message = "Fleet rollout {InstanceId} of version {Version} on {Cloud} in {WaveCount} wave(s) scheduled.")]
     public static partial void FleetRolloutScheduled(this ILogger logger, string instanceId, FleetCloud cloud, string version, int waveCount);

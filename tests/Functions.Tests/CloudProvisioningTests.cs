@@ -82,6 +82,52 @@ public sealed class CloudProvisioningTests(FleetEnvironment environment)
     }
 
     [Fact]
+    public async Task An_operator_rotates_the_IoT_Central_API_token_and_the_app_keeps_working_on_the_new_one()
+    {
+        var tokenFile = Path.Combine(Path.GetTempPath(), $"iotc-token-{Guid.NewGuid():N}");
+        try
+        {
+            await using var app = await TestFleetApp.StartAsync(environment, new SimulatorOptions { Devices = 20 }, new Dictionary<string, string?>
+            {
+                ["IoTCentral:credential"] = null,
+                ["IoTCentral:apiTokenFile"] = tokenFile,
+            }, beforeHost: async (simulator, _) =>
+            {
+                var issued = await simulator.Control.IssueIoTCentralApiTokenAsync("contoso", new IoTCentralApiTokenRequest("fleet-first", IoTCentralRoleIds.Administrator));
+                await File.WriteAllTextAsync(tokenFile, issued.Token);
+            });
+            var first = await File.ReadAllTextAsync(tokenFile);
+
+            var response = await app.PostAsync("api/iotcentral/IoTCentral/api-token/rotate", new { newTokenId = "fleet-second", deletePrevious = true });
+            var body = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            using (var json = JsonDocument.Parse(body))
+            {
+                Assert.Equal("fleet-second", json.RootElement.GetProperty("tokenId").GetString());
+                Assert.True(json.RootElement.GetProperty("previousTokenDeleted").GetBoolean());
+                Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("token").ValueKind);
+            }
+
+            var second = await File.ReadAllTextAsync(tokenFile);
+            Assert.NotEqual(first, second);
+            Assert.Contains("skn=fleet-second", second, StringComparison.Ordinal);
+            Assert.DoesNotContain(second, body, StringComparison.Ordinal);
+
+            // The old token is gone from the application; the app provisions with the new one.
+            await app.EnqueueAsync(IoTCentralMessage("e2e-rotated"));
+            TestFleetApp.AssertCompleted(await app.WaitForCompletionAsync(IoTCentralInstance("e2e-rotated")));
+
+            var unknown = await app.PostAsync("api/iotcentral/IoTCentral_Nowhere/api-token/rotate", null);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+        finally
+        {
+            File.Delete(tokenFile);
+        }
+    }
+
+    [Fact]
     public async Task A_queued_IoTConnect_request_ends_with_the_device_created_acquired_and_in_its_entity()
     {
         await using var app = await TestFleetApp.StartAsync(environment);
