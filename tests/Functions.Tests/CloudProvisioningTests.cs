@@ -177,22 +177,7 @@ public sealed class CloudProvisioningTests(FleetEnvironment environment)
             await app.EnqueueAsync(text);
         }
 
-        var rejectedQueue = app.Queues.GetQueueClient(app.QueueName + "-rejected");
-        var token = TestFleetApp.Timeout(30);
-        var rejected = new List<RejectedMessage>();
-        while (rejected.Count < invalid.Length)
-        {
-            if (await rejectedQueue.ExistsAsync(token))
-            {
-                foreach (var message in (await rejectedQueue.ReceiveMessagesAsync(32, cancellationToken: token)).Value)
-                {
-                    rejected.Add(RejectedMessage.Deserialize(message.MessageText)!);
-                    await rejectedQueue.DeleteMessageAsync(message.MessageId, message.PopReceipt, token);
-                }
-            }
-
-            await Task.Delay(50, token);
-        }
+        var rejected = await app.ReceiveRejectedAsync(invalid.Length);
 
         var reasons = string.Join("\n", rejected.SelectMany(r => r.Errors));
         Assert.Contains("cloud must be sphere, iotcentral or iotconnect", reasons, StringComparison.Ordinal);

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Fleet.Functions.Provisioning;
 using Fleet.Hosting.Local;
 using Fleet.Simulator;
 using Fleet.Testing;
@@ -200,6 +201,29 @@ public sealed class TestFleetApp : IAsyncDisposable
         }
 
         return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, token);
+    }
+
+    /// <summary>Receives (and deletes) <paramref name="count"/> records from <c>{queue}-rejected</c>.</summary>
+    public async Task<List<RejectedMessage>> ReceiveRejectedAsync(int count, int seconds = 30)
+    {
+        var rejectedQueue = Queues.GetQueueClient(QueueName + "-rejected");
+        var token = Timeout(seconds);
+        var rejected = new List<RejectedMessage>();
+        while (rejected.Count < count)
+        {
+            if (await rejectedQueue.ExistsAsync(token))
+            {
+                foreach (var message in (await rejectedQueue.ReceiveMessagesAsync(32, cancellationToken: token)).Value)
+                {
+                    rejected.Add(RejectedMessage.Deserialize(message.MessageText)!);
+                    await rejectedQueue.DeleteMessageAsync(message.MessageId, message.PopReceipt, token);
+                }
+            }
+
+            await Task.Delay(50, token);
+        }
+
+        return rejected;
     }
 
     /// <summary>Waits until the instance was replaced by one created after <paramref name="after"/> and that one finished.</summary>

@@ -23,6 +23,24 @@ internal static class FleetConnections
         where T : class =>
         services.GetKeyedService<T>(connection) ?? throw new FleetConnectionNotConfiguredException(cloud, connection);
 
+    /// <summary>The page of <paramref name="pageable"/> that <paramref name="continuation"/> names, each item mapped to a device.</summary>
+    public static async Task<FleetDevicePage> PageAsync<T>(Azure.AsyncPageable<T> pageable, string? continuation, int pageSize, Func<T, Task<FleetDevice>> map)
+        where T : notnull
+    {
+        await foreach (var page in pageable.AsPages(continuation, pageSize).ConfigureAwait(false))
+        {
+            var devices = new List<FleetDevice>(page.Values.Count);
+            foreach (var item in page.Values)
+            {
+                devices.Add(await map(item).ConfigureAwait(false));
+            }
+
+            return new FleetDevicePage(devices, string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken);
+        }
+
+        return new FleetDevicePage([], null);
+    }
+
     /// <summary>The refusal of a scope that is not configured.</summary>
     public static FleetError? NotConfigured(Exception exception) =>
         exception is FleetConnectionNotConfiguredException missing

@@ -129,25 +129,14 @@ public sealed class IoTCentralFleetAdapter(IServiceProvider services) : IFleetCl
     {
         ArgumentNullException.ThrowIfNull(scope);
         var client = Client(scope.Scope);
-        await foreach (var page in client.GetDevicesAsync(cancellationToken: cancellationToken).AsPages(continuation, pageSize).ConfigureAwait(false))
+        return await FleetConnections.PageAsync(client.GetDevicesAsync(cancellationToken: cancellationToken), continuation, pageSize, async device =>
         {
-            var devices = new List<FleetDevice>(page.Values.Count);
-            foreach (var device in page.Values)
-            {
-                string? version = null;
-                if (versionOf is not null)
-                {
-                    var properties = await client.GetDevicePropertiesAsync(device.Id!, cancellationToken).ConfigureAwait(false);
-                    version = ReadProperty(properties, versionOf.Property ?? FleetDeploymentSpec.DefaultProperty);
-                }
-
-                devices.Add(ToFleet(device, version));
-            }
-
-            return new FleetDevicePage(devices, page.ContinuationToken);
-        }
-
-        return new FleetDevicePage([], null);
+            var version = versionOf is null
+                ? null
+                : ReadProperty(await client.GetDevicePropertiesAsync(device.Id!, cancellationToken).ConfigureAwait(false),
+                    versionOf.Property ?? FleetDeploymentSpec.DefaultProperty);
+            return ToFleet(device, version);
+        }).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

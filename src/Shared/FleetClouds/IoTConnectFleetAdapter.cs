@@ -146,19 +146,9 @@ public sealed class IoTConnectFleetAdapter(IServiceProvider services, TimeProvid
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        await foreach (var page in Client(scope.Scope).GetDevicesAsync(null, cancellationToken).AsPages(continuation, pageSize).ConfigureAwait(false))
-        {
-            var devices = new List<FleetDevice>(page.Values.Count);
-            foreach (var device in page.Values)
-            {
-                var version = versionOf is null ? null : await VersionAsync(scope.Scope, device.FirmwareUpgradeGuid, cancellationToken).ConfigureAwait(false);
-                devices.Add(ToFleet(device, version));
-            }
-
-            return new FleetDevicePage(devices, page.ContinuationToken);
-        }
-
-        return new FleetDevicePage([], null);
+        return await FleetConnections.PageAsync(Client(scope.Scope).GetDevicesAsync(null, cancellationToken), continuation, pageSize, async device =>
+            ToFleet(device, versionOf is null ? null : await VersionAsync(scope.Scope, device.FirmwareUpgradeGuid, cancellationToken).ConfigureAwait(false)))
+            .ConfigureAwait(false);
     }
 
     /// <inheritdoc />

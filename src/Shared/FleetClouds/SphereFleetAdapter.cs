@@ -177,12 +177,8 @@ public sealed class SphereFleetAdapter(SphereClient sphere, SphereTenantDirector
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        await foreach (var page in sphere.GetDevicesAsync(scope.Scope, cancellationToken).AsPages(continuation, pageSize).ConfigureAwait(false))
-        {
-            return new FleetDevicePage([.. page.Values.Select(d => new FleetDevice(d.DeviceId, d.DeviceGroupId, d.ProductId, null))], page.ContinuationToken);
-        }
-
-        return new FleetDevicePage([], null);
+        return await FleetConnections.PageAsync(sphere.GetDevicesAsync(scope.Scope, cancellationToken), continuation, pageSize,
+            d => Task.FromResult(new FleetDevice(d.DeviceId, d.DeviceGroupId, d.ProductId, null))).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
