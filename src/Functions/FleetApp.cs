@@ -3,7 +3,7 @@ using Fleet.Functions.Provisioning;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
 using Fleet.Functions.Storage;
-using Fleet.Shared.Sphere;
+using Fleet.Shared.FleetClouds;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 
 namespace Fleet.Functions;
 
-/// <summary>The app's services: settings (validated at start-up), the Sphere client, the report store, the starters.</summary>
+/// <summary>The app's services: settings (validated at start-up), the fleet clouds' clients and adapters, the report store, the starters.</summary>
 public static class FleetApp
 {
     /// <summary>Adds the app's defaults (lowest precedence), settings, clients and services.</summary>
@@ -24,14 +24,16 @@ public static class FleetApp
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddFleetSettings(configuration);
-        services.AddSphereClient(configuration);
+        services.AddFleetClouds(configuration);
         services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<Clouds.FleetActivities>();
         services.AddSingleton<PolicyProvider>();
         services.AddSingleton(_ => BlobConnection.Create(configuration, "AzureWebJobsStorage"));
         services.AddSingleton(sp => new ReportStore(
             sp.GetRequiredService<Azure.Storage.Blobs.BlobServiceClient>()
                 .GetBlobContainerClient(sp.GetRequiredService<IOptions<ComplianceSweepOptions>>().Value.ReportContainer)));
         services.AddSingleton<SweepContextCache>();
+        services.AddSingleton<DeviceSetSweep>();
         services.AddSingleton<ProvisioningStarter>();
         services.AddSingleton<SweepStarter>();
     }

@@ -1,6 +1,6 @@
 using Microsoft.DurableTask.Client;
 using Fleet.Functions.Settings;
-using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 using Microsoft.Extensions.Logging;
 
 namespace Fleet.Functions;
@@ -10,7 +10,7 @@ internal static partial class Log
 {
     [LoggerMessage(EventId = 5000, EventName = "ProvisioningScheduled", Level = LogLevel.Information,
         Message = "Provisioning of device {DeviceId} into {Placement} scheduled as {InstanceId} (from {Source}).")]
-    public static partial void ProvisioningScheduled(this ILogger logger, string deviceId, GroupPath placement, string instanceId, string source);
+    public static partial void ProvisioningScheduled(this ILogger logger, string deviceId, string placement, string instanceId, string source);
 
     [LoggerMessage(EventId = 5001, EventName = "ProvisioningAlreadyRunning", Level = LogLevel.Information,
         Message = "Provisioning of device {DeviceId} is already under way as {InstanceId}; the request from {Source} starts nothing new.")]
@@ -21,8 +21,8 @@ internal static partial class Log
     public static partial void ProvisioningMessageRejected(this ILogger logger, string messageId, string reason);
 
     [LoggerMessage(EventId = 5002, EventName = "ProvisioningCompleted", Level = LogLevel.Information,
-        Message = "Device {DeviceId} provisioned in tenant {TenantId} into {Placement} (claimed now: {Claimed}, moved: {Moved}).")]
-    public static partial void ProvisioningCompleted(this ILogger logger, string deviceId, string tenantId, GroupPath placement, bool claimed, bool moved);
+        Message = "Device {DeviceId} provisioned on {Cloud} in {TenantId} into {Placement} (enrolled now: {Claimed}, moved: {Moved}).")]
+    public static partial void ProvisioningCompleted(this ILogger logger, string deviceId, FleetCloud cloud, string tenantId, string placement, bool claimed, bool moved);
 
     [LoggerMessage(EventId = 5003, EventName = "ProvisioningFailed", Level = LogLevel.Warning,
         Message = "Provisioning of device {DeviceId} failed at step {Step}: {ErrorCode} {ErrorMessage}")]
@@ -79,4 +79,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 5205, EventName = "RolloutFailed", Level = LogLevel.Warning,
         Message = "Rollout {InstanceId} failed during {InFlight}: {ErrorCode} {ErrorMessage}")]
     public static partial void RolloutFailed(this ILogger logger, string instanceId, string inFlight, string? errorCode, string errorMessage);
+
+    [LoggerMessage(EventId = 5300, EventName = "IoTCentralApiTokenRotatedByOperator", Level = LogLevel.Warning,
+        Message = "IoT Central connection {Connection}: API token {PreviousTokenId} rotated to {NewTokenId} (expires {Expiry}); stored in {StoredIn}. Other hosts on the old token keep it until they restart or it is deleted.")]
+    public static partial void IoTCentralApiTokenRotatedByOperator(this ILogger logger, string connection, string previousTokenId, string? newTokenId, DateTimeOffset? expiry, string? storedIn);
+
+    [LoggerMessage(EventId = 5210, EventName = "FleetRolloutScheduled", Level = LogLevel.Information,
+        Message = "Fleet rollout {InstanceId} of version {Version} on {Cloud} in {WaveCount} wave(s) scheduled.")]
+    public static partial void FleetRolloutScheduled(this ILogger logger, string instanceId, FleetCloud cloud, string version, int waveCount);
+
+    [LoggerMessage(EventId = 5211, EventName = "FleetRolloutWaveMeasured", Level = LogLevel.Information,
+        Message = "Fleet rollout {InstanceId}: wave {Wave} failure rate {FailureRate} (gate {MaxFailureRate}), passed: {Passed}.")]
+    public static partial void FleetRolloutWaveMeasured(this ILogger logger, string instanceId, int wave, double failureRate, double maxFailureRate, bool passed);
 }

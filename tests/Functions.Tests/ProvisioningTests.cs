@@ -27,7 +27,7 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
         await app.EnqueueAsync(Message(deviceId.ToLowerInvariant(), requestId: "req-1"));
         var done = await app.WaitForCompletionAsync(ProvisioningStarter.InstanceIdFor(deviceId));
 
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        TestFleetApp.AssertCompleted(done);
         var result = done.ReadOutputAs<ProvisionResult>()!;
         Assert.True(result.Claimed);
         Assert.True(result.Moved);
@@ -63,22 +63,7 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
         await app.EnqueueAsync(Message(valid));
 
         // Each invalid message is answered once, on {queue}-rejected, with the original text and what is wrong with it.
-        var rejectedQueue = app.Queues.GetQueueClient(app.QueueName + "-rejected");
-        var token = TestFleetApp.Timeout(30);
-        var rejected = new List<RejectedMessage>();
-        while (rejected.Count < invalid.Length)
-        {
-            if (await rejectedQueue.ExistsAsync(token))
-            {
-                foreach (var message in (await rejectedQueue.ReceiveMessagesAsync(32, cancellationToken: token)).Value)
-                {
-                    rejected.Add(RejectedMessage.Deserialize(message.MessageText)!);
-                    await rejectedQueue.DeleteMessageAsync(message.MessageId, message.PopReceipt, token);
-                }
-            }
-
-            await Task.Delay(50, token);
-        }
+        var rejected = await app.ReceiveRejectedAsync(invalid.Length);
 
         Assert.Equal(invalid.Order(), rejected.Select(r => r.Message).Order());
         Assert.All(rejected, r => Assert.Equal(app.QueueName, r.Queue));
@@ -93,6 +78,7 @@ public sealed class ProvisioningTests(FleetEnvironment environment)
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
 
         // Rejected is done with: nothing was retried into the poison queue.
+        var token = TestFleetApp.Timeout(30);
         Assert.False(await app.Queues.GetQueueClient(app.QueueName + "-poison").ExistsAsync(token)
             && (await app.Queues.GetQueueClient(app.QueueName + "-poison").PeekMessagesAsync(32, token)).Value.Length > 0);
     }

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Fleet.Functions.Provisioning;
 using Fleet.Hosting.Local;
 using Fleet.Simulator;
 using Fleet.Testing;
@@ -72,7 +73,8 @@ public sealed class TestFleetApp : IAsyncDisposable
 
     /// <summary>Starts a simulator and the app; <paramref name="settings"/> override the test defaults (null removes one).</summary>
     public static async Task<TestFleetApp> StartAsync(
-        FleetEnvironment environment, SimulatorOptions? simulatorOptions = null, IDictionary<string, string?>? settings = null)
+        FleetEnvironment environment, SimulatorOptions? simulatorOptions = null, IDictionary<string, string?>? settings = null,
+        Func<SimulatorHost, Dictionary<string, string?>, Task>? beforeHost = null)
     {
         simulatorOptions ??= new SimulatorOptions { Devices = 200, OperationDelayMs = 30, InstallDelayMs = 100 };
         simulatorOptions.SigningKey = FleetEnvironment.SigningKey;
@@ -80,6 +82,11 @@ public sealed class TestFleetApp : IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory("fleet-app-").FullName;
         var queue = "prov-" + Guid.NewGuid().ToString("N")[..12];
         var all = DefaultSettings(environment, simulator, folder, queue);
+        foreach (var (key, value) in await CloudSettingsAsync(simulator))
+        {
+            all[key] = value;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;
@@ -87,6 +94,11 @@ public sealed class TestFleetApp : IAsyncDisposable
 
         try
         {
+            if (beforeHost is not null)
+            {
+                await beforeHost(simulator, all);
+            }
+
             var host = await StartHostAsync(all);
             return new TestFleetApp(simulator, host, folder, queue, environment);
         }
@@ -140,6 +152,35 @@ public sealed class TestFleetApp : IAsyncDisposable
             ["ComplianceSweep:MaxParallelRemediations"] = "8",
         };
 
+    /// <summary>
+    /// The IoT Central (application <c>contoso</c>, the real ManagedIdentityCredential) and IoTConnect (solution A,
+    /// configured service URLs and the solution's credentials) connections on <paramref name="simulator"/>.
+    /// </summary>
+    public static async Task<Dictionary<string, string?>> CloudSettingsAsync(SimulatorHost simulator)
+    {
+        var solution = (await simulator.Control.GetIoTConnectAsync()).Contoso;
+        var urls = simulator.IoTConnect;
+        return new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["IoTCentral:endpoint"] = simulator.IoTCentralEndpoint("contoso").AbsoluteUri,
+            ["IoTCentral:credential"] = "managedidentity",
+            ["IoTCentral:retry:delay"] = "00:00:00.010",
+            ["IoTCentral:retry:maxDelay"] = "00:00:00.200",
+            ["IoTCentral:retry:maxElapsedTime"] = "00:00:30",
+            ["IoTConnect:authUrl"] = urls.Auth.AbsoluteUri,
+            ["IoTConnect:deviceUrl"] = urls.Device.AbsoluteUri,
+            ["IoTConnect:userUrl"] = urls.User.AbsoluteUri,
+            ["IoTConnect:firmwareUrl"] = urls.Firmware.AbsoluteUri,
+            ["IoTConnect:username"] = solution.Username,
+            ["IoTConnect:password"] = solution.Password,
+            ["IoTConnect:solutionKey"] = solution.SolutionKey,
+            ["IoTConnect:retry:delay"] = "00:00:00.010",
+            ["IoTConnect:retry:maxDelay"] = "00:00:00.200",
+            ["IoTConnect:retry:maxElapsedTime"] = "00:00:30",
+            ["IoTConnect:rateLimiter:initialRate"] = "200",
+        };
+    }
+
     /// <summary>A token that cancels after <paramref name="seconds"/>: every wait passes one, so a hang fails the test.</summary>
     public static CancellationToken Timeout(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
@@ -161,6 +202,50 @@ public sealed class TestFleetApp : IAsyncDisposable
 
         return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, token);
     }
+
+    /// <summary>Receives (and deletes) <paramref name="count"/> records from <c>{queue}-rejected</c>.</summary>
+    public async Task<List<RejectedMessage>> ReceiveRejectedAsync(int count, int seconds = 30)
+    {
+        var rejectedQueue = Queues.GetQueueClient(QueueName + "-rejected");
+        var token = Timeout(seconds);
+        var rejected = new List<RejectedMessage>();
+        while (rejected.Count < count)
+        {
+            if (await rejectedQueue.ExistsAsync(token))
+            {
+                foreach (var message in (await rejectedQueue.ReceiveMessagesAsync(32, cancellationToken: token)).Value)
+                {
+                    rejected.Add(RejectedMessage.Deserialize(message.MessageText)!);
+                    await rejectedQueue.DeleteMessageAsync(message.MessageId, message.PopReceipt, token);
+                }
+            }
+
+            await Task.Delay(50, token);
+        }
+
+        return rejected;
+    }
+
+    /// <summary>Waits until the instance was replaced by one created after <paramref name="after"/> and that one finished.</summary>
+    public async Task<OrchestrationMetadata> WaitForRerunAsync(string instanceId, DateTimeOffset after, int seconds = 60)
+    {
+        var token = Timeout(seconds);
+        while (true)
+        {
+            var metadata = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, token);
+            if (metadata is { IsCompleted: true } && metadata.CreatedAt > after)
+            {
+                return metadata;
+            }
+
+            await Task.Delay(25, token);
+        }
+    }
+
+    /// <summary>Asserts the instance completed, naming its failure and last status otherwise.</summary>
+    public static void AssertCompleted(OrchestrationMetadata metadata) =>
+        Assert.True(metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed,
+            $"{metadata.InstanceId} is {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorType} {metadata.FailureDetails?.ErrorMessage} {metadata.SerializedCustomStatus}");
 
     /// <summary>Polls the instance until <paramref name="condition"/> holds for its metadata (with inputs and outputs).</summary>
     public async Task<OrchestrationMetadata> WaitForAsync(string instanceId, Func<OrchestrationMetadata, bool> condition, string what, int seconds = 60)

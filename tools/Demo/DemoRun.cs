@@ -79,7 +79,8 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         var fleet = await control.GetFleetAsync(stop);
         var policyPath = Path.Combine(DataFolder, "policy.json");
         await File.WriteAllTextAsync(policyPath, DemoScenario.Policy(fleet), stop);
-        var app = await StartHostAsync(hostDll, Path.GetDirectoryName(appDll)!, storage, simulator, policyPath, logs, stop);
+        var solution = (await control.GetIoTConnectAsync(stop)).Contoso;
+        var app = await StartHostAsync(hostDll, Path.GetDirectoryName(appDll)!, storage, simulator, solution, policyPath, logs, stop);
 
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("x-functions-key", app.MasterKey);
@@ -89,13 +90,15 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         await queue.CreateIfNotExistsAsync(cancellationToken: stop);
         foreach (var request in requests)
         {
-            await queue.SendMessageAsync(request.ToMessage(), cancellationToken: stop);
+            await queue.SendMessageAsync(request.Message, cancellationToken: stop);
         }
 
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"Enqueued {requests.Count} provisioning requests on queue '{HostQueue}' for unclaimed devices " +
+            $"Enqueued {requests.Count} provisioning requests on queue '{HostQueue}': Sphere unclaimed devices " +
             $"({requests.Count(r => r.Tenant == fleet.Contoso.Name)} to {fleet.Contoso.Name} Thermostat/Field Test, " +
-            $"{requests.Count(r => r.Tenant == fleet.Fabrikam.Name)} to {fleet.Fabrikam.Name} Sensor Hub/Field Test)."));
+            $"{requests.Count(r => r.Tenant == fleet.Fabrikam.Name)} to {fleet.Fabrikam.Name} Sensor Hub/Field Test), " +
+            $"{requests.Count(r => r.Cloud == "iotcentral")} new IoT Central devices to contoso-west/west-thermostats, " +
+            $"{requests.Count(r => r.Cloud == "iotconnect")} new IoTConnect devices to Production/Production East."));
 
         using var sweepResponse = await http.PostAsJsonAsync("api/sweeps", new { mode = "remediate" }, stop);
         var sweepBody = await sweepResponse.Content.ReadAsStringAsync(stop);
@@ -113,7 +116,8 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
         await output.WriteLineAsync($"Started compliance sweep {sweepId} (remediate) against {Relative(policyPath)}.");
         await PrintUrlsAsync(app, storage, simulator, sweepStatus, sweepId, requests[0]);
 
-        return await WatchAsync(new ProgressReader(http, control, sweepId, requests.Count), app, sweepId, clock, stop);
+        var totals = requests.GroupBy(r => r.Cloud).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return await WatchAsync(new ProgressReader(http, control, sweepId, totals), app, sweepId, clock, stop);
     }
 
     /// <summary>Prints progress every two seconds until stopped, the duration passes, a child dies or (if asked) all is done.</summary>
@@ -183,7 +187,7 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             "Management URLs (the keys are this run's, generated at start):",
             $"  host health          {app.BaseAddress}admin/host/status",
             $"  provisionings        {app.BaseAddress}runtime/webhooks/durabletask/instances?instanceIdPrefix=provision-&code={code}",
-            $"  one provisioning     {app.BaseAddress}runtime/webhooks/durabletask/instances/provision-{first.DeviceId}?code={code}",
+            $"  one provisioning     {app.BaseAddress}runtime/webhooks/durabletask/instances/provision-{first.DeviceId.ToUpperInvariant()}?code={code}",
             $"  sweep status         {sweepStatus}",
             $"  sweep report         {app.BaseAddress}api/sweeps/{sweepId}/report?format=text&code={Uri.EscapeDataString(app.MasterKey)}",
             $"  start a dry run      curl -X POST -H 'x-functions-key: {app.MasterKey}' -H 'Content-Type: application/json' -d '{{\"dryRun\":true}}' {app.BaseAddress}api/sweeps",
@@ -254,8 +258,8 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
     /// The local functions host (<c>Fleet.Hosting.dll start</c>) on the app's build output; it starts the app's worker
     /// process itself and hands it its settings (local.settings.json there, then the environment, which wins).
     /// </summary>
-    private async Task<HostEndpoint> StartHostAsync(
-        string hostDll, string appFolder, AzuriteEndpoints storage, SimulatorEndpoint simulator, string policyPath, string logs, CancellationToken stop)
+    private async Task<HostEndpoint> StartHostAsync(string hostDll, string appFolder, AzuriteEndpoints storage, SimulatorEndpoint simulator,
+        Fleet.Simulator.IoTConnect.IoTConnectSolutionDescription solution, string policyPath, string logs, CancellationToken stop)
     {
         var port = IsFree(7071) ? 7071 : 0;
         var masterKey = NewKey();
@@ -276,6 +280,17 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             ["IDENTITY_HEADER"] = simulator.IdentityHeader,
             ["Sphere__endpoint"] = simulator.BaseAddress.AbsoluteUri,
             ["Sphere__credential"] = "managedidentity",
+            // The simulator's IoT Central application "contoso" (the same identity) and IoTConnect solution A, whose
+            // credentials the simulator made up at start (the app reads them like real ones: never logged).
+            ["IoTCentral__endpoint"] = new Uri(simulator.BaseAddress, "iotc/contoso/api/").AbsoluteUri,
+            ["IoTCentral__credential"] = "managedidentity",
+            ["IoTConnect__authUrl"] = new Uri(simulator.BaseAddress, "iotconnect/auth/api/v2/").AbsoluteUri,
+            ["IoTConnect__deviceUrl"] = new Uri(simulator.BaseAddress, "iotconnect/device/api/v2/").AbsoluteUri,
+            ["IoTConnect__userUrl"] = new Uri(simulator.BaseAddress, "iotconnect/user/api/v2/").AbsoluteUri,
+            ["IoTConnect__firmwareUrl"] = new Uri(simulator.BaseAddress, "iotconnect/firmware/api/v2/").AbsoluteUri,
+            ["IoTConnect__username"] = solution.Username,
+            ["IoTConnect__password"] = solution.Password,
+            ["IoTConnect__solutionKey"] = solution.SolutionKey,
             ["Provisioning__Queue"] = HostQueue,
             // Nightly, as the app's default: the demo starts its sweep over HTTP; the timer only has to load.
             ["ComplianceSweep__Schedule"] = "0 0 2 * * *",

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.DurableTask;
+using Fleet.Functions.Clouds;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
@@ -84,7 +85,7 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
         var steps = new FleetSteps(context, options.Value);
         try
         {
-            await Remediation.FixAsync(steps, request.TenantId, finding);
+            await Remediation.FixAsync(steps, new PortSteps(context, options.Value, steps), request, finding);
             return new RemediationResult(finding.Id, RemediationOutcome.Fixed);
         }
         catch (FleetStepFailedException ex)
@@ -106,10 +107,10 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
         if (tenant.Error is { } unresolved)
         {
             logger.TenantSweepFailed(context.InstanceId, tenant.PolicyTenant, unresolved.ToString());
-            return new TenantSweepResult(tenant.PolicyTenant, tenant.TenantId, tenant.TenantName, new TenantSweepCounters(), unresolved);
+            return new TenantSweepResult(tenant.PolicyTenant, tenant.TenantId, tenant.TenantName, new TenantSweepCounters(), unresolved) { Cloud = tenant.Cloud };
         }
 
-        var scope = new TenantScope(context.InstanceId, tenant.TenantId!, tenant.TenantName!, tenant.PolicyTenant);
+        var scope = new TenantScope(context.InstanceId, tenant.TenantId!, tenant.TenantName!, tenant.PolicyTenant) { Cloud = tenant.Cloud, DeviceSet = tenant.DeviceSet };
         var start = new TenantSweepState(scope, input.Mode, input.PageSize, input.MaxParallelRemediations, input.ChunkPages,
             TenantSweepPhase.Groups, null, 0, 0, 0, new TenantSweepCounters());
         try
@@ -120,13 +121,13 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
                 logger.TenantSweepFailed(context.InstanceId, tenant.PolicyTenant, error.ToString());
             }
 
-            return result;
+            return result with { Cloud = tenant.Cloud };
         }
         catch (TaskFailedException ex)
         {
             var error = new SphereError(0, ex.FailureDetails.ErrorType, ex.FailureDetails.ErrorMessage);
             logger.TenantSweepFailed(context.InstanceId, tenant.PolicyTenant, error.ToString());
-            return new TenantSweepResult(tenant.PolicyTenant, tenant.TenantId, tenant.TenantName, new TenantSweepCounters(), error);
+            return new TenantSweepResult(tenant.PolicyTenant, tenant.TenantId, tenant.TenantName, new TenantSweepCounters(), error) { Cloud = tenant.Cloud };
         }
     }
 
@@ -355,7 +356,7 @@ public sealed class ComplianceSweepOrchestration(IOptions<OrchestrationOptions> 
             results.Clear();
         }
 
-        private void Status() => context.SetCustomStatus(new TenantSweepStatus(Scope.TenantId, Scope.TenantName, _phase, _counters, _running));
+        private void Status() => context.SetCustomStatus(new TenantSweepStatus(Scope.TenantId, Scope.TenantName, _phase, _counters, _running) { Cloud = Scope.Cloud });
 
         private void Progress(string phase)
         {

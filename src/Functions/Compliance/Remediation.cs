@@ -1,24 +1,35 @@
+using Fleet.Functions.Clouds;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Sphere;
 using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 
 namespace Fleet.Functions.Compliance;
 
-/// <summary>How each kind of drift is fixed, with the same idempotent steps provisioning uses.</summary>
+/// <summary>
+/// How each kind of drift is fixed. Device placement and versions go through the port, whatever the cloud (the
+/// same steps provisioning takes); the group kinds exist only in Sphere's model and use its group steps.
+/// </summary>
 internal static class Remediation
 {
     /// <exception cref="FleetStepFailedException">The service refused a step.</exception>
-    public static async Task FixAsync(FleetSteps steps, string tenantId, DriftFinding finding)
+    public static async Task FixAsync(FleetSteps steps, PortSteps port, RemediationRequest request, DriftFinding finding)
     {
+        var tenantId = request.TenantId;
         switch (finding.Kind)
         {
             case DriftKind.UnclaimedDevice:
-                await steps.ClaimAsync("Claim", new DeviceRef(tenantId, finding.DeviceId!));
-                await MoveAsync(steps, tenantId, finding);
+                await port.PlaceDeviceAsync(PlacementOf(tenantId, finding), finding.DeviceId!, enroll: true, Known(finding), verify: false);
                 break;
             case DriftKind.UnassignedDevice:
             case DriftKind.WrongGroup:
-                await MoveAsync(steps, tenantId, finding);
+                // A device-set finding re-enrolls first: on IoT Central the organization is a field of the device.
+                await port.PlaceDeviceAsync(PlacementOf(tenantId, finding), finding.DeviceId!, enroll: finding.Placement is not null, Known(finding),
+                    verify: finding.Placement is not null);
+                break;
+            case DriftKind.WrongVersion:
+                await port.DeployAsync("Deploy", new FleetDeploymentRequest(finding.Placement!, finding.Location!, finding.ExpectedDeployment!,
+                    $"{request.SweepId}-{finding.DeviceId}", [finding.DeviceId!]));
                 break;
             case DriftKind.GroupMissing:
                 var created = await steps.EnsureDeviceGroupAsync("Create", tenantId, finding.Group!, allowCreate: true,
@@ -42,22 +53,16 @@ internal static class Remediation
         }
     }
 
-    private static async Task MoveAsync(FleetSteps steps, string tenantId, DriftFinding finding)
-    {
-        var groupId = finding.TargetGroupId;
-        if (groupId is null)
-        {
-            // The target was created by this sweep's group remediation after the finding was made.
-            var target = finding.Target!;
-            var location = await steps.CallAsync<GroupLocation>("Move", nameof(SphereActivities.FindDeviceGroup),
-                new GroupLookup(tenantId, target.Product, target.Group));
-            groupId = location.DeviceGroupId ?? throw new FleetStepFailedException("Move", new SphereError(404, SphereError.DeviceGroupNotFound,
-                $"Device group '{target}' does not exist."));
-        }
+    /// <summary>Where the finding's device belongs: a device set's placement, or a Sphere tenant's <c>Product/Group</c>.</summary>
+    private static FleetTarget PlacementOf(string tenantId, DriftFinding finding) =>
+        finding.Placement ?? new FleetTarget(FleetCloud.Sphere, tenantId, finding.Target!.ToString());
 
-        var operationId = await steps.CallAsync<string>("Move", nameof(SphereActivities.MoveDevice), new MoveRequest(tenantId, finding.DeviceId!, groupId));
-        await steps.WaitForOperationAsync("Move", tenantId, operationId);
-    }
+    /// <summary>
+    /// The target's ids when the sweep knew them (a Sphere group created by this sweep's group remediation after the
+    /// finding was made has none: it is looked up).
+    /// </summary>
+    private static FleetLocation? Known(DriftFinding finding) =>
+        finding.Location ?? (finding.TargetGroupId is { } groupId ? new FleetLocation(groupId, null, null) : null);
 
     private static async Task DeployAsync(FleetSteps steps, string tenantId, string groupId, IReadOnlyList<string> images)
     {

@@ -12,7 +12,8 @@ namespace Fleet.Functions.Compliance;
 /// findings in the report container so orchestrations carry only counters, tokens and the findings to fix.
 /// </summary>
 public sealed class SweepActivities(
-    SphereClient sphere, TenantDirectory tenants, PolicyProvider policies, ReportStore store, SweepContextCache cache)
+    SphereClient sphere, TenantDirectory tenants, PolicyProvider policies, ReportStore store, SweepContextCache cache,
+    DeviceSetSweep deviceSets, Clouds.FleetActivities port)
 {
     private const int LargePage = 1000;
 
@@ -37,13 +38,25 @@ public sealed class SweepActivities(
             resolved.Add(new SweepTenant(tenant.Tenant, found.Value?.Id, found.Value?.Name, found.Error));
         }
 
+        // Each device set is swept like a tenant: its id keeps its findings apart from other sets of the same connection.
+        foreach (var set in policy.DeviceSets)
+        {
+            var scope = await port.FleetResolveScope(set.Target, cancellationToken);
+            resolved.Add(new SweepTenant(set.Name, $"{Shared.FleetClouds.FleetCloudJsonConverter.NameOf(set.Target.Cloud)}-{set.Name}",
+                scope.Value is { } s ? $"{set.Target.Scope} ({s.Name})" : null, scope.Error is { } e ? Clouds.FleetErrors.ToAppError(e) : null)
+            {
+                Cloud = set.Target.Cloud,
+                DeviceSet = set.Name,
+            });
+        }
+
         return new SweepPlan(policy.Sha256, source, resolved);
     }
 
     /// <summary>Judges the tenant's products, groups and deployments; stores the findings and the catalog the device pages use.</summary>
     [Function(nameof(SweepGroups))]
     public Task<ApiResult<GroupPhaseResult>> SweepGroups([ActivityTrigger] GroupPhaseRequest request, CancellationToken cancellationToken) =>
-        SphereCall.TryAsync(async () =>
+        request.Scope.DeviceSet is not null ? deviceSets.GroupsAsync(request.Scope, cancellationToken) : SphereCall.TryAsync(async () =>
         {
             var scope = request.Scope;
             var policy = await cache.GetTenantPolicyAsync(scope, cancellationToken);
@@ -77,7 +90,7 @@ public sealed class SweepActivities(
     /// <summary>Reads one page of the tenant's devices from a continuation token, judges it and stores the findings.</summary>
     [Function(nameof(SweepDevicePage))]
     public Task<ApiResult<DevicePageResult>> SweepDevicePage([ActivityTrigger] DevicePageRequest request, CancellationToken cancellationToken) =>
-        SphereCall.TryAsync(async () =>
+        request.Scope.DeviceSet is not null ? deviceSets.PageAsync(request, cancellationToken) : SphereCall.TryAsync(async () =>
         {
             var scope = request.Scope;
             var policy = await cache.GetTenantPolicyAsync(scope, cancellationToken);

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
 using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 
 namespace Fleet.Functions.Compliance;
 
@@ -81,14 +82,28 @@ public sealed record SweepPlan(string PolicySha256, string PolicySource, IReadOn
 /// <param name="TenantId">Its id, when resolved.</param>
 /// <param name="TenantName">Its name, when resolved.</param>
 /// <param name="Error">Why it could not be resolved.</param>
-public sealed record SweepTenant(string PolicyTenant, string? TenantId, string? TenantName, SphereError? Error);
+public sealed record SweepTenant(string PolicyTenant, string? TenantId, string? TenantName, SphereError? Error)
+{
+    /// <summary>The cloud (a device set's; Sphere for tenants).</summary>
+    public FleetCloud Cloud { get; init; }
+
+    /// <summary>The device set's name, for a device set of the policy (then <see cref="PolicyTenant"/> is the same name).</summary>
+    public string? DeviceSet { get; init; }
+}
 
 /// <summary>Which tenant of which sweep an activity works on.</summary>
 /// <param name="SweepId">The sweep's instance id (its report prefix).</param>
 /// <param name="TenantId">The tenant.</param>
 /// <param name="TenantName">The tenant's name.</param>
 /// <param name="PolicyTenant">The tenant as the policy writes it.</param>
-public sealed record TenantScope(string SweepId, string TenantId, string TenantName, string PolicyTenant);
+public sealed record TenantScope(string SweepId, string TenantId, string TenantName, string PolicyTenant)
+{
+    /// <summary>The cloud.</summary>
+    public FleetCloud Cloud { get; init; }
+
+    /// <summary>The device set swept, or null for a Sphere tenant.</summary>
+    public string? DeviceSet { get; init; }
+}
 
 /// <summary>Where a tenant sweep is.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<TenantSweepPhase>))]
@@ -174,7 +189,11 @@ public sealed record TenantSweepState(
 }
 
 /// <summary>The custom status of a tenant sweep.</summary>
-public sealed record TenantSweepStatus(string TenantId, string TenantName, TenantSweepPhase Phase, TenantSweepCounters Counters, int RemediationsRunning);
+public sealed record TenantSweepStatus(string TenantId, string TenantName, TenantSweepPhase Phase, TenantSweepCounters Counters, int RemediationsRunning)
+{
+    /// <summary>The cloud swept.</summary>
+    public FleetCloud Cloud { get; init; }
+}
 
 /// <summary>The output of a tenant sweep.</summary>
 /// <param name="PolicyTenant">The tenant as the policy writes it.</param>
@@ -182,7 +201,11 @@ public sealed record TenantSweepStatus(string TenantId, string TenantName, Tenan
 /// <param name="TenantName">Its name, when resolved.</param>
 /// <param name="Counters">What was counted.</param>
 /// <param name="Error">Why the tenant could not be swept (fully), if it could not.</param>
-public sealed record TenantSweepResult(string PolicyTenant, string? TenantId, string? TenantName, TenantSweepCounters Counters, SphereError? Error);
+public sealed record TenantSweepResult(string PolicyTenant, string? TenantId, string? TenantName, TenantSweepCounters Counters, SphereError? Error)
+{
+    /// <summary>The cloud.</summary>
+    public FleetCloud Cloud { get; init; }
+}
 
 /// <summary>The custom status of a sweep.</summary>
 /// <param name="Phase">Preparing, Sweeping, Reporting or Done.</param>
@@ -194,7 +217,11 @@ public sealed record SweepStatus(string Phase, SweepMode Mode, IReadOnlyList<str
 /// <summary>The output of a sweep: counts and where the report is.</summary>
 public sealed record SweepSummary(
     string SweepId, SweepMode Mode, string ReportBlob, string SummaryBlob, int Tenants, int TenantErrors, int Devices, int Groups,
-    int Findings, IReadOnlyDictionary<DriftKind, int> ByKind, int PolicyErrors, int Fixed, int Failed);
+    int Findings, IReadOnlyDictionary<DriftKind, int> ByKind, int PolicyErrors, int Fixed, int Failed)
+{
+    /// <summary>Scopes, devices, findings and fixes per cloud.</summary>
+    public IReadOnlyDictionary<FleetCloud, CloudTotals> ByCloud { get; init; } = new Dictionary<FleetCloud, CloudTotals>();
+}
 
 /// <summary>A finding to fix.</summary>
 public sealed record RemediationRequest(string SweepId, string TenantId, DriftFinding Finding);

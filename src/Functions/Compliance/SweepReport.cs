@@ -3,6 +3,7 @@ using System.Text;
 using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
 using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 
 namespace Fleet.Functions.Compliance;
 
@@ -22,12 +23,29 @@ public sealed record ReportedFinding(DriftFinding Drift, RemediationResult? Reme
 /// <param name="Findings">The drift, groups first, then devices in list order, then unclaimed devices.</param>
 public sealed record TenantReport(
     string Tenant, string? TenantId, string? TenantName, SphereError? Error, int Devices, int Groups,
-    IReadOnlyList<string> PolicyErrors, IReadOnlyList<ReportedFinding> Findings);
+    IReadOnlyList<string> PolicyErrors, IReadOnlyList<ReportedFinding> Findings)
+{
+    /// <summary>The cloud (Sphere for tenants; a device set's cloud).</summary>
+    public FleetCloud Cloud { get; init; }
+}
+
+/// <summary>A cloud's share of a sweep.</summary>
+/// <param name="Scopes">Sphere tenants or device sets swept.</param>
+/// <param name="Errors">Of them, those that could not be swept (fully).</param>
+/// <param name="Devices">Devices judged.</param>
+/// <param name="Findings">Drift found.</param>
+/// <param name="Fixed">Findings fixed.</param>
+/// <param name="Failed">Findings whose fix failed.</param>
+public sealed record CloudTotals(int Scopes, int Errors, int Devices, int Findings, int Fixed, int Failed);
 
 /// <summary>The totals of a report.</summary>
 public sealed record SweepTotals(
     int Tenants, int TenantErrors, int Devices, int Groups, int Findings, IReadOnlyDictionary<DriftKind, int> ByKind,
-    int Remediable, int Fixed, int Failed, int PolicyErrors);
+    int Remediable, int Fixed, int Failed, int PolicyErrors)
+{
+    /// <summary>The same per cloud (only clouds the policy names).</summary>
+    public IReadOnlyDictionary<FleetCloud, CloudTotals> ByCloud { get; init; } = new Dictionary<FleetCloud, CloudTotals>();
+}
 
 /// <summary><c>report.json</c>: a sweep's findings per tenant, with remediation outcomes.</summary>
 public sealed record SweepReport(
@@ -54,7 +72,7 @@ internal static class SweepReportBuilder
             .ToList();
         return new TenantReport(
             tenant.PolicyTenant, tenant.TenantId, tenant.TenantName, tenant.Error, ordered.Sum(r => r.Devices), tenant.Counters.Groups,
-            ordered.SelectMany(r => r.PolicyErrors).ToList(), findings);
+            ordered.SelectMany(r => r.PolicyErrors).ToList(), findings) { Cloud = tenant.Cloud };
     }
 
     public static SweepReport Build(ReportRequest request, IReadOnlyList<TenantReport> tenants)
@@ -70,7 +88,13 @@ internal static class SweepReportBuilder
             all.Count(f => f.Drift.Remediable),
             all.Count(f => f.Remediation?.Outcome == RemediationOutcome.Fixed),
             all.Count(f => f.Remediation?.Outcome == RemediationOutcome.Failed),
-            tenants.Sum(t => t.PolicyErrors.Count));
+            tenants.Sum(t => t.PolicyErrors.Count))
+        {
+            ByCloud = tenants.GroupBy(t => t.Cloud).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => new CloudTotals(
+                g.Count(), g.Count(t => t.Error is not null), g.Sum(t => t.Devices), g.Sum(t => t.Findings.Count),
+                g.Sum(t => t.Findings.Count(f => f.Remediation?.Outcome == RemediationOutcome.Fixed)),
+                g.Sum(t => t.Findings.Count(f => f.Remediation?.Outcome == RemediationOutcome.Failed)))),
+        };
         return new SweepReport(request.SweepId, request.Mode, request.StartedAt, request.CompletedAt, request.Plan.PolicySha256,
             request.Plan.PolicySource, totals, tenants);
     }
@@ -78,7 +102,7 @@ internal static class SweepReportBuilder
     public static SweepSummary Summarize(SweepReport report, string container) => new(
         report.SweepId, report.Mode, $"{container}/{ReportStore.ReportBlob(report.SweepId)}", $"{container}/{ReportStore.SummaryBlob(report.SweepId)}",
         report.Totals.Tenants, report.Totals.TenantErrors, report.Totals.Devices, report.Totals.Groups, report.Totals.Findings,
-        report.Totals.ByKind, report.Totals.PolicyErrors, report.Totals.Fixed, report.Totals.Failed);
+        report.Totals.ByKind, report.Totals.PolicyErrors, report.Totals.Fixed, report.Totals.Failed) { ByCloud = report.Totals.ByCloud };
 
     public static string Summary(SweepReport report)
     {
@@ -94,11 +118,17 @@ internal static class SweepReportBuilder
             Line(text, $"  {kind,-24}{count,8}");
         }
 
+        foreach (var (cloud, c) in t.ByCloud)
+        {
+            Line(text, $"  {FleetCloudJsonConverter.NameOf(cloud),-12}{c.Scopes,4} scope(s), {c.Devices} device(s), {c.Findings} finding(s), {c.Fixed} fixed, {c.Failed} not fixed" +
+                       (c.Errors > 0 ? $", {c.Errors} not swept" : string.Empty));
+        }
+
         foreach (var tenant in report.Tenants)
         {
             text.AppendLine();
             var name = tenant.TenantName is null ? tenant.Tenant : $"{tenant.TenantName} ({tenant.TenantId})";
-            Line(text, $"Tenant {name}: {tenant.Devices} device(s), {tenant.Groups} group(s), {tenant.Findings.Count} finding(s).");
+            Line(text, $"{(tenant.Cloud == FleetCloud.Sphere ? "Tenant" : FleetCloudJsonConverter.NameOf(tenant.Cloud) + " device set")} {name}: {tenant.Devices} device(s), {tenant.Groups} group(s), {tenant.Findings.Count} finding(s).");
             if (tenant.Error is { } error)
             {
                 Line(text, $"  NOT SWEPT: {error}");

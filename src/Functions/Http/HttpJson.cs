@@ -15,12 +15,13 @@ internal static class HttpJson
     /// The body as <typeparamref name="T"/>, validated with DataAnnotations and <see cref="IValidatableObject"/>; an
     /// empty body gives <paramref name="empty"/> when that is allowed.
     /// </summary>
-    public static async Task<(T? Value, IReadOnlyList<string> Errors)> ReadAsync<T>(HttpRequestData request, Func<T>? empty = null)
+    public static async Task<(T? Value, IReadOnlyList<string> Errors)> ReadAsync<T>(HttpRequestData request, Func<T>? empty = null,
+        IDictionary<object, object?>? items = null)
         where T : class
     {
         using var reader = new StreamReader(request.Body);
         var text = await reader.ReadToEndAsync(request.FunctionContext.CancellationToken);
-        return Parse(text, "body", empty);
+        return Parse(text, "body", empty, items);
     }
 
     /// <summary>
@@ -30,7 +31,8 @@ internal static class HttpJson
     /// <param name="text">The JSON.</param>
     /// <param name="what">What the text is, for the error messages ("body", "message").</param>
     /// <param name="empty">The value of blank text, or null when blank text is an error.</param>
-    public static (T? Value, IReadOnlyList<string> Errors) Parse<T>(string text, string what, Func<T>? empty = null)
+    /// <param name="items">Items for the validation context (e.g. defaults a validator needs).</param>
+    public static (T? Value, IReadOnlyList<string> Errors) Parse<T>(string text, string what, Func<T>? empty = null, IDictionary<object, object?>? items = null)
         where T : class
     {
         T? value;
@@ -49,7 +51,7 @@ internal static class HttpJson
         }
 
         var results = new List<ValidationResult>();
-        Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true);
+        Validator.TryValidateObject(value, new ValidationContext(value, items), results, validateAllProperties: true);
         return (value, results.Select(r => r.ErrorMessage ?? "invalid").ToList());
     }
 

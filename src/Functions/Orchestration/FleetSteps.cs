@@ -3,6 +3,8 @@ using Fleet.Functions.Settings;
 using Fleet.Functions.Sphere;
 using Fleet.Shared.DesiredState;
 using Fleet.Shared.Sphere;
+using Fleet.Shared.IoTCentral;
+using Fleet.Shared.IoTConnect;
 using Azure;
 
 namespace Fleet.Functions.Orchestration;
@@ -51,7 +53,8 @@ internal sealed class FleetSteps
 
     /// <summary>Whether a failed activity or sub-orchestration is worth another attempt.</summary>
     public static bool IsTransient(TaskFailureDetails failure) =>
-        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<RequestFailedException>()
+        failure.IsCausedBy<SphereApiException>() || failure.IsCausedBy<IoTCentralApiException>() || failure.IsCausedBy<IoTConnectApiException>()
+        || failure.IsCausedBy<RequestFailedException>()
         || failure.IsCausedBy<TimeoutException>() || failure.IsCausedBy<HttpRequestException>() || failure.IsCausedBy<IOException>();
 
     /// <summary>Calls a Sphere activity; its non-retryable error fails <paramref name="step"/>.</summary>
@@ -174,60 +177,6 @@ internal sealed class FleetSteps
         }
 
         return group.DeploymentId;
-    }
-
-    /// <summary>
-    /// Claims a device into the tenant and waits until the tenant sees it; returns false when the tenant had claimed
-    /// it already. With conflicts reported as failed operations (<c>Conflict</c>), "already claimed by this tenant"
-    /// looks like any other conflict, so the device's visibility in the tenant tells them apart.
-    /// </summary>
-    /// <param name="step">The step name for errors.</param>
-    /// <param name="device">The device.</param>
-    /// <param name="waiting">Told the operation id before the wait starts (for the custom status).</param>
-    public async Task<bool> ClaimAsync(string step, DeviceRef device, Action<string>? waiting = null)
-    {
-        var claim = await CallAsync<ClaimOutcome>(step, nameof(SphereActivities.ClaimDevice), device);
-        if (claim.OperationId is not { } operationId)
-        {
-            // Claimed by this tenant already, perhaps by an earlier attempt whose operation is still completing.
-            await WaitForDeviceAsync(step, device.TenantId, device.DeviceId);
-            return false;
-        }
-
-        waiting?.Invoke(operationId);
-        try
-        {
-            await WaitForOperationAsync(step, device.TenantId, operationId);
-            return true;
-        }
-        catch (FleetStepFailedException ex) when (ex.Error.ErrorCode == nameof(OperationErrorCode.Conflict))
-        {
-            var visible = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), device);
-            if (visible.Error is not null)
-            {
-                throw;
-            }
-
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// Reads a device until the tenant sees it: a claim that an earlier attempt (or another request) started may still
-    /// be running, and the device answers 404 until it completes.
-    /// </summary>
-    public async Task<DevicePlacement> WaitForDeviceAsync(string step, string tenantId, string deviceId)
-    {
-        var deadline = _context.CurrentUtcDateTime + _options.OperationTimeout;
-        var device = new DeviceRef(tenantId, deviceId);
-        var read = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), device);
-        while (read.Error is { IsNotFound: true } && BeforeDeadline(deadline))
-        {
-            await _context.CreateTimer(_options.OperationPollInterval, CancellationToken.None);
-            read = await TryCallAsync<DevicePlacement>(nameof(SphereActivities.GetDevicePlacement), device);
-        }
-
-        return read.Error is { } error ? throw new FleetStepFailedException(step, error) : read.Value!;
     }
 
     /// <summary>Calls an activity until its value satisfies <paramref name="done"/>, polling with durable timers within <c>OperationTimeout</c>.</summary>

@@ -1,16 +1,18 @@
 using Microsoft.DurableTask;
 using Fleet.Functions.Orchestration;
 using Fleet.Functions.Settings;
-using Fleet.Functions.Sphere;
+using Fleet.Functions.Clouds;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Functions.Provisioning;
 
 /// <summary>
-/// <c>ProvisionDevice</c>: claim the device (already claimed by this tenant counts as done), wait for the operation
-/// with durable timers, find or create the product and device group, move the device unless it is there, and read
-/// it back. The custom status names the step, the operation in flight and, on failure, the service's error.
+/// <c>ProvisionDevice</c>, on any fleet cloud through the port: enroll the device (Sphere claim, already claimed by
+/// this tenant counting as done; IoT Central create/update with template and organization; IoTConnect create and
+/// acquire), resolve the target group (Sphere: create it when the policy allows), place the device unless it is there
+/// (waiting with durable timers for what takes time), and read it back. The custom status names the step, what is
+/// awaited and, on failure, the service's error.
 /// </summary>
 public sealed class ProvisionDeviceOrchestration(IOptions<OrchestrationOptions> options)
 {
@@ -25,7 +27,7 @@ public sealed class ProvisionDeviceOrchestration(IOptions<OrchestrationOptions> 
         var input = context.GetInput<ProvisionInput>() ?? throw new InvalidOperationException("ProvisionDevice needs an input.");
         var logger = context.CreateReplaySafeLogger<ProvisionDeviceOrchestration>();
         var steps = new FleetSteps(context, options.Value);
-        var status = new ProvisionStatus(ProvisionStep.ResolveTenant, input.DeviceId, input.Placement.ToString(), input.RequestId);
+        var status = new ProvisionStatus(ProvisionStep.ResolveTenant, input.DeviceId, input.Placement, input.RequestId) { Cloud = input.Target.Cloud };
         void Report(ProvisionStatus next)
         {
             status = next;
@@ -35,41 +37,33 @@ public sealed class ProvisionDeviceOrchestration(IOptions<OrchestrationOptions> 
         Report(status);
         try
         {
-            var plan = await steps.CallAsync<ProvisioningPlan>(nameof(ProvisionStep.ResolveTenant), nameof(ProvisioningActivities.PlanProvisioning), input);
-            var tenantId = plan.TenantId;
-            var device = new DeviceRef(tenantId, input.DeviceId);
-
-            Report(status with { Step = ProvisionStep.Claim, TenantId = tenantId });
-            var claimed = await steps.ClaimAsync(nameof(ProvisionStep.Claim), device, operationId => Report(status with { Step = ProvisionStep.WaitForClaim, OperationId = operationId }));
-
-            Report(status with { Step = ProvisionStep.ResolveGroup, OperationId = null });
-            var location = await steps.EnsureDeviceGroupAsync(
-                nameof(ProvisionStep.ResolveGroup), tenantId, input.Placement, plan.AllowCreate, plan.OsFeedType, plan.UpdatePolicy);
-            var groupId = location.DeviceGroupId!;
-
-            Report(status with { Step = ProvisionStep.Move, DeviceGroupId = groupId });
-            var placement = await steps.WaitForDeviceAsync(nameof(ProvisionStep.Move), tenantId, input.DeviceId);
-            var moved = false;
-            if (!SameId(placement.DeviceGroupId, groupId))
+            var planned = await context.CallActivityAsync<PortRead<ProvisioningPlan>>(nameof(ProvisioningActivities.PlanProvisioning), input, steps.Retry);
+            var plan = planned.Value ?? throw new FleetStepFailedException(nameof(ProvisionStep.ResolveTenant), planned.Error!.ToAppError());
+            status = status with { TenantId = plan.ScopeId };
+            var port = new PortSteps(context, options.Value, steps)
             {
-                var operationId = await steps.CallAsync<string>(nameof(ProvisionStep.Move), nameof(SphereActivities.MoveDevice),
-                    new MoveRequest(tenantId, input.DeviceId, groupId));
-                Report(status with { Step = ProvisionStep.WaitForMove, OperationId = operationId });
-                await steps.WaitForOperationAsync(nameof(ProvisionStep.Move), tenantId, operationId);
-                moved = true;
-            }
+                Waiting = (step, handle) =>
+                {
+                    var waiting = step switch
+                    {
+                        "Claim" => ProvisionStep.WaitForClaim,
+                        "Move" => ProvisionStep.WaitForMove,
+                        _ => status.Step,
+                    };
+                    if (waiting != status.Step || handle != status.OperationId)
+                    {
+                        Report(status with { Step = waiting, OperationId = handle });
+                    }
+                },
+            };
 
-            Report(status with { Step = ProvisionStep.Verify, OperationId = null });
-            var final = await steps.CallAsync<DevicePlacement>(nameof(ProvisionStep.Verify), nameof(SphereActivities.GetDevicePlacement), device);
-            if (!SameId(final.DeviceGroupId, groupId))
-            {
-                throw new FleetStepFailedException(nameof(ProvisionStep.Verify), new SphereError(0, SphereError.VerificationFailed,
-                    $"The device is in group {final.DeviceGroupId ?? "(none)"}, not {groupId}."));
-            }
-
-            Report(status with { Step = ProvisionStep.Done });
-            logger.ProvisioningCompleted(input.DeviceId, tenantId, input.Placement, claimed, moved);
-            return new ProvisionResult(input.DeviceId, tenantId, plan.TenantName, location.ProductId!, groupId, input.Placement.ToString(), claimed, moved, input.RequestId);
+            var outcome = await port.PlaceDeviceAsync(plan.Target, input.DeviceId, enroll: true, stepStarting: step =>
+                Report(status with { Step = Enum.Parse<ProvisionStep>(step), OperationId = null }));
+            var groupId = outcome.Location.GroupId;
+            Report(status with { Step = ProvisionStep.Done, DeviceGroupId = groupId, OperationId = null });
+            logger.ProvisioningCompleted(input.DeviceId, plan.Target.Cloud, plan.ScopeId, input.Placement, outcome.Enrolled, outcome.Moved);
+            return new ProvisionResult(input.DeviceId, plan.ScopeId, plan.ScopeName, outcome.Location.ParentId, groupId, input.Placement,
+                outcome.Enrolled, outcome.Moved, input.RequestId) { Cloud = plan.Target.Cloud };
         }
         catch (FleetStepFailedException ex)
         {
@@ -91,5 +85,4 @@ public sealed class ProvisionDeviceOrchestration(IOptions<OrchestrationOptions> 
         }
     }
 
-    private static bool SameId(string? a, string? b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 }

@@ -1,7 +1,9 @@
 using Microsoft.DurableTask.Client;
 using Fleet.Functions.Http;
 using Fleet.Functions.Settings;
-using Fleet.Functions.Sphere;
+using Fleet.Functions.Clouds;
+using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.Extensions.Logging;
@@ -26,7 +28,7 @@ public sealed class ProvisioningFunctions(
         [QueueTrigger("%Provisioning:Queue%")] string message, string id, [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken)
     {
-        var (request, errors) = HttpJson.Parse<ProvisioningRequest>(message, "message");
+        var (request, errors) = HttpJson.Parse<ProvisioningRequest>(message, "message", items: starter.ValidationItems);
         if (request is null || errors.Count > 0)
         {
             logger.ProvisioningMessageRejected(id, string.Join(" ", errors));
@@ -42,7 +44,7 @@ public sealed class ProvisioningFunctions(
     public async Task<HttpResponseData> StartProvisioning(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "provision")] HttpRequestData request, [DurableClient] DurableTaskClient client)
     {
-        var (body, errors) = await HttpJson.ReadAsync<ProvisioningRequest>(request);
+        var (body, errors) = await HttpJson.ReadAsync<ProvisioningRequest>(request, items: starter.ValidationItems);
         if (body is null || errors.Count > 0)
         {
             return await HttpJson.BadRequest(request, errors);
@@ -60,22 +62,28 @@ public sealed class ProvisioningFunctions(
     }
 }
 
-/// <summary>Activities of provisioning beyond the shared Sphere steps.</summary>
-public sealed class ProvisioningActivities(TenantDirectory tenants, PolicyProvider policies)
+/// <summary>Activities of provisioning beyond the port's steps.</summary>
+public sealed class ProvisioningActivities(FleetActivities port, PolicyProvider policies)
 {
-    /// <summary>Resolves the tenant and reads what the policy says about the target group (may it be created, with which settings).</summary>
+    /// <summary>Resolves the scope (Sphere tenant; a configured connection) and reads what the policy says about a Sphere target group (may it be created, with which settings).</summary>
     [Function(nameof(PlanProvisioning))]
-    public async Task<ApiResult<ProvisioningPlan>> PlanProvisioning([ActivityTrigger] ProvisionInput input, CancellationToken cancellationToken)
+    public async Task<PortRead<ProvisioningPlan>> PlanProvisioning([ActivityTrigger] ProvisionInput input, CancellationToken cancellationToken)
     {
-        var tenant = await tenants.ResolveAsync(input.Tenant, cancellationToken);
-        if (tenant.Error is { } error)
+        var scope = await port.FleetResolveScope(input.Target, cancellationToken);
+        if (scope.Error is { } error)
         {
-            return ApiResult.Failed<ProvisioningPlan>(error);
+            return new PortRead<ProvisioningPlan>(null, error);
         }
 
-        var (id, name) = tenant.Value!;
-        var policy = policies.Current()?.FindTenant(id, name);
-        var group = policy?.FindGroup(input.Placement);
-        return ApiResult.Ok(new ProvisioningPlan(id, name, policy?.AllowCreate ?? false, group?.OsFeedType, group?.UpdatePolicy));
+        var (id, name) = scope.Value!;
+        var target = input.Target with { Scope = id };
+        if (target.Cloud == FleetCloud.Sphere && GroupPath.TryParse(target.Group, out var path))
+        {
+            var policy = policies.Current()?.FindTenant(id, name);
+            var group = policy?.FindGroup(path);
+            target = target with { AllowCreate = policy?.AllowCreate ?? false, OsFeedType = (int?)group?.OsFeedType, UpdatePolicy = (int?)group?.UpdatePolicy };
+        }
+
+        return new PortRead<ProvisioningPlan>(new ProvisioningPlan(id, name, target), null);
     }
 }

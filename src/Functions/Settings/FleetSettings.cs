@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 
 namespace Fleet.Functions.Settings;
 
@@ -31,6 +32,10 @@ public sealed class ProvisioningOptions
     /// </summary>
     /// <value>Default none.</value>
     public string? DefaultTenant { get; set; }
+
+    /// <summary>The cloud of requests without <c>cloud</c> (<c>Provisioning:DefaultCloud</c>): <c>sphere</c>, <c>iotcentral</c> or <c>iotconnect</c>.</summary>
+    /// <value>Default <see cref="FleetCloud.Sphere"/>.</value>
+    public FleetCloud DefaultCloud { get; set; } = FleetCloud.Sphere;
 }
 
 /// <summary>Settings of compliance sweeps (section <c>ComplianceSweep</c>).</summary>

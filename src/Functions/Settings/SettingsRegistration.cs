@@ -18,6 +18,7 @@ internal static partial class SettingsRegistration
         {
             fail(!string.IsNullOrWhiteSpace(o.Queue), nameof(o.Queue), "must name a queue");
             fail(o.DefaultTenant is null || !string.IsNullOrWhiteSpace(o.DefaultTenant), nameof(o.DefaultTenant), "must not be blank");
+            fail(Enum.IsDefined(o.DefaultCloud), nameof(o.DefaultCloud), "must be 'sphere', 'iotcentral' or 'iotconnect'");
         });
 
         Add<ComplianceSweepOptions>(services, configuration, ComplianceSweepOptions.Section, (o, sp, fail) =>

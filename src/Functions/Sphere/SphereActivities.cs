@@ -1,10 +1,9 @@
 using Microsoft.Azure.Functions.Worker;
+using Fleet.Shared.DesiredState;
+using Fleet.Shared.FleetClouds;
 using Fleet.Shared.Sphere;
 
 namespace Fleet.Functions.Sphere;
-
-/// <summary>A device in a tenant.</summary>
-public sealed record DeviceRef(string TenantId, string DeviceId);
 
 /// <summary>An operation in a tenant.</summary>
 public sealed record OperationRef(string TenantId, string OperationId);
@@ -18,17 +17,8 @@ public sealed record GroupLookup(string TenantId, string Product, string DeviceG
 /// <summary>Where a product and group are; null ids are missing.</summary>
 public sealed record GroupLocation(string? ProductId, string? DeviceGroupId);
 
-/// <summary>How a claim request went: already claimed by this tenant, or an operation to wait for.</summary>
-public sealed record ClaimOutcome(bool AlreadyClaimed, string? OperationId);
-
 /// <summary>Where an operation stands; <see cref="Failure"/> is set when it ended Failed.</summary>
 public sealed record OperationProgress(OperationState State, bool Finished, SphereError? Failure);
-
-/// <summary>A device's placement.</summary>
-public sealed record DevicePlacement(string DeviceId, string? ProductId, string? DeviceGroupId);
-
-/// <summary>A device to move.</summary>
-public sealed record MoveRequest(string TenantId, string DeviceId, string DeviceGroupId);
 
 /// <summary>A product to create (without the default groups: the policy says which groups exist).</summary>
 public sealed record ProductCreateRequest(string TenantId, string Name);
@@ -72,31 +62,8 @@ public sealed record GroupHealth(int Devices, int Installed, double Share);
 /// done, because an activity runs at least once. Non-retryable failures come back as <see cref="ApiResult{T}.Error"/>;
 /// transient ones are thrown for the orchestration's retry policy.
 /// </summary>
-public sealed class SphereActivities(SphereClient sphere, TenantDirectory tenants)
+public sealed class SphereActivities(SphereClient sphere)
 {
-    private const int LargePage = 1000;
-
-    /// <summary>Resolves a tenant given by id or name.</summary>
-    [Function(nameof(ResolveTenant))]
-    public Task<ApiResult<TenantRef>> ResolveTenant([ActivityTrigger] string tenant, CancellationToken cancellationToken) =>
-        tenants.ResolveAsync(tenant, cancellationToken);
-
-    /// <summary>Claims a device; "already claimed by this tenant" counts as done.</summary>
-    [Function(nameof(ClaimDevice))]
-    public Task<ApiResult<ClaimOutcome>> ClaimDevice([ActivityTrigger] DeviceRef device, CancellationToken cancellationToken) =>
-        SphereCall.TryAsync(async () =>
-        {
-            try
-            {
-                var operation = await sphere.ClaimDeviceAsync(device.TenantId, device.DeviceId, cancellationToken);
-                return new ClaimOutcome(false, operation.OperationId);
-            }
-            catch (SphereApiException ex) when (ex.IsConflict && ex.ErrorCode == "DeviceAlreadyClaimed")
-            {
-                return new ClaimOutcome(true, null);
-            }
-        });
-
     /// <summary>Reads an operation once (orchestrations wait between polls with durable timers).</summary>
     [Function(nameof(GetOperation))]
     public Task<ApiResult<OperationProgress>> GetOperation([ActivityTrigger] OperationRef operation, CancellationToken cancellationToken) =>
@@ -107,43 +74,12 @@ public sealed class SphereActivities(SphereClient sphere, TenantDirectory tenant
                 current.State == OperationState.Failed ? SphereError.FromOperation(current) : null);
         });
 
-    /// <summary>Reads where a device is; 404 when the tenant has not claimed it (yet).</summary>
-    [Function(nameof(GetDevicePlacement))]
-    public Task<ApiResult<DevicePlacement>> GetDevicePlacement([ActivityTrigger] DeviceRef device, CancellationToken cancellationToken) =>
-        SphereCall.TryAsync(async () =>
-        {
-            var found = await sphere.GetDeviceAsync(device.TenantId, device.DeviceId, cancellationToken);
-            return new DevicePlacement(found.DeviceId, found.ProductId, found.DeviceGroupId);
-        });
-
-    /// <summary>Starts moving a device (moving to its current group completes with no change, so a repeat is harmless).</summary>
-    [Function(nameof(MoveDevice))]
-    public Task<ApiResult<string>> MoveDevice([ActivityTrigger] MoveRequest move, CancellationToken cancellationToken) =>
-        SphereCall.TryAsync(async () =>
-            (await sphere.MoveDeviceAsync(move.TenantId, move.DeviceId, move.DeviceGroupId, cancellationToken)).OperationId);
-
     /// <summary>Finds a product and one of its groups by name.</summary>
     [Function(nameof(FindDeviceGroup))]
     public Task<ApiResult<GroupLocation>> FindDeviceGroup([ActivityTrigger] GroupLookup lookup, CancellationToken cancellationToken) =>
         SphereCall.TryAsync(async () =>
         {
-            string? productId = null;
-            await foreach (var page in sphere.GetProductsAsync(lookup.TenantId, cancellationToken).AsPages(pageSizeHint: LargePage))
-            {
-                productId ??= page.Values.FirstOrDefault(p => string.Equals(p.Name, lookup.Product, StringComparison.OrdinalIgnoreCase))?.Id;
-            }
-
-            if (productId is null)
-            {
-                return new GroupLocation(null, null);
-            }
-
-            string? groupId = null;
-            await foreach (var page in sphere.GetProductDeviceGroupsAsync(lookup.TenantId, productId, cancellationToken).AsPages(pageSizeHint: LargePage))
-            {
-                groupId ??= page.Values.FirstOrDefault(g => string.Equals(g.Name, lookup.DeviceGroup, StringComparison.OrdinalIgnoreCase))?.Id;
-            }
-
+            var (productId, groupId) = await SphereFleetAdapter.FindGroupAsync(sphere, lookup.TenantId, new GroupPath(lookup.Product, lookup.DeviceGroup), cancellationToken);
             return new GroupLocation(productId, groupId);
         });
 
@@ -224,28 +160,8 @@ public sealed class SphereActivities(SphereClient sphere, TenantDirectory tenant
     public Task<ApiResult<GroupHealth>> MeasureDeploymentHealth([ActivityTrigger] HealthRequest request, CancellationToken cancellationToken) =>
         SphereCall.TryAsync(async () =>
         {
-            var devices = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            await foreach (var page in sphere.GetDeviceGroupDevicesAsync(request.TenantId, request.DeviceGroupId, cancellationToken).AsPages(pageSizeHint: LargePage))
-            {
-                devices.UnionWith(page.Values.Select(d => d.DeviceId));
-            }
-
-            if (devices.Count == 0)
-            {
-                return new GroupHealth(0, 0, 1);
-            }
-
-            var installed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            await foreach (var page in sphere.GetDeviceInsightsAsync(request.TenantId, cancellationToken).AsPages(pageSizeHint: LargePage))
-            {
-                installed.UnionWith(page.Values
-                    .Where(e => devices.Contains(e.DeviceId)
-                                && string.Equals(e.EventCategory, "AppUpdate", StringComparison.OrdinalIgnoreCase)
-                                && e.Description?.Contains(request.DeploymentId, StringComparison.OrdinalIgnoreCase) == true)
-                    .Select(e => e.DeviceId));
-            }
-
-            return new GroupHealth(devices.Count, installed.Count, (double)installed.Count / devices.Count);
+            var (devices, installed) = await SphereFleetAdapter.MeasureInstallsAsync(sphere, request.TenantId, request.DeviceGroupId, request.DeploymentId, cancellationToken);
+            return devices == 0 ? new GroupHealth(0, 0, 1) : new GroupHealth(devices, installed, (double)installed / devices);
         });
 
     private static GroupSnapshot Snapshot(DeviceGroup group) => new(

@@ -14,6 +14,24 @@ namespace Fleet.Shared.Configuration;
 /// </summary>
 internal static class CloudConnection
 {
+    /// <summary>
+    /// Registers one connection of a cloud client: its options (<see cref="AddOptions{TOptions}"/>) and the client
+    /// (<see cref="AddClient{TClient}"/>), made by <paramref name="create"/> from the connection's validated options.
+    /// </summary>
+    public static IServiceCollection Register<TOptions, TClient>(IServiceCollection services, IConfiguration configuration, string connectionName,
+        Func<TOptions, ICollection<string>> bindingErrors, Func<string, IConfiguration, IValidateOptions<TOptions>> validator,
+        Func<IServiceProvider, TOptions, TClient> create)
+        where TOptions : class
+        where TClient : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
+        AddOptions(services, configuration, connectionName, bindingErrors, validator(connectionName, configuration));
+        AddClient(services, connectionName, sp => create(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(connectionName)));
+        return services;
+    }
+
     /// <summary>Binds <typeparamref name="TOptions"/> from the section <paramref name="connectionName"/> and validates it at start-up.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The configuration holding the section.</param>

@@ -12,14 +12,18 @@ namespace Fleet.Shared.DesiredState;
 /// </summary>
 public sealed class DesiredStatePolicy
 {
-    internal DesiredStatePolicy(IReadOnlyList<TenantPolicy> tenants, string json)
+    internal DesiredStatePolicy(IReadOnlyList<TenantPolicy> tenants, string json, IReadOnlyList<DeviceSetPolicy>? deviceSets = null)
     {
         Tenants = tenants;
+        DeviceSets = deviceSets ?? [];
         Json = json;
         Sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
     }
 
-    /// <summary>The tenants the policy governs, in the order written.</summary>
+    /// <summary>The IoT Central and IoTConnect device sets (<c>deviceSets</c>), each naming its cloud and connection.</summary>
+    public IReadOnlyList<DeviceSetPolicy> DeviceSets { get; }
+
+    /// <summary>The Sphere tenants the policy governs, in the order written.</summary>
     public IReadOnlyList<TenantPolicy> Tenants { get; }
 
     /// <summary>The JSON the policy was read from (kept so a sweep can store exactly what it ran against).</summary>

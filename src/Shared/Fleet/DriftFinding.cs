@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Fleet.Shared.FleetClouds;
 using Fleet.Shared.Sphere;
 
 namespace Fleet.Shared.DesiredState;
@@ -27,6 +28,9 @@ public enum DriftKind
 
     /// <summary>A group's current deployment carries other images than the policy says.</summary>
     GroupWrongDeployment,
+
+    /// <summary>A device of an IoT Central or IoTConnect device set that runs another version than the set's deployment.</summary>
+    WrongVersion,
 }
 
 /// <summary>One field of a device group that differs from the policy.</summary>
@@ -87,6 +91,15 @@ public sealed record DriftFinding
 
     /// <summary>The image ids the group's deployment should carry (group findings), when the policy says.</summary>
     public IReadOnlyList<string>? ExpectedImageIds { get; init; }
+
+    /// <summary>Device sets: where the device belongs (cloud, connection, placement); fixes go through the port with it.</summary>
+    public FleetTarget? Placement { get; init; }
+
+    /// <summary>Device sets: the placement resolved to the cloud's ids.</summary>
+    public FleetLocation? Location { get; init; }
+
+    /// <summary>Device sets: the deployment the device must run (<see cref="DriftKind.WrongVersion"/>).</summary>
+    public FleetDeploymentSpec? ExpectedDeployment { get; init; }
 
     /// <summary>Whether remediation can fix it (e.g. false for a missing group the policy may not create).</summary>
     public bool Remediable { get; init; }

@@ -36,9 +36,11 @@ internal static partial class PolicyParser
         }
 
         var errors = new List<string>();
-        if (document?.Tenants is not { Count: > 0 } tenants)
+        var sets = DeviceSetParser.Read(document?.DeviceSets, errors);
+        var tenants = document?.Tenants ?? [];
+        if (tenants.Count == 0 && sets.Count == 0)
         {
-            throw new PolicyFormatException(["tenants: at least one tenant is required."]);
+            throw new PolicyFormatException(errors.Count > 0 ? errors : ["tenants: at least one tenant (or a device set under deviceSets) is required."]);
         }
 
         var result = new List<TenantPolicy>();
@@ -67,7 +69,7 @@ internal static partial class PolicyParser
             }
         }
 
-        return errors.Count > 0 ? throw new PolicyFormatException(errors) : new DesiredStatePolicy(result, json);
+        return errors.Count > 0 ? throw new PolicyFormatException(errors) : new DesiredStatePolicy(result, json, sets);
     }
 
     private static TenantPolicy? ReadTenant(TenantDocument tenant, string at, List<string> errors)
@@ -231,7 +233,7 @@ internal static partial class PolicyParser
     private static string Shorten(string deviceId) => deviceId.Length > 16 ? deviceId[..16] + "…" : deviceId;
 
     /// <summary>Says what is wrong in the policy's terms instead of System.Text.Json's (which name internal types).</summary>
-    private static string Explain(string path, string message)
+    internal static string Explain(string path, string message)
     {
         var member = path[(path.LastIndexOf('.') + 1)..];
         var bracket = member.IndexOf('[', StringComparison.Ordinal);
@@ -249,7 +251,10 @@ internal static partial class PolicyParser
                 "updatePolicy" => "use UpdateAll, No3rdPartyAppUpdates or NoUpdates.",
                 "action" => "use report or assign.",
                 "allowCreate" => "use true or false.",
-                "tenants" or "products" or "deviceGroups" or "deployment" => "must be a JSON array.",
+                "tenants" or "products" or "deviceGroups" or "deviceSets" => "must be a JSON array.",
+                "deployment" when path.StartsWith("deviceSets", StringComparison.Ordinal) => "must be an object { \"version\": … }.",
+                "deployment" => "must be a JSON array.",
+                "cloud" => "use iotcentral or iotconnect.",
                 "devices" => "must be a JSON object of device id to \"Product/Group\".",
                 _ => "the value has the wrong JSON type.",
             };
@@ -266,6 +271,8 @@ internal static partial class PolicyParser
     private sealed class PolicyDocument
     {
         public List<TenantDocument?>? Tenants { get; set; }
+
+        public List<DeviceSetParser.DeviceSetDocument?>? DeviceSets { get; set; }
     }
 
     private sealed class TenantDocument

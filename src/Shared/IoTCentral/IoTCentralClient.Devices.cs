@@ -51,6 +51,19 @@ public partial class IoTCentralClient
         CancellationToken cancellationToken = default) =>
         GetAsync<JsonElement>(PathOf("devices", deviceId, "properties"), cancellationToken);
 
+    /// <summary>
+    /// Sets writable properties of a device (<c>PATCH /devices/{id}/properties</c>, a merge of the given values)
+    /// and returns its properties as the service answers them.
+    /// </summary>
+    public virtual async Task<JsonElement> UpdateDevicePropertiesAsync(string deviceId, IReadOnlyDictionary<string, System.Text.Json.Nodes.JsonNode?> properties,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        var call = new Call(RequestMethod.Patch, PathOf("devices", deviceId, "properties"),
+            Body: JsonBody(new System.Text.Json.Nodes.JsonObject(properties.Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))), "application/merge-patch+json"));
+        return Read<JsonElement>(call, await SendAsync(call, cancellationToken).ConfigureAwait(false));
+    }
+
     // ---- Device templates ----
 
     /// <summary>Device templates, every page.</summary>
@@ -115,6 +128,23 @@ public partial class IoTCentralClient
 
         // The group is read first: a missing group fails before anything is written.
         var group = await GetDeviceGroupAsync(request.DeviceGroupId, cancellationToken).ConfigureAwait(false);
+        var (device, change) = await EnsureDeviceAsync(request, cancellationToken).ConfigureAwait(false);
+        var listed = await WaitForGroupListingAsync(group, request.DeviceId, cancellationToken).ConfigureAwait(false);
+        _logger.DeviceProvisioned(request.DeviceId, change, request.DeviceGroupId, listed);
+        return new IoTCentralProvisioningResult(device, change, listed, group);
+    }
+
+    /// <summary>
+    /// The write half of <see cref="ProvisionDeviceAsync"/>: makes the device exist with the template, organization,
+    /// enabled state (and display name) asked for, writing only when it is missing or differs, with the etag just
+    /// read (a concurrent change is a 412). Does not read or wait for the device group.
+    /// </summary>
+    public virtual async Task<(IoTCentralDevice Device, ProvisioningChange Change)> EnsureDeviceAsync(IoTCentralProvisioningRequest request,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.DeviceId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Template);
         IoTCentralDevice? existing;
         try
         {
@@ -125,26 +155,36 @@ public partial class IoTCentralClient
             existing = null;
         }
 
-        IReadOnlyList<string>? organizations = request.Organization is null ? null : [request.Organization];
-        var device = existing;
-        var change = ProvisioningChange.Unchanged;
-        if (existing is null || !Matches(existing, request))
+        if (existing is not null && Matches(existing, request))
         {
-            device = await CreateOrUpdateDeviceAsync(request.DeviceId, new IoTCentralDevice
-            {
-                ETag = existing?.ETag,
-                DisplayName = request.DisplayName ?? existing?.DisplayName ?? request.DeviceId,
-                Template = request.Template,
-                Enabled = request.Enabled,
-                Simulated = existing?.Simulated ?? false,
-                Organizations = organizations ?? [],
-            }, cancellationToken).ConfigureAwait(false);
-            change = existing is null ? ProvisioningChange.Created : ProvisioningChange.Updated;
+            return (existing, ProvisioningChange.Unchanged);
         }
 
-        var listed = await WaitForGroupListingAsync(group, request.DeviceId, cancellationToken).ConfigureAwait(false);
-        _logger.DeviceProvisioned(request.DeviceId, change, request.DeviceGroupId, listed);
-        return new IoTCentralProvisioningResult(device!, change, listed, group);
+        IReadOnlyList<string>? organizations = request.Organization is null ? null : [request.Organization];
+        var device = await CreateOrUpdateDeviceAsync(request.DeviceId, new IoTCentralDevice
+        {
+            ETag = existing?.ETag,
+            DisplayName = request.DisplayName ?? existing?.DisplayName ?? request.DeviceId,
+            Template = request.Template,
+            Enabled = request.Enabled,
+            Simulated = existing?.Simulated ?? false,
+            Organizations = organizations ?? [],
+        }, cancellationToken).ConfigureAwait(false);
+        return (device, existing is null ? ProvisioningChange.Created : ProvisioningChange.Updated);
+    }
+
+    /// <summary>Whether the device group lists the device now (one pass over its members).</summary>
+    public virtual async Task<bool> IsInDeviceGroupAsync(string deviceGroupId, string deviceId, CancellationToken cancellationToken = default)
+    {
+        await foreach (var member in GetDeviceGroupDevicesAsync(deviceGroupId, cancellationToken).ConfigureAwait(false))
+        {
+            if (string.Equals(member.Id, deviceId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool Matches(IoTCentralDevice device, IoTCentralProvisioningRequest request) =>
@@ -161,12 +201,9 @@ public partial class IoTCentralClient
         var started = _time.GetTimestamp();
         while (true)
         {
-            await foreach (var member in GetDeviceGroupDevicesAsync(group.Id!, cancellationToken).ConfigureAwait(false))
+            if (await IsInDeviceGroupAsync(group.Id!, deviceId, cancellationToken).ConfigureAwait(false))
             {
-                if (string.Equals(member.Id, deviceId, StringComparison.Ordinal))
-                {
-                    return true;
-                }
+                return true;
             }
 
             var elapsed = _time.GetElapsedTime(started);

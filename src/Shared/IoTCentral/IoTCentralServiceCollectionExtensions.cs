@@ -23,25 +23,15 @@ public static class IoTCentralServiceCollectionExtensions
     /// unkeyed for the first connection registered.
     /// </summary>
     public static IServiceCollection AddIoTCentral(this IServiceCollection services, IConfiguration configuration,
-        string connectionName = DefaultConnectionName)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
-
-        CloudConnection.AddOptions(services, configuration, connectionName, static (IoTCentralClientOptions o) => o.BindingErrors,
-            new IoTCentralClientOptionsValidator(connectionName, configuration));
-        CloudConnection.AddClient(services, connectionName, sp =>
-        {
-            var options = sp.GetRequiredService<IOptionsMonitor<IoTCentralClientOptions>>().Get(connectionName);
-            var usesToken = !string.IsNullOrWhiteSpace(options.ApiToken) || !string.IsNullOrWhiteSpace(options.ApiTokenFile);
-            return new IoTCentralClient(
+        string connectionName = DefaultConnectionName) =>
+        CloudConnection.Register(services, configuration, connectionName, static (IoTCentralClientOptions o) => o.BindingErrors,
+            static (name, config) => new IoTCentralClientOptionsValidator(name, config),
+            (sp, options) => new IoTCentralClient(
                 options,
-                usesToken ? null : ConnectionCredentials.Create(configuration, connectionName),
+                !string.IsNullOrWhiteSpace(options.ApiToken) || !string.IsNullOrWhiteSpace(options.ApiTokenFile)
+                    ? null
+                    : ConnectionCredentials.Create(configuration, connectionName),
                 sp.GetRequiredService<RateLimiterRegistry>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILoggerFactory>());
-        });
-        return services;
-    }
+                sp.GetService<ILoggerFactory>()));
 }

@@ -22,26 +22,16 @@ public static class IoTConnectServiceCollectionExtensions
     /// <see cref="RateLimiterRegistry"/>. Resolvable keyed by the connection name, and unkeyed for the first one.
     /// </summary>
     public static IServiceCollection AddIoTConnect(this IServiceCollection services, IConfiguration configuration,
-        string connectionName = DefaultConnectionName)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
-
-        CloudConnection.AddOptions(services, configuration, connectionName, static (IoTConnectClientOptions o) => o.BindingErrors,
-            new IoTConnectClientOptionsValidator(connectionName, configuration));
-        CloudConnection.AddClient(services, connectionName, sp =>
-        {
-            var options = sp.GetRequiredService<IOptionsMonitor<IoTConnectClientOptions>>().Get(connectionName);
-            var usesSecrets = options.PasswordSecretUri is not null || options.SolutionKeySecretUri is not null;
-            return new IoTConnectClient(
+        string connectionName = DefaultConnectionName) =>
+        CloudConnection.Register(services, configuration, connectionName, static (IoTConnectClientOptions o) => o.BindingErrors,
+            static (name, config) => new IoTConnectClientOptionsValidator(name, config),
+            (sp, options) => new IoTConnectClient(
                 options,
-                usesSecrets ? ConnectionCredentials.Create(configuration, connectionName) : null,
+                options.PasswordSecretUri is not null || options.SolutionKeySecretUri is not null
+                    ? ConnectionCredentials.Create(configuration, connectionName)
+                    : null,
                 sp.GetRequiredService<RateLimiterRegistry>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILoggerFactory>(),
-                connectionName);
-        });
-        return services;
-    }
+                connectionName));
 }

@@ -22,20 +22,13 @@ public static class SphereServiceCollectionExtensions
     /// resolvable as a keyed service under the connection name, and unkeyed for the first connection registered.
     /// </summary>
     public static IServiceCollection AddSphereClient(this IServiceCollection services, IConfiguration configuration,
-        string connectionName = DefaultConnectionName)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
-
-        CloudConnection.AddOptions(services, configuration, connectionName, static (SphereClientOptions o) => o.BindingErrors,
-            new SphereClientOptionsValidator(connectionName, configuration));
-        CloudConnection.AddClient(services, connectionName, sp => new SphereClient(
-            ConnectionCredentials.Create(configuration, connectionName),
-            sp.GetRequiredService<IOptionsMonitor<SphereClientOptions>>().Get(connectionName),
-            sp.GetRequiredService<RateLimiterRegistry>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
-        return services;
-    }
+        string connectionName = DefaultConnectionName) =>
+        CloudConnection.Register(services, configuration, connectionName, static (SphereClientOptions o) => o.BindingErrors,
+            static (name, config) => new SphereClientOptionsValidator(name, config),
+            (sp, options) => new SphereClient(
+                ConnectionCredentials.Create(configuration, connectionName),
+                options,
+                sp.GetRequiredService<RateLimiterRegistry>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILoggerFactory>()));
 }

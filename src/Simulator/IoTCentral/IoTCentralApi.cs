@@ -34,6 +34,9 @@ internal static class IoTCentralApi
             }));
         api.MapGet("/devices/{deviceId}/properties", (HttpContext ctx, string app, string deviceId) =>
             cloud.RunAsync(ctx, app, Permission.Read, (a, c) => IoTCentralWire.Ok(a.GetProperties(deviceId, c.Roles))));
+        api.MapPatch("/devices/{deviceId}/properties", (HttpContext ctx, string app, string deviceId) =>
+            cloud.RunAsync(ctx, app, Permission.ManageDevices, async (a, c) =>
+                IoTCentralWire.Ok(a.PatchProperties(deviceId, await IoTCentralWire.ReadObjectAsync(ctx), c.Roles))));
 
         api.MapGet("/deviceTemplates", (HttpContext ctx, string app) =>
             cloud.RunAsync(ctx, app, Permission.Read, (a, _) => IoTCentralWire.Ok(IoTCentralWire.Page(ctx, "deviceTemplates",

@@ -56,6 +56,32 @@ internal sealed partial class IoTCentralApp
         }
     }
 
+    /// <summary>
+    /// Merges writable property values into a device's properties (<c>PATCH /devices/{id}/properties</c>); the
+    /// simulated device accepts them at once, so the next read reports them. A null value removes the property.
+    /// </summary>
+    public JsonObject PatchProperties(string id, JsonObject body, IReadOnlyList<RoleAssignment> roles)
+    {
+        lock (_gate)
+        {
+            Advance();
+            var properties = Visible(id, roles).Properties;
+            foreach (var (name, value) in body)
+            {
+                if (value is null)
+                {
+                    properties.Remove(name);
+                }
+                else
+                {
+                    properties[name] = value.DeepClone();
+                }
+            }
+
+            return CloneObject(properties);
+        }
+    }
+
     /// <summary>Creates or replaces a device (PUT); an etag (body or If-Match) that does not match answers 412.</summary>
     public DeviceWire PutDevice(string id, JsonObject body, string? ifMatch, IReadOnlyList<RoleAssignment> roles)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.DurableTask.Client;
+using Fleet.Shared.FleetClouds;
 using Fleet.Simulator;
 using Azure.Storage.Queues;
 using Fleet.Functions.Provisioning;
@@ -10,15 +11,18 @@ using Xunit.Abstractions;
 namespace Fleet.Functions.Tests.Reliability;
 
 /// <summary>
-/// A flood of malformed provisioning messages (ten kinds, shuffled in among valid ones): each message the app cannot
+/// A flood of malformed provisioning messages (thirteen kinds, 1,001 messages, shuffled in among valid ones for all
+/// three clouds): each message the app cannot
 /// read as a request ends on <c>{queue}-rejected</c> with what is wrong with it, each one the host cannot even decode
 /// ends on <c>{queue}-poison</c>, each valid one is provisioned, and the host stays up and healthy throughout.
 /// </summary>
 [Collection(FleetCollection.Name)]
 public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHelper output)
 {
-    private const int MalformedPerKind = 100;
-    private const int Valid = 100;
+    private const int MalformedPerKind = 77;
+    private const int ValidSphere = 60;
+    private const int ValidPerOtherCloud = 20;
+    private const int Valid = ValidSphere + 2 * ValidPerOtherCloud;
 
     private static readonly string ValidId = new('A', 128);
 
@@ -35,20 +39,26 @@ public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHe
         new("product name too long", i => Json(new { deviceId = ValidId, product = new string('P', 51), deviceGroup = "Field Test", requestId = $"r{i}" }), "product must be 1-50 letters, digits and spaces"),
         new("blank tenant", i => Json(new { tenantId = "  ", deviceId = ValidId, product = "Thermostat", deviceGroup = "Field Test", requestId = $"r{i}" }), "tenantId must not be blank"),
         new("not Base64", i => $"raw text {i} that is not Base64!", null, Raw: true),
+        new("unknown cloud", i => Json(new { cloud = "aws", deviceId = $"d{i}" }), "cloud must be sphere, iotcentral or iotconnect"),
+        new("IoT Central without template", i => Json(new { cloud = "iotcentral", deviceId = $"d{i}", deviceGroup = "thermostats" }), "template is required"),
+        new("IoTConnect device id too long", i => Json(new { cloud = "iotconnect", deviceId = new string('d', 65 + i % 5), template = "THERMO", entity = "Field Test" }),
+            "deviceId must be 1-64 letters, digits, '-' and '_' for iotconnect"),
     ];
 
     [Fact]
     public async Task A_thousand_malformed_messages_among_a_hundred_valid_ones_reach_poison_with_their_reason_and_every_valid_one_is_provisioned()
     {
         await using var app = await TestFleetApp.StartAsync(environment, new SimulatorOptions { Devices = 1000, OperationDelayMs = 30, InstallDelayMs = 100 });
-        var fleet = await app.Simulator.Control.GetFleetAsync();
-        var targets = ProvisioningTarget.For(fleet, Valid);
+        var targets = (await CloudTarget.ForAsync(FleetCloud.Sphere, app.Simulator, ValidSphere))
+            .Concat(await CloudTarget.ForAsync(FleetCloud.IoTCentral, app.Simulator, ValidPerOtherCloud, "flood"))
+            .Concat(await CloudTarget.ForAsync(FleetCloud.IoTConnect, app.Simulator, ValidPerOtherCloud, "flood"))
+            .ToList();
         var raw = environment.RawQueue(app.QueueName);
         await app.Queue.CreateIfNotExistsAsync();
 
         // Shuffled deterministically, so valid and malformed messages arrive interleaved in every batch.
         var messages = Kinds.SelectMany(kind => Enumerable.Range(0, MalformedPerKind).Select(i => (Kind: (Malformed?)kind, Text: kind.Create(i))))
-            .Concat(targets.Select(t => (Kind: (Malformed?)null, Text: t.Message())))
+            .Concat(targets.Select(t => (Kind: (Malformed?)null, Text: t.Message)))
             .ToList();
         new Random(7).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
 
@@ -104,7 +114,7 @@ public sealed class PoisonFloodTests(FleetEnvironment environment, ITestOutputHe
         var counts = await ProvisioningTarget.CountStatusesAsync(app.Client, token);
         Assert.Equal(Valid, counts.GetValueOrDefault(OrchestrationRuntimeStatus.Completed));
         Assert.Equal(Valid, counts.Values.Sum());
-        Assert.Empty(await ProvisioningTarget.FindMisplacedAsync(app.Simulator.Control, targets, token));
+        Assert.Empty(await CloudTarget.FindMisplacedAsync(app.Simulator.Control, targets, token));
 
         // The host never stopped: every health probe during the flood answered Running.
         var probes = await health.StopAsync();
