@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -41,7 +40,7 @@ public sealed partial class DurableBackend
     private async Task<bool> TryRewindAsync(OrchestrationWorkItem item, P.ExecutionRewoundEvent rewound)
     {
         var state = await _store.LoadInstanceStateAsync(item.InstanceId, CancellationToken.None).ConfigureAwait(false);
-        if (state is null || state.Instance.Status != OrchestrationRuntimeStatus.Failed)
+        if (state is null || state.Instance.Status != InstanceStatus.Failed)
         {
             return false;
         }
@@ -102,7 +101,7 @@ public sealed partial class DurableBackend
             ConsumedMessageIds = item.Messages.Select(m => m.Id).ToArray(),
             Instance = new InstanceUpdate
             {
-                Status = OrchestrationRuntimeStatus.Running,
+                Status = InstanceStatus.Running,
                 ExecutionId = executionId,
                 HistoryCount = history.Count,
                 LastUpdatedAt = now,

@@ -176,7 +176,7 @@ internal static class EpisodeCommitBuilder
                 FailureDetails = failure is null ? null : ProtoCodec.Encode(failure),
             };
             NotifyParent(history.Started, status, completion, failure, now, outgoing);
-            if (status == OrchestrationRuntimeStatus.Terminated)
+            if (status == InstanceStatus.Terminated)
             {
                 outgoing.AddRange(EntityMessages.ReleasesAfterTermination(history.Events.Concat(newHistory), history.InstanceId, now));
             }

@@ -66,7 +66,7 @@ internal sealed class EnqueueWrite(string instanceId, string data, long visibleA
             // then an ordinary event the worker ignores).
             var rewind = new NpgsqlBatchCommand(
                 $"SELECT COALESCE((SELECT {context.Schema}.dt_enqueue($1, $2, NULL, $3, $4, false) FROM {context.Schema}.dt_instances " +
-                $"WHERE hub = $1 AND instance_id = $2 AND status = {(int)OrchestrationRuntimeStatus.Failed}), false)");
+                $"WHERE hub = $1 AND instance_id = $2 AND status = {(int)InstanceStatus.Failed}), false)");
             rewind.Parameters.Add(Param.Text(context.Hub));
             rewind.Parameters.Add(Param.Text(instanceId));
             rewind.Parameters.Add(Param.Bigint(visibleAt));

@@ -1,4 +1,3 @@
-using Fleet.Durable.Client;
 using Fleet.Durable.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -210,7 +209,7 @@ internal sealed class WriterCommands : IDisposable
             $"""
             INSERT INTO dt_messages (hub, instance_id, execution_id, visible_at, data)
             SELECT $hub, $id, NULL, $visible, $data
-            WHERE EXISTS (SELECT 1 FROM dt_instances WHERE hub = $hub AND instance_id = $id AND status = {(int)OrchestrationRuntimeStatus.Failed})
+            WHERE EXISTS (SELECT 1 FROM dt_instances WHERE hub = $hub AND instance_id = $id AND status = {(int)InstanceStatus.Failed})
             RETURNING id
             """,
             "$id", "$visible", "$data");
