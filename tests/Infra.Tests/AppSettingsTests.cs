@@ -18,8 +18,6 @@ public sealed class AppSettingsTests(InfraTemplate template)
     /// </summary>
     private static readonly Dictionary<string, string> PendingSections = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["IoTCentral"] = "the IoT Central connection (endpoint; identity or an API token from Key Vault)",
-        ["IoTConnect"] = "the IoTConnect login (environment, platform; user name, password, solution key from Key Vault)",
         ["ServiceBus"] = "the Service Bus connection of the provisioning queue and the fleet-events topic",
     };
 

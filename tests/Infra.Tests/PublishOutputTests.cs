@@ -19,7 +19,7 @@ public sealed class PublishOutputTests(PublishOutputTests.Published published) :
         var indexed = metadata.ToDictionary(f => (string)f!["name"]!, f => f!["bindings"]!.AsArray());
 
         var declared = FunctionNames(ComposedApp.AppAssembly);
-        Assert.Equal(33, declared.Count);
+        Assert.Equal(41, declared.Count); // pinned: a function that stops being found by reflection or the SDK fails here
         Assert.Equal(declared.Order(), indexed.Keys.Order());
         Assert.All(indexed, f => Assert.Contains(f.Value, b => ((string)b!["type"]!).EndsWith("Trigger", StringComparison.Ordinal)));
         Assert.All(metadata, f => Assert.Equal("Fleet.Functions.dll", (string)f!["scriptFile"]!));
