@@ -67,7 +67,8 @@ public sealed class ResilientPipeline
 
     /// <summary>
     /// Statuses reported to the limiter as throttling (the request was refused for its rate), the rest as accepted.
-    /// Default 429 only; a cloud whose throttling is undocumented may add 503.
+    /// Default 429 only; a cloud whose throttling is undocumented may add 503, which then counts when it names a
+    /// Retry-After or follows another refusal (<see cref="AdaptiveRateLimiter.RecordUnavailable"/>).
     /// </summary>
     public IReadOnlySet<int> ThrottleStatuses { get; init; } = new HashSet<int> { 429 };
 
@@ -150,7 +151,14 @@ public sealed class ResilientPipeline
             var retryAfter = RetryAfter.FromHeaders(response, _time.GetUtcNow());
             if (ThrottleStatuses.Contains(response.Status))
             {
-                state.Limiter.RecordThrottled(lease, retryAfter);
+                if (response.Status == 503)
+                {
+                    state.Limiter.RecordUnavailable(lease, retryAfter);
+                }
+                else
+                {
+                    state.Limiter.RecordThrottled(lease, retryAfter);
+                }
             }
             else
             {
