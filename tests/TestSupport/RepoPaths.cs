@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Fleet.Testing;
 
 /// <summary>Locates the repository's root so tests can reach node_modules, host.json and the like.</summary>
@@ -15,7 +17,12 @@ public static class RepoPaths
     /// The build output folder of a function app project under the repository (the folder below its <c>bin</c> that
     /// holds worker.config.json and was built last), which is what a functions host runs.
     /// </summary>
-    public static string FunctionAppOutput(params string[] projectFolder) => FunctionAppOutputIn(null, projectFolder);
+    /// <remarks>
+    /// Only the build configuration the tests themselves were built in: another test project may publish the same app
+    /// in Release meanwhile (Infra.Tests does), and a half-written Release folder must never be picked.
+    /// </remarks>
+    public static string FunctionAppOutput(params string[] projectFolder) =>
+        FunctionAppOutputIn(typeof(RepoPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration, projectFolder);
 
     /// <summary>As <see cref="FunctionAppOutput"/>, in one build configuration (<c>Debug</c>, <c>Release</c>) or any when null.</summary>
     public static string FunctionAppOutputIn(string? configuration, params string[] projectFolder)

@@ -19,7 +19,8 @@ namespace Fleet.Durable.Tests.Postgres;
 /// </summary>
 public sealed class PostgresScaleOutTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
 {
-    private const int Orchestrations = 450;
+    // Enough that the victim cannot finish all of it (and exit) while the test looks for it holding a lock.
+    private const int Orchestrations = 1000;
     private const string Hub = "scale";
     private const string Prefix = "scale-";
 
