@@ -64,11 +64,9 @@ public sealed partial class DurableCrashTests
                     continue;
                 }
 
-                while (killAt.Count > 0 && killAt.Peek() <= completed)
-                {
-                    killAt.Dequeue();
-                }
-
+                // One kill per point, even when a fast restart carried the progress past the next ones too: folding
+                // them into one kill left a quiet machine with two kills.
+                killAt.Dequeue();
                 completedAtKills.Add(completed);
                 var workerOnly = random.Next(3) == 0;
                 KillTree(host, workerOnly);
