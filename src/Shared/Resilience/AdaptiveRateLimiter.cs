@@ -168,9 +168,8 @@ public sealed class AdaptiveRateLimiter : RateLimiter
 
     /// <summary>
     /// Reports a 503 from a service that may throttle with it. It is throttling (as <see cref="RecordThrottled"/>)
-    /// when it names a Retry-After, follows another refusal (a throttled service's refusals come in runs) or comes
-    /// during slow start; otherwise a lone 503 among accepted answers is a failure, which the retry handles, and the
-    /// rate stays.
+    /// when it names a Retry-After or follows another refusal, as a throttled service's refusals come in runs; a lone
+    /// 503 among accepted answers is a failure, which the retry handles, and the rate stays.
     /// </summary>
     public void RecordUnavailable(RateLimitLease lease, TimeSpan? retryAfter)
     {
@@ -178,8 +177,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         bool afterRefusal;
         lock (_gate)
         {
-            // In slow start the rate is still being found: a refusal then is as likely the limit as anything.
-            afterRefusal = _lastAnswerRefused || _slowStart;
+            afterRefusal = _lastAnswerRefused;
             _lastAnswerRefused = true;
         }
 
