@@ -108,43 +108,6 @@ public sealed class AdaptiveRateLimiterTests
     }
 
     [Fact]
-    public void A_lone_503_among_accepted_answers_keeps_the_rate_and_one_after_another_refusal_lowers_it()
-    {
-        var clock = new FakeTimeProvider();
-        using var limiter = new AdaptiveRateLimiter("t", Fixed(100), clock);
-        using (var accepted = Take(limiter))
-        {
-            limiter.RecordAccepted(accepted);
-        }
-
-        clock.Advance(TimeSpan.FromMilliseconds(10));
-        using (var lone = Take(limiter))
-        {
-            limiter.RecordUnavailable(lone, retryAfter: null);
-        }
-
-        Assert.Equal(100, limiter.CurrentRate, 3);
-
-        clock.Advance(TimeSpan.FromMilliseconds(10));
-        using var second = Take(limiter);
-        limiter.RecordUnavailable(second, retryAfter: null);
-        Assert.True(limiter.CurrentRate < 100, $"rate stayed {limiter.CurrentRate}");
-    }
-
-    [Fact]
-    public void A_503_with_retry_after_is_throttling_even_alone()
-    {
-        var clock = new FakeTimeProvider();
-        using var limiter = new AdaptiveRateLimiter("t", Fixed(100), clock);
-        using var lease = Take(limiter);
-
-        limiter.RecordUnavailable(lease, TimeSpan.FromSeconds(2));
-
-        Assert.NotNull(limiter.PausedUntil);
-        Assert.True(limiter.CurrentRate < 100, $"rate stayed {limiter.CurrentRate}");
-    }
-
-    [Fact]
     public void Throttles_of_requests_sent_before_a_decrease_do_not_lower_the_rate_again()
     {
         var clock = new FakeTimeProvider();
