@@ -70,9 +70,8 @@ public sealed class IoTConnectClientOptions
     public TimeSpan TokenRefreshMargin { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// Whether a 503 can count as throttling for the rate limiter, as a 429 does. IoTConnect documents no throttling,
-    /// so the client learns its limit from both; a 503 counts when it names a Retry-After or follows another refusal
-    /// (a lone 503 among accepted answers is a failure). A 503 is retried either way.
+    /// Whether a 503 counts as throttling for the rate limiter, as a 429 does. IoTConnect documents no throttling,
+    /// so the client learns its limit from both (a 503 is retried either way).
     /// </summary>
     /// <value>Default true.</value>
     public bool LearnFromServiceUnavailable { get; set; } = true;

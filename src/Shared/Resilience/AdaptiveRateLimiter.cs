@@ -44,7 +44,6 @@ public sealed class AdaptiveRateLimiter : RateLimiter
     private long _lastRefill;
     private long _pausedUntil;
     private long _lastDecrease;
-    private bool _lastAnswerRefused;
     private long _anchor;
     private long _acceptedSinceAnchor;
     private long _lastActivity;
@@ -162,28 +161,6 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         lock (_gate)
         {
             _acceptedSinceAnchor++;
-            _lastAnswerRefused = false;
-        }
-    }
-
-    /// <summary>
-    /// Reports a 503 from a service that may throttle with it. It is throttling (as <see cref="RecordThrottled"/>)
-    /// when it names a Retry-After or follows another refusal, as a throttled service's refusals come in runs; a lone
-    /// 503 among accepted answers is a failure, which the retry handles, and the rate stays.
-    /// </summary>
-    public void RecordUnavailable(RateLimitLease lease, TimeSpan? retryAfter)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        bool afterRefusal;
-        lock (_gate)
-        {
-            afterRefusal = _lastAnswerRefused;
-            _lastAnswerRefused = true;
-        }
-
-        if (retryAfter is not null || afterRefusal)
-        {
-            RecordThrottled(lease, retryAfter);
         }
     }
 
@@ -206,7 +183,6 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         {
             var now = _time.GetTimestamp();
             Refill(now);
-            _lastAnswerRefused = true;
             if (retryAfter is { } wait && wait > TimeSpan.Zero)
             {
                 var until = now + (long)(wait.TotalSeconds * _time.TimestampFrequency);

@@ -67,8 +67,7 @@ public sealed class ResilientPipeline
 
     /// <summary>
     /// Statuses reported to the limiter as throttling (the request was refused for its rate), the rest as accepted.
-    /// Default 429 only; a cloud whose throttling is undocumented may add 503, which then counts when it names a
-    /// Retry-After or follows another refusal (<see cref="AdaptiveRateLimiter.RecordUnavailable"/>).
+    /// Default 429 only; a cloud whose throttling is undocumented may add 503.
     /// </summary>
     public IReadOnlySet<int> ThrottleStatuses { get; init; } = new HashSet<int> { 429 };
 
@@ -151,14 +150,7 @@ public sealed class ResilientPipeline
             var retryAfter = RetryAfter.FromHeaders(response, _time.GetUtcNow());
             if (ThrottleStatuses.Contains(response.Status))
             {
-                if (response.Status == 503)
-                {
-                    state.Limiter.RecordUnavailable(lease, retryAfter);
-                }
-                else
-                {
-                    state.Limiter.RecordThrottled(lease, retryAfter);
-                }
+                state.Limiter.RecordThrottled(lease, retryAfter);
             }
             else
             {

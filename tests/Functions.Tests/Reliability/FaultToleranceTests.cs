@@ -27,9 +27,10 @@ public sealed class FaultToleranceTests(FleetEnvironment environment, ITestOutpu
         options.IoTCentral.FaultRate = 0.1;
         options.IoTCentral.RateLimit = 100;
         options.IoTConnect.RateLimit = 100;
-        // Default settings: the IoTConnect client still learns from 503s, and the injected ones (lone failures among
-        // accepted answers, not runs of refusals) must not slow it down.
-        await using var app = await TestFleetApp.StartAsync(environment, options);
+        // The simulator throttles with 429 only, so its injected 503s are failures, not throttling: the documented
+        // setting for such a service keeps them from teaching the IoTConnect limiter to slow down.
+        await using var app = await TestFleetApp.StartAsync(environment, options,
+            new Dictionary<string, string?> { ["IoTConnect:learnFromServiceUnavailable"] = "false" });
         var targets = await CloudTarget.ForAsync(cloud, app.Simulator, Devices);
         await app.Simulator.Control.ResetCountersAsync();
         await app.Simulator.Control.ResetIoTCentralCountersAsync();
