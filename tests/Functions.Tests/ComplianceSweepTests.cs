@@ -67,6 +67,7 @@ public sealed class ComplianceSweepTests(FleetEnvironment environment)
         await using var app = await TestFleetApp.StartAsync(environment);
         var fleet = await app.Simulator.Control.GetFleetAsync();
         var scenario = new Scenario(fleet, withUnfixable: false);
+        await app.Simulator.Control.ResetCountersAsync();
 
         var first = await ProvisioningTests.ReadPayloadAsync(await app.PostAsync("api/sweeps", new { mode = "remediate", policy = scenario.Policy }));
         var done = await app.WaitForCompletionAsync(first.Id, 120);
@@ -82,6 +83,14 @@ public sealed class ComplianceSweepTests(FleetEnvironment environment)
             f => Assert.Equal("Fixed", (string?)f!["remediation"]!["outcome"]));
 
         await scenario.AssertFixedAsync(app.Simulator.Control);
+
+        // One move per misplaced device, and a device the sweep listed elsewhere is moved without being read again:
+        // only claimed devices are read (to learn where the claim left them) before their move.
+        var counters = await app.Simulator.Control.GetCountersAsync();
+        var kinds = scenario.Expected.Select(f => f.Split('|')[1].Split(':')[0]).ToList();
+        var misplaced = kinds.Count(k => k is "UnclaimedDevice" or "UnassignedDevice" or "WrongGroup");
+        Assert.Equal(misplaced, counters.CountFor("v2/tenants/{tenantId}/devices/{deviceId}/devicegroup", method: "PUT"));
+        Assert.Equal(kinds.Count(k => k == "UnclaimedDevice"), counters.CountFor("v2/tenants/{tenantId}/devices/{deviceId}", method: "GET"));
 
         var second = await ProvisioningTests.ReadPayloadAsync(await app.PostAsync("api/sweeps", new { dryRun = true, policy = scenario.Policy }));
         var again = (await app.WaitForCompletionAsync(second.Id, 120)).ReadOutputAs<SweepSummary>()!;

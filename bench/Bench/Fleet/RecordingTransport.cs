@@ -22,6 +22,9 @@ internal sealed record RecordedCall(string Method, string PathAndQuery, string? 
         }
     }
 
+    /// <summary>When the answer arrived (<see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long At { get; init; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>A poll of an operation (<c>GET v2/tenants/{id}/operations/{operationId}</c>).</summary>
     public bool IsOperationPoll => Method == "GET" && PathAndQuery.Split('?')[0].Contains("/operations/", StringComparison.OrdinalIgnoreCase);
 }

@@ -5,7 +5,11 @@ using Microsoft.Azure.Functions.Worker;
 namespace Fleet.Functions.Clouds;
 
 /// <summary>A step on one device.</summary>
-public sealed record DeviceStepRequest(FleetTarget Target, string DeviceId, FleetLocation? Location = null);
+/// <param name="Target">The device's target.</param>
+/// <param name="DeviceId">The device.</param>
+/// <param name="Location">The target's resolved group (placing and verifying).</param>
+/// <param name="SeenElsewhere">The sweep has just listed the device outside <paramref name="Location"/> (see <see cref="IFleetCloudAdapter.PlaceAsync"/>).</param>
+public sealed record DeviceStepRequest(FleetTarget Target, string DeviceId, FleetLocation? Location = null, bool SeenElsewhere = false);
 
 /// <summary>A poll of what a step left pending.</summary>
 public sealed record PollRequest(FleetTarget Target, string Handle);
@@ -33,7 +37,7 @@ public sealed class FleetActivities(FleetCloudAdapters adapters)
     /// <summary>Places a device in its resolved target.</summary>
     [Function(nameof(FleetPlace))]
     public Task<FleetStepResult> FleetPlace([ActivityTrigger] DeviceStepRequest request, CancellationToken cancellationToken) =>
-        StepAsync(request.Target, a => a.PlaceAsync(request.Target, request.Location!, request.DeviceId, cancellationToken));
+        StepAsync(request.Target, a => a.PlaceAsync(request.Target, request.Location!, request.DeviceId, request.SeenElsewhere, cancellationToken));
 
     /// <summary>Reads a device back against its resolved target.</summary>
     [Function(nameof(FleetVerify))]

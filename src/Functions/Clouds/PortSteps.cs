@@ -51,10 +51,10 @@ internal sealed class PortSteps(TaskOrchestrationContext context, OrchestrationO
     /// <summary>
     /// Enrolls (unless <paramref name="enroll"/> is false), resolves the target (unless <paramref name="known"/> gives
     /// it), places and (with <paramref name="verify"/>) reads back a device: provisioning, and the fix of a device
-    /// outside its placement.
+    /// outside its placement (<paramref name="seenElsewhere"/>: the sweep has just listed it elsewhere).
     /// </summary>
     public async Task<PlacementOutcome> PlaceDeviceAsync(FleetTarget target, string deviceId, bool enroll, FleetLocation? known = null,
-        bool verify = true, Action<string>? stepStarting = null)
+        bool verify = true, Action<string>? stepStarting = null, bool seenElsewhere = false)
     {
         var enrolled = false;
         if (enroll)
@@ -71,7 +71,7 @@ internal sealed class PortSteps(TaskOrchestrationContext context, OrchestrationO
         }
 
         stepStarting?.Invoke("Move");
-        var request = new DeviceStepRequest(target, deviceId, location);
+        var request = new DeviceStepRequest(target, deviceId, location, seenElsewhere);
         var moved = (await RunAsync("Move", nameof(FleetActivities.FleetPlace), request, target)).Changed;
         if (verify)
         {

@@ -25,7 +25,7 @@ internal static class Remediation
             case DriftKind.WrongGroup:
                 // A device-set finding re-enrolls first: on IoT Central the organization is a field of the device.
                 await port.PlaceDeviceAsync(PlacementOf(tenantId, finding), finding.DeviceId!, enroll: finding.Placement is not null, Known(finding),
-                    verify: finding.Placement is not null);
+                    verify: finding.Placement is not null, seenElsewhere: true);
                 break;
             case DriftKind.WrongVersion:
                 await port.DeployAsync("Deploy", new FleetDeploymentRequest(finding.Placement!, finding.Location!, finding.ExpectedDeployment!,

@@ -27,7 +27,16 @@ public interface IFleetCloudAdapter
     Task<FleetStepResult> EnrollAsync(FleetTarget target, string deviceId, CancellationToken cancellationToken = default);
 
     /// <summary>Puts the device in the target group: Sphere move; IoT Central wait for the filter-based group to list it; IoTConnect move to the entity.</summary>
-    Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default);
+    /// <param name="target">The target.</param>
+    /// <param name="location">The target's resolved group.</param>
+    /// <param name="deviceId">The device.</param>
+    /// <param name="seenElsewhere">
+    /// The caller has just read the device outside <paramref name="location"/> (a sweep's finding), so an adapter that
+    /// reads the device only to skip a needless move may move at once (Sphere: a move to the group it is in is harmless).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, bool seenElsewhere = false,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Polls what a step left <see cref="FleetStepState.Pending"/>.</summary>
     Task<FleetStepResult> PollAsync(FleetTarget target, string handle, CancellationToken cancellationToken = default);

@@ -71,7 +71,8 @@ public sealed class IoTCentralFleetAdapter(IServiceProvider services) : IFleetCl
     }
 
     /// <inheritdoc />
-    public async Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, bool seenElsewhere = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(location);

@@ -78,35 +78,46 @@ public sealed class SphereFleetAdapter(SphereClient sphere, SphereTenantDirector
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The claim's operation (like a move's) is polled once at once: most finish within the call's round trip, and
+    /// pending would cost the orchestration a whole poll interval on a timer before it looks.
+    /// </remarks>
     public async Task<FleetStepResult> EnrollAsync(FleetTarget target, string deviceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
+        string handle;
         try
         {
             var operation = await sphere.ClaimDeviceAsync(target.Scope, deviceId, cancellationToken).ConfigureAwait(false);
-            return FleetStepResult.Pending(Handle.Claim(operation.OperationId, deviceId));
+            handle = Handle.Claim(operation.OperationId, deviceId);
         }
         catch (SphereApiException ex) when (ex.IsConflict && ex.ErrorCode == "DeviceAlreadyClaimed")
         {
             // Claimed by this tenant already, perhaps by an earlier attempt whose operation is still completing: the
             // device is enrolled once the tenant can read it.
-            return FleetStepResult.Pending(Handle.Visible(deviceId), changed: false);
+            handle = Handle.Visible(deviceId);
         }
+
+        return await PollAsync(target, handle, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<FleetStepResult> PlaceAsync(FleetTarget target, FleetLocation location, string deviceId, bool seenElsewhere = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(location);
-        var device = await sphere.GetDeviceAsync(target.Scope, deviceId, cancellationToken).ConfigureAwait(false);
-        if (string.Equals(device.DeviceGroupId, location.GroupId, StringComparison.OrdinalIgnoreCase))
+        if (!seenElsewhere)
         {
-            return FleetStepResult.Done(false);
+            var device = await sphere.GetDeviceAsync(target.Scope, deviceId, cancellationToken).ConfigureAwait(false);
+            if (string.Equals(device.DeviceGroupId, location.GroupId, StringComparison.OrdinalIgnoreCase))
+            {
+                return FleetStepResult.Done(false);
+            }
         }
 
         var operation = await sphere.MoveDeviceAsync(target.Scope, deviceId, location.GroupId, cancellationToken).ConfigureAwait(false);
-        return FleetStepResult.Pending(Handle.Operation(operation.OperationId));
+        return await PollAsync(target, Handle.Operation(operation.OperationId), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -30,7 +30,7 @@ public sealed class FleetCloudAdapterTests
 
         Assert.True((await adapter.EnrollAsync(target, "fleet-new-1", token)).Changed);
         Assert.False((await adapter.EnrollAsync(target, "fleet-new-1", token)).Changed);
-        var placed = await adapter.PlaceAsync(target, location, "fleet-new-1", token);
+        var placed = await adapter.PlaceAsync(target, location, "fleet-new-1", cancellationToken: token);
         while (placed.State == FleetStepState.Pending)
         {
             placed = await adapter.PollAsync(target, placed.Handle!, token);
@@ -85,9 +85,9 @@ public sealed class FleetCloudAdapterTests
         var fieldLocation = (await adapter.ResolveTargetAsync(fieldTest, token)).Location!;
         Assert.True((await adapter.EnrollAsync(east, "fleet-new-1", token)).Changed);
         Assert.False((await adapter.EnrollAsync(east, "fleet-new-1", token)).Changed);
-        Assert.Equal(FleetStepState.Done, (await adapter.PlaceAsync(east, eastLocation, "fleet-new-1", token)).State);
+        Assert.Equal(FleetStepState.Done, (await adapter.PlaceAsync(east, eastLocation, "fleet-new-1", cancellationToken: token)).State);
 
-        var moved = await adapter.PlaceAsync(fieldTest, fieldLocation, "fleet-new-1", token);
+        var moved = await adapter.PlaceAsync(fieldTest, fieldLocation, "fleet-new-1", cancellationToken: token);
         while (moved.State == FleetStepState.Pending)
         {
             moved = await adapter.PollAsync(fieldTest, moved.Handle!, token);
