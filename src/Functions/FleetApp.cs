@@ -36,5 +36,6 @@ public static class FleetApp
         services.AddSingleton<DeviceSetSweep>();
         services.AddSingleton<ProvisioningStarter>();
         services.AddSingleton<SweepStarter>();
+        services.AddHostedService<LearnedRateMemory>();
     }
 }

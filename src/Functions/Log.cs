@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Fleet.Functions;
 
-/// <summary>The app's log events (Functions range 5000–5999): 5000s provisioning, 5100s sweeps, 5200s rollouts.</summary>
+/// <summary>The app's log events (Functions range 5000–5999): 5000s provisioning, 5100s sweeps, 5200s rollouts, 5300s IoT Central tokens, 5400s the limiters' memory.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 5000, EventName = "ProvisioningScheduled", Level = LogLevel.Information,
@@ -91,4 +91,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 5211, EventName = "FleetRolloutWaveMeasured", Level = LogLevel.Information,
         Message = "Fleet rollout {InstanceId}: wave {Wave} failure rate {FailureRate} (gate {MaxFailureRate}), passed: {Passed}.")]
     public static partial void FleetRolloutWaveMeasured(this ILogger logger, string instanceId, int wave, double failureRate, double maxFailureRate, bool passed);
+
+    [LoggerMessage(EventId = 5400, EventName = "LearnedRatesLoaded", Level = LogLevel.Information,
+        Message = "Rate limiters: {Count} remembered rates loaded ({Stale} older than LearnedRates:MaxAge {MaxAge} left out); those limiters start at the rate their service accepted.")]
+    public static partial void LearnedRatesLoaded(this ILogger logger, int count, int stale, TimeSpan maxAge);
+
+    [LoggerMessage(EventId = 5401, EventName = "LearnedRatesSaved", Level = LogLevel.Debug,
+        Message = "Rate limiters: {Count} learned rates remembered.")]
+    public static partial void LearnedRatesSaved(this ILogger logger, int count);
+
+    [LoggerMessage(EventId = 5402, EventName = "LearnedRatesUnavailable", Level = LogLevel.Warning,
+        Message = "Rate limiters: the remembered rates could not be {Action} (blob {Blob}): {ErrorType}: {Reason}. The limiters learn their rates as without the memory.")]
+    public static partial void LearnedRatesUnavailable(this ILogger logger, string action, string blob, string errorType, string reason);
 }

@@ -29,8 +29,11 @@ public sealed class TestFleetApp : IAsyncDisposable
 
     private readonly GrpcChannel _channel;
 
-    private TestFleetApp(SimulatorHost simulator, LocalFunctionsHost host, string folder, string queue, FleetEnvironment environment)
+    private readonly bool _ownsSimulator;
+
+    private TestFleetApp(SimulatorHost simulator, LocalFunctionsHost host, string folder, string queue, FleetEnvironment environment, bool ownsSimulator)
     {
+        _ownsSimulator = ownsSimulator;
         Simulator = simulator;
         Host = host;
         Folder = folder;
@@ -71,14 +74,17 @@ public sealed class TestFleetApp : IAsyncDisposable
 
     public QueueClient Queue { get; }
 
-    /// <summary>Starts a simulator and the app; <paramref name="settings"/> override the test defaults (null removes one).</summary>
+    /// <summary>
+    /// Starts a simulator (or uses <paramref name="sharedSimulator"/>, which it then leaves running) and the app;
+    /// <paramref name="settings"/> override the test defaults (null removes one).
+    /// </summary>
     public static async Task<TestFleetApp> StartAsync(
         FleetEnvironment environment, SimulatorOptions? simulatorOptions = null, IDictionary<string, string?>? settings = null,
-        Func<SimulatorHost, Dictionary<string, string?>, Task>? beforeHost = null)
+        Func<SimulatorHost, Dictionary<string, string?>, Task>? beforeHost = null, SimulatorHost? sharedSimulator = null)
     {
         simulatorOptions ??= new SimulatorOptions { Devices = 200, OperationDelayMs = 30, InstallDelayMs = 100 };
         simulatorOptions.SigningKey = FleetEnvironment.SigningKey;
-        var simulator = await SimulatorHost.StartAsync(simulatorOptions);
+        var simulator = sharedSimulator ?? await SimulatorHost.StartAsync(simulatorOptions);
         var folder = Directory.CreateTempSubdirectory("fleet-app-").FullName;
         var queue = "prov-" + Guid.NewGuid().ToString("N")[..12];
         var all = DefaultSettings(environment, simulator, folder, queue);
@@ -100,11 +106,15 @@ public sealed class TestFleetApp : IAsyncDisposable
             }
 
             var host = await StartHostAsync(all);
-            return new TestFleetApp(simulator, host, folder, queue, environment);
+            return new TestFleetApp(simulator, host, folder, queue, environment, ownsSimulator: sharedSimulator is null);
         }
         catch
         {
-            await simulator.DisposeAsync();
+            if (sharedSimulator is null)
+            {
+                await simulator.DisposeAsync();
+            }
+
             Directory.Delete(folder, recursive: true);
             throw;
         }
@@ -150,6 +160,10 @@ public sealed class TestFleetApp : IAsyncDisposable
             ["ComplianceSweep:PageSize"] = "40",
             ["ComplianceSweep:ChunkPages"] = "2",
             ["ComplianceSweep:MaxParallelRemediations"] = "8",
+
+            // The tests' apps share one storage account (unlike deployed apps), and a rate one test's limiter learned
+            // must not pace another's: each test's limiters learn from scratch (the memory has its own tests).
+            ["LearnedRates:Remember"] = "false",
         };
 
     /// <summary>
@@ -288,7 +302,11 @@ public sealed class TestFleetApp : IAsyncDisposable
         _channel.Dispose();
         await Host.StopAsync();
         await Host.DisposeAsync();
-        await Simulator.DisposeAsync();
+        if (_ownsSimulator)
+        {
+            await Simulator.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(Folder, recursive: true);

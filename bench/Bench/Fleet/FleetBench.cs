@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -52,11 +53,17 @@ internal sealed class FleetBenchApp : IAsyncDisposable
 {
     public const string MasterKey = "bench-master-key-0123456789abcdef";
 
+    // Where the app keeps its limiters' learned rates (LearnedRateOptions in src/Functions, which the benchmarks do not reference).
+    private const string LearnedRatesContainer = "fleet-state";
+    private const string LearnedRatesBlob = "learned-rates.json";
+
     private readonly string _folder;
     private readonly GrpcChannel _channel;
+    private readonly bool _ownsRecorder;
 
-    private FleetBenchApp(LocalFunctionsHost host, string folder, string queueName, SphereRecorder? recorder)
+    private FleetBenchApp(LocalFunctionsHost host, string folder, string queueName, SphereRecorder? recorder, bool ownsRecorder)
     {
+        _ownsRecorder = ownsRecorder;
         Host = host;
         QueueName = queueName;
         _folder = folder;
@@ -80,8 +87,37 @@ internal sealed class FleetBenchApp : IAsyncDisposable
     /// <summary>The provisioning queue (<c>Provisioning__Queue</c>), unique per app.</summary>
     public string QueueName { get; }
 
+    /// <summary>Starts the app as a fresh deployment: nothing in its storage from an earlier app (the limiters' memory included).</summary>
     public static async Task<FleetBenchApp> StartAsync(
         AzuriteInstance azurite, SimulatorHost simulator, IReadOnlyDictionary<string, string> settings, bool record, CancellationToken cancellationToken)
+    {
+        await ForgetLearnedRatesAsync(azurite, cancellationToken);
+        var recorder = record ? await SphereRecorder.StartAsync(simulator.BaseAddress, cancellationToken) : null;
+        return await LaunchAsync(azurite, simulator, settings, recorder, ownsRecorder: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts the app with its Sphere calls through the caller's <paramref name="recorder"/> (which outlives it, so a
+    /// later app reaches Sphere at the same address); a fresh deployment, or (<paramref name="restart"/>) a restart or
+    /// redeployment of an earlier app: the same storage, with what the earlier worker remembered.
+    /// </summary>
+    public static async Task<FleetBenchApp> StartAsync(AzuriteInstance azurite, SimulatorHost simulator, IReadOnlyDictionary<string, string> settings,
+        SphereRecorder recorder, bool restart, CancellationToken cancellationToken)
+    {
+        if (!restart)
+        {
+            await ForgetLearnedRatesAsync(azurite, cancellationToken);
+        }
+
+        return await LaunchAsync(azurite, simulator, settings, recorder, ownsRecorder: false, cancellationToken);
+    }
+
+    private static Task ForgetLearnedRatesAsync(AzuriteInstance azurite, CancellationToken cancellationToken) =>
+        new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(LearnedRatesContainer)
+            .GetBlobClient(LearnedRatesBlob).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+
+    private static async Task<FleetBenchApp> LaunchAsync(AzuriteInstance azurite, SimulatorHost simulator, IReadOnlyDictionary<string, string> settings,
+        SphereRecorder? recorder, bool ownsRecorder, CancellationToken cancellationToken)
     {
         // The host gives the worker local.settings.json Values only where the environment has no value (as Core Tools).
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("IDENTITY_ENDPOINT")))
@@ -90,7 +126,6 @@ internal sealed class FleetBenchApp : IAsyncDisposable
                 "IDENTITY_ENDPOINT is set in this environment: the fleet benchmarks give the app its simulator's identity endpoint through local.settings.json; unset it.");
         }
 
-        var recorder = record ? await SphereRecorder.StartAsync(simulator.BaseAddress, cancellationToken) : null;
         var folder = BenchApps.Copy("src/Functions");
         var queue = "bench-" + Guid.NewGuid().ToString("N")[..12];
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
@@ -140,11 +175,11 @@ internal sealed class FleetBenchApp : IAsyncDisposable
                         .AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Error),
                 },
                 cancellationToken);
-            return new FleetBenchApp(host, folder, queue, recorder);
+            return new FleetBenchApp(host, folder, queue, recorder, ownsRecorder);
         }
         catch
         {
-            if (recorder is not null)
+            if (ownsRecorder && recorder is not null)
             {
                 await recorder.DisposeAsync();
             }
@@ -177,7 +212,7 @@ internal sealed class FleetBenchApp : IAsyncDisposable
         _channel.Dispose();
         await Host.StopAsync();
         await Host.DisposeAsync();
-        if (Recorder is not null)
+        if (_ownsRecorder && Recorder is not null)
         {
             await Recorder.DisposeAsync();
         }

@@ -15,13 +15,13 @@ namespace Fleet.Bench.Fleet;
 /// the real app (its isolated worker under the local Functions host, Durable on SQLite, the Sphere client with its
 /// adaptive limiter; <see cref="FleetBenchApp"/>) with default settings, started by <c>POST /api/sweeps</c>. The policy
 /// gives each readable tenant about 1,500 device moves (its unassigned devices plus explicit placements) and a few
-/// group fixes, so API calls dominate. The app sweeps twice: right after start-up, then the re-seeded fleet again (its
-/// next scheduled sweep). Then the first sweep's calls, recorded by a proxy in front of the simulator, are replayed
+/// group fixes, so API calls dominate. The app sweeps three times (see <see cref="RunAppAsync"/>): as a fresh
+/// deployment, again (its next scheduled sweep), and after a restart on the same storage. Then the first sweep's calls, recorded by a proxy in front of the simulator, are replayed
 /// against the re-seeded fleet by 32 workers that only retry on 429: the script a user would write instead.
 /// Figures (API calls and 429s from the simulator's counters over exactly each run):
 /// <c>sweep_10k_rate_utilization</c> = accepted calls ÷ (100/s × each tenant's time from the start to its completion),
-/// <c>sweep_10k_429_share</c> = 429 answers ÷ requests; the same two for the next sweep (<c>sweep_10k_next_…</c>) and
-/// for the baseline.
+/// <c>sweep_10k_429_share</c> = 429 answers ÷ requests; the same two for the next sweep (<c>sweep_10k_next_…</c>), the
+/// restarted app (<c>sweep_10k_restart_…</c>) and the baseline.
 /// </summary>
 public sealed class SweepBenchmark : IBenchmark
 {
@@ -32,6 +32,7 @@ public sealed class SweepBenchmark : IBenchmark
 
     public IReadOnlyList<string> Figures =>
         ["sweep_10k_rate_utilization", "sweep_10k_429_share", "sweep_10k_next_rate_utilization", "sweep_10k_next_429_share",
+         "sweep_10k_restart_rate_utilization", "sweep_10k_restart_429_share",
          "baseline_sweep_10k_rate_utilization", "baseline_sweep_10k_429_share"];
 
     public async Task RunAsync(BenchReporter reporter, CancellationToken cancellationToken)
@@ -46,11 +47,11 @@ public sealed class SweepBenchmark : IBenchmark
         await File.WriteAllTextAsync(policyFile, await PolicyAsync(simulator.BaseAddress, token, fleet, cancellationToken), cancellationToken);
         try
         {
-            var (first, next) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
+            var (first, next, restarted) = await RunAppAsync(azurite, simulator, policyFile, cancellationToken);
             reporter.Note("fleet-sweep settings: simulator 100 requests/s per tenant (burst 100, Retry-After in seconds), operations complete at once; " +
                           "app defaults (its worker under the local host, SQLite, Sphere calls through a recording proxy): PageSize 500, ChunkPages 10, MaxParallelRemediations 32, 32 concurrent activities/orchestrations, " +
                           $"limiter initialRate 10, slowStartGrowth 4, burst half a second; machine load average {Stats.LoadAverage()}");
-            foreach (var (label, sweep) in new[] { ("first sweep after start-up", first), ("next sweep of the same app", next) })
+            foreach (var (label, sweep) in new[] { ("first sweep of a fresh deployment", first), ("next sweep of the same app", next), ("first sweep of a restarted app", restarted) })
             {
                 reporter.Note($"fleet-sweep app, {label}: {sweep.Summary.Devices} devices in {sweep.Summary.Tenants} tenants ({sweep.Summary.TenantErrors} not readable), " +
                               $"{sweep.Summary.Findings} drift findings, {sweep.Summary.Fixed} fixed, {sweep.Summary.Failed} failed; {sweep.Figures.Describe(fleet, RateLimit)}; {sweep.Cpu}");
@@ -74,6 +75,8 @@ public sealed class SweepBenchmark : IBenchmark
             reporter.Report("sweep_10k_429_share", first.Figures.ThrottledShare, "ratio");
             reporter.Report("sweep_10k_next_rate_utilization", next.Figures.Utilization(RateLimit), "ratio");
             reporter.Report("sweep_10k_next_429_share", next.Figures.ThrottledShare, "ratio");
+            reporter.Report("sweep_10k_restart_rate_utilization", restarted.Figures.Utilization(RateLimit), "ratio");
+            reporter.Report("sweep_10k_restart_429_share", restarted.Figures.ThrottledShare, "ratio");
             reporter.Report("baseline_sweep_10k_rate_utilization", baselineFigures.Utilization(RateLimit), "ratio");
             reporter.Report("baseline_sweep_10k_429_share", baselineFigures.ThrottledShare, "ratio");
         }
@@ -84,21 +87,27 @@ public sealed class SweepBenchmark : IBenchmark
     }
 
     /// <summary>
-    /// Starts the app and measures two sweeps of the same fleet: the first after start-up (cold code, the limiter
-    /// learning each tenant's rate from nothing) and the next one (the fleet re-seeded with the same drift), as a
-    /// running app's scheduled sweeps go.
+    /// Measures three sweeps of the same fleet (re-seeded with the same drift before each): the first of a fresh
+    /// deployment (cold code, each limiter learning its tenant's rate from nothing), the same app's next one (as a
+    /// running app's scheduled sweeps go), and the first of a new worker on the same storage (a restart or a nightly
+    /// cold start: the limiters start from the rates the earlier worker remembered).
     /// </summary>
-    private static async Task<(SweepRun First, SweepRun Next)> RunAppAsync(
+    private static async Task<(SweepRun First, SweepRun Next, SweepRun Restarted)> RunAppAsync(
         AzuriteInstance azurite, SimulatorHost simulator, string policyFile, CancellationToken cancellationToken)
     {
-        await using var app = await FleetBenchApp.StartAsync(azurite, simulator,
-            new Dictionary<string, string> { ["ComplianceSweep__PolicyPath"] = policyFile }, record: true, cancellationToken);
-        var first = await SweepAsync(app, simulator, cancellationToken);
+        var settings = new Dictionary<string, string> { ["ComplianceSweep__PolicyPath"] = policyFile };
+        await using var recorder = await SphereRecorder.StartAsync(simulator.BaseAddress, cancellationToken);
+        SweepRun first, next;
+        await using (var app = await FleetBenchApp.StartAsync(azurite, simulator, settings, recorder, restart: false, cancellationToken))
+        {
+            first = await SweepAsync(app, simulator, cancellationToken);
+            await simulator.Control.ResetAsync(cancellationToken);
+            next = await SweepAsync(app, simulator, cancellationToken);
+        }
 
-        // The same drift again: re-seeded fleet, buckets refilled, counters reset.
         await simulator.Control.ResetAsync(cancellationToken);
-        var next = await SweepAsync(app, simulator, cancellationToken);
-        return (first, next);
+        await using var restarted = await FleetBenchApp.StartAsync(azurite, simulator, settings, recorder, restart: true, cancellationToken);
+        return (first, next, await SweepAsync(restarted, simulator, cancellationToken));
     }
 
     private static async Task<SweepRun> SweepAsync(FleetBenchApp app, SimulatorHost simulator, CancellationToken cancellationToken)

@@ -122,6 +122,30 @@ public sealed class OrchestrationOptions
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
+/// <summary>Memory of the rates the clients' limiters learn, across worker processes (section <c>LearnedRates</c>).</summary>
+public sealed class LearnedRateOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "LearnedRates";
+
+    /// <summary>The blob container of the memory, in the app's storage (<c>AzureWebJobsStorage</c>).</summary>
+    public const string Container = "fleet-state";
+
+    /// <summary>The memory's blob.</summary>
+    public const string Blob = "learned-rates.json";
+
+    /// <summary>
+    /// Whether learned rates are kept in the app's storage, so a restarted worker starts each limiter at the rate its
+    /// service accepted (<c>LearnedRates:Remember</c>).
+    /// </summary>
+    /// <value>Default <c>true</c>.</value>
+    public bool Remember { get; set; } = true;
+
+    /// <summary>How old a remembered rate may be and still be used (<c>LearnedRates:MaxAge</c>), 1 minute – 90 days.</summary>
+    /// <value>Default 7 days.</value>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(7);
+}
+
 /// <summary>The app's defaults, as the lowest-precedence configuration source (the triggers' <c>%Setting%</c>s need them).</summary>
 internal static class SettingDefaults
 {

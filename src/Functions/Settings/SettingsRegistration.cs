@@ -54,6 +54,9 @@ internal static partial class SettingsRegistration
             fail(o.RetryMaxInterval >= o.RetryFirstInterval && o.RetryMaxInterval <= TimeSpan.FromDays(1),
                 nameof(o.RetryMaxInterval), "must be at least RetryFirstInterval and at most 1.00:00:00");
         });
+
+        Add<LearnedRateOptions>(services, configuration, LearnedRateOptions.Section, (o, _, fail) =>
+            fail(o.MaxAge >= TimeSpan.FromMinutes(1) && o.MaxAge <= TimeSpan.FromDays(90), nameof(o.MaxAge), "must be between 00:01:00 and 90.00:00:00"));
     }
 
     /// <summary>

@@ -36,6 +36,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
     private readonly ITimer _timer;
     private double _rate;
     private double? _learnedRate;
+    private DateTimeOffset? _learnedAt;
     private double _burstLimit = double.PositiveInfinity;
     private long _lastBurstCut = long.MinValue;
     private long _resumeBurstUntil = long.MinValue;
@@ -107,6 +108,59 @@ public sealed class AdaptiveRateLimiter : RateLimiter
                 return _learnedRate;
             }
         }
+    }
+
+    /// <summary>
+    /// The server rate this limiter settled on after a 429 whose span it could measure (or was told to remember), with
+    /// when it was measured; null before either (a rate only guessed from 429s close together is not worth keeping).
+    /// </summary>
+    public RememberedRate? Learned
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _learnedRate is { } rate && _learnedAt is { } at ? new RememberedRate(rate, at) : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts from a server rate measured earlier (by another process: see <see cref="RateLimiterRegistry.Remember"/>),
+    /// as if a 429 had just measured it: no slow start, the rate just below it, probing upward from there. Ignored
+    /// once this limiter has learned a rate of its own.
+    /// </summary>
+    /// <returns>Whether the remembered rate was taken.</returns>
+    public bool Recall(RememberedRate remembered)
+    {
+        ArgumentNullException.ThrowIfNull(remembered);
+        if (!_options.Enabled || !(remembered.Rate > 0))
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_learnedRate is not null)
+            {
+                return false;
+            }
+
+            var now = _time.GetTimestamp();
+            Refill(now);
+            _learnedRate = Math.Clamp(remembered.Rate, _options.MinRate, _options.MaxRate);
+            _learnedAt = remembered.LearnedAt;
+            _rate = Math.Clamp(_learnedRate.Value * (1 - _options.BackoffMargin), _options.MinRate, _options.MaxRate);
+            _tokens = Capacity(_rate);
+            _slowStart = false;
+            _anchor = now;
+            _acceptedSinceAnchor = 0;
+            _lastDecrease = now;
+            _lastLoggedRate = _rate;
+        }
+
+        _logger.LimiterRateRecalled(Name, CurrentRate, remembered.Rate, remembered.LearnedAt);
+        return true;
     }
 
     /// <summary>When a Retry-After pause ends, or null when the limiter is not paused.</summary>
@@ -427,6 +481,10 @@ public sealed class AdaptiveRateLimiter : RateLimiter
         // halving is the most a single event may cost (the measurement is low when callers were idle).
         var learned = measured is { } m ? Math.Clamp(m, old * 0.5, old) : old * UnmeasuredDecrease;
         _learnedRate = learned;
+        if (measured is not null)
+        {
+            _learnedAt = _time.GetUtcNow();
+        }
         _rate = Math.Clamp(learned * (1 - _options.BackoffMargin), _options.MinRate, _options.MaxRate);
         _tokens = Math.Min(_tokens, Capacity(_rate));
         _slowStart = false;

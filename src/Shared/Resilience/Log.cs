@@ -21,4 +21,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1103, EventName = "LimiterBurstLowered", Level = LogLevel.Information,
         Message = "Rate limiter {Limiter} lowered its burst from {OldBurst:F0} to {NewBurst:F0} permits after a 429 to a request sent back to back when a pause ended.")]
     public static partial void LimiterBurstLowered(this ILogger logger, string limiter, double oldBurst, double newBurst);
+
+    [LoggerMessage(EventId = 1104, EventName = "LimiterRateRecalled", Level = LogLevel.Information,
+        Message = "Rate limiter {Limiter} starts at {Rate:F1}/s: the server was measured at {LearnedRate:F1}/s at {LearnedAt:O} (remembered).")]
+    public static partial void LimiterRateRecalled(this ILogger logger, string limiter, double rate, double learnedRate, DateTimeOffset learnedAt);
 }

@@ -12,6 +12,7 @@ namespace Fleet.Shared.Resilience;
 public sealed class RateLimiterRegistry : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<AdaptiveRateLimiter>> _limiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RememberedRate> _remembered = new(StringComparer.Ordinal);
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
@@ -32,9 +33,49 @@ public sealed class RateLimiterRegistry : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         return _limiters.GetOrAdd(
             key,
-            static (k, state) => new Lazy<AdaptiveRateLimiter>(
-                () => new AdaptiveRateLimiter(k, state.options, state.registry._timeProvider, state.registry._logger)),
+            static (k, state) => new Lazy<AdaptiveRateLimiter>(() =>
+            {
+                var limiter = new AdaptiveRateLimiter(k, state.options, state.registry._timeProvider, state.registry._logger);
+                if (state.registry._remembered.TryGetValue(k, out var remembered))
+                {
+                    limiter.Recall(remembered);
+                }
+
+                return limiter;
+            }),
             (options, registry: this)).Value;
+    }
+
+    /// <summary>
+    /// Server rates measured by an earlier process (see <see cref="LearnedRates"/>): each limiter of those keys,
+    /// created now or later, starts from its rate instead of slow-starting (<see cref="AdaptiveRateLimiter.Recall"/>).
+    /// </summary>
+    public void Remember(IReadOnlyDictionary<string, RememberedRate> rates)
+    {
+        ArgumentNullException.ThrowIfNull(rates);
+        foreach (var (key, rate) in rates)
+        {
+            _remembered[key] = rate;
+            if (TryGet(key, out var limiter))
+            {
+                limiter!.Recall(rate);
+            }
+        }
+    }
+
+    /// <summary>The server rate each limiter has learned so far (or was told to remember), by key.</summary>
+    public IReadOnlyDictionary<string, RememberedRate> LearnedRates()
+    {
+        var rates = new Dictionary<string, RememberedRate>(StringComparer.Ordinal);
+        foreach (var (key, lazy) in _limiters)
+        {
+            if (lazy.IsValueCreated && lazy.Value.Learned is { } learned)
+            {
+                rates[key] = learned;
+            }
+        }
+
+        return rates;
     }
 
     /// <summary>The limiter for <paramref name="key"/> if one was created.</summary>
@@ -67,3 +108,8 @@ public sealed class RateLimiterRegistry : IDisposable
         _limiters.Clear();
     }
 }
+
+/// <summary>A server rate a limiter measured (requests per second), and when.</summary>
+/// <param name="Rate">Requests per second the server accepted.</param>
+/// <param name="LearnedAt">When it was measured.</param>
+public sealed record RememberedRate(double Rate, DateTimeOffset LearnedAt);
