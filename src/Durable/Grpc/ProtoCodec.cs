@@ -55,7 +55,7 @@ internal static class ProtoCodec
     {
         if (data is not null)
         {
-            into.Add(JsonSerializer.Deserialize<Dictionary<string, string>>(data));
+            into.Add(JsonSerializer.Deserialize<Dictionary<string, string>>(data) ?? []);
         }
     }
 

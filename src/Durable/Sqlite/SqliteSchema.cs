@@ -88,8 +88,8 @@ internal static class SqliteSchema
     /// <exception cref="InvalidOperationException">The database was written by a newer version.</exception>
     public static int Create(SqliteConnection connection)
     {
-        // BEGIN IMMEDIATE (the default of BeginTransaction): processes opening one file at once upgrade it one at a time.
-        using var transaction = connection.BeginTransaction();
+        // Not deferred (BEGIN IMMEDIATE): processes opening one file at once create or upgrade it one at a time.
+        using var transaction = connection.BeginTransaction(deferred: false);
         int found;
         using (var command = connection.CreateCommand())
         {
