@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3306, EventName = "WriteFailed", Level = LogLevel.Error, Message = "The store writer failed while finishing {Count} write operations; they fail with the error and the writer carries on")]
     public static partial void WriteFailed(this ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 3307, EventName = "SqliteSchemaUpgraded", Level = LogLevel.Information, Message = "SQLite store at {Path} upgraded from schema {FromVersion} to {ToVersion}")]
+    public static partial void SqliteSchemaUpgraded(this ILogger logger, string path, int fromVersion, int toVersion);
 }

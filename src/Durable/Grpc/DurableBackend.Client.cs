@@ -57,7 +57,7 @@ public sealed partial class DurableBackend
             ParentTraceContext = request.ParentTraceContext,
             Tags = { request.Tags },
         };
-        return new NewInstance(instanceId, executionId, request.Name, request.Version, request.Input, now, startAt, ProtoCodec.Encode(start));
+        return new NewInstance(instanceId, executionId, request.Name, request.Version, request.Input, now, startAt, ProtoCodec.Encode(start), Tags: ProtoCodec.EncodeTags(request.Tags));
     }
 
     /// <summary>Reads an instance, or null when it does not exist.</summary>

@@ -66,6 +66,7 @@ internal static class EntityBatchCommit
                     Input = start.Input,
                     ScheduledStartTimestamp = start.ScheduledTime,
                     ParentTraceContext = start.ParentTraceContext,
+                    Tags = { start.Tags },
                 };
                 var instanceId = string.IsNullOrEmpty(start.InstanceId) ? Guid.NewGuid().ToString("N") : start.InstanceId;
                 started.Add(DurableBackend.NewInstanceOf(request, instanceId, newExecutionId(), now));

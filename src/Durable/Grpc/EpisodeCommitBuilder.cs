@@ -1,4 +1,5 @@
 using Fleet.Durable.Storage;
+using Google.Protobuf.Collections;
 using P = Microsoft.DurableTask.Protobuf;
 
 namespace Fleet.Durable.Grpc;
@@ -26,6 +27,9 @@ internal static class EpisodeCommitBuilder
     /// the SDK's worker loads, so <c>TaskFailureDetails.IsCausedBy&lt;OrchestrationAlreadyExistsException&gt;()</c> holds.
     /// </summary>
     public const string SubOrchestrationIdTakenErrorType = "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException";
+
+    /// <summary>DurableTask.Core's <c>OrchestrationTags.FireAndForget</c>: marks a sub-orchestration whose parent does not wait, and is not inherited.</summary>
+    private const string FireAndForgetTag = "FireAndForget";
 
     public static EpisodeOutcome Build(OrchestrationLease lease, P.OrchestratorResponse response, DateTimeOffset now, Func<string> newExecutionId)
     {
@@ -232,8 +236,27 @@ internal static class EpisodeCommitBuilder
         outgoing.Add(new OutgoingMessage(parent.OrchestrationInstance.InstanceId, parent.OrchestrationInstance.ExecutionId, ProtoCodec.Encode(notice), now, OnlyIfRunning: true));
     }
 
+    /// <summary>
+    /// A sub-orchestration's tags as DurableTask.Core's dispatcher (behind Azure's Durable extension) gives them: the
+    /// parent's, overridden by those the action names, without the parent's fire-and-forget marker.
+    /// </summary>
+    private static MapField<string, string> SubOrchestrationTags(MapField<string, string> parent, MapField<string, string> own)
+    {
+        var tags = own.Clone();
+        foreach (var (key, value) in parent)
+        {
+            if (key != FireAndForgetTag && !tags.ContainsKey(key))
+            {
+                tags.Add(key, value);
+            }
+        }
+
+        return tags;
+    }
+
     private static NewSubOrchestration SubOrchestration(InstanceHistory history, int id, P.CreateSubOrchestrationAction child, DateTimeOffset now, string executionId, List<P.HistoryEvent> newHistory)
     {
+        var tags = SubOrchestrationTags(history.Started.Tags, child.Tags);
         var created = ProtoCodec.Event(now, id);
         created.SubOrchestrationInstanceCreated = new P.SubOrchestrationInstanceCreatedEvent
         {
@@ -241,7 +264,7 @@ internal static class EpisodeCommitBuilder
             Name = child.Name,
             Version = child.Version,
             Input = child.Input,
-            Tags = { child.Tags },
+            Tags = { tags },
         };
         newHistory.Add(created);
         var start = ProtoCodec.Event(now);
@@ -259,7 +282,7 @@ internal static class EpisodeCommitBuilder
                 OrchestrationInstance = new P.OrchestrationInstance { InstanceId = history.InstanceId, ExecutionId = history.ExecutionId },
             },
             ParentTraceContext = child.ParentTraceContext,
-            Tags = { child.Tags },
+            Tags = { tags },
         };
         var conflict = ProtoCodec.Event(now);
         conflict.SubOrchestrationInstanceFailed = new P.SubOrchestrationInstanceFailedEvent
@@ -268,7 +291,7 @@ internal static class EpisodeCommitBuilder
             FailureDetails = ProtoCodec.Failure(SubOrchestrationIdTakenErrorType, $"A sub-orchestration with instance ID '{child.InstanceId}' is already running."),
         };
         return new NewSubOrchestration(
-            new NewInstance(child.InstanceId, executionId, child.Name, child.Version, child.Input, now, now, ProtoCodec.Encode(start), history.InstanceId),
+            new NewInstance(child.InstanceId, executionId, child.Name, child.Version, child.Input, now, now, ProtoCodec.Encode(start), history.InstanceId, ProtoCodec.EncodeTags(tags)),
             ProtoCodec.Encode(conflict));
     }
 }

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Fleet.Durable.Storage;
 using Google.Protobuf;
+using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using P = Microsoft.DurableTask.Protobuf;
 
@@ -8,7 +10,7 @@ namespace Fleet.Durable.Grpc;
 /// <summary>
 /// How the sidecar backend stores SDK data in the store's opaque text columns: history events, messages and failure
 /// details as base64 protobuf (the SDK's own wire form, so nothing is lost or re-mapped and decoding is a copy), inputs,
-/// outputs and custom status as the SDK's JSON text unchanged.
+/// outputs and custom status as the SDK's JSON text unchanged, tags as a JSON object of strings.
 /// </summary>
 internal static class ProtoCodec
 {
@@ -45,6 +47,18 @@ internal static class ProtoCodec
         }
     }
 
+    /// <summary>Tags as an instance row keeps them: null when there are none.</summary>
+    public static string? EncodeTags(MapField<string, string> tags) =>
+        tags.Count == 0 ? null : JsonSerializer.Serialize<IDictionary<string, string>>(tags);
+
+    public static void DecodeTags(string? data, MapField<string, string> into)
+    {
+        if (data is not null)
+        {
+            into.Add(JsonSerializer.Deserialize<Dictionary<string, string>>(data) ?? []);
+        }
+    }
+
     public static P.OrchestrationStatus ToProto(InstanceStatus status) => (P.OrchestrationStatus)(int)status;
 
     public static InstanceStatus FromProto(P.OrchestrationStatus status) => (InstanceStatus)(int)status;
@@ -71,6 +85,7 @@ internal static class ProtoCodec
             ParentInstanceId = record.ParentInstanceId,
             FailureDetails = DecodeFailure(record.FailureDetails),
         };
+        DecodeTags(record.Tags, state.Tags);
         if (record.CompletedAt is { } completed)
         {
             state.CompletedTimestamp = Time(completed);

@@ -86,8 +86,8 @@ internal sealed class InstanceReader(NpgsqlDataSource dataSource, string quotedS
     {
         // One key lookup per ID (a lateral join), whatever the planner thinks of the table's size.
         await using var command = dataSource.CreateCommand(ids.Length == 1
-            ? $"SELECT {PostgresQueries.Columns(includePayloads)} FROM {quotedSchema}.dt_instances WHERE instance_id = $2 AND hub = $1"
-            : $"SELECT i.* FROM unnest($2::text[]) AS k(id) CROSS JOIN LATERAL (SELECT {PostgresQueries.Columns(includePayloads)} FROM {quotedSchema}.dt_instances WHERE instance_id = k.id AND hub = $1) AS i");
+            ? $"SELECT {InstanceRows.Columns(includePayloads)} FROM {quotedSchema}.dt_instances WHERE instance_id = $2 AND hub = $1"
+            : $"SELECT i.* FROM unnest($2::text[]) AS k(id) CROSS JOIN LATERAL (SELECT {InstanceRows.Columns(includePayloads)} FROM {quotedSchema}.dt_instances WHERE instance_id = k.id AND hub = $1) AS i");
         command.Parameters.Add(Param.Text(hubName));
         command.Parameters.Add(ids.Length == 1 ? Param.Text(ids[0]) : Param.TextArray(ids));
         var rows = new Dictionary<string, InstanceRecord>(ids.Length, StringComparer.Ordinal);

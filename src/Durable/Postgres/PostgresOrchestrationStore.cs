@@ -349,7 +349,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
         {
             await using var command = _dataSource.CreateCommand();
             command.Parameters.Add(Param.Text(HubName));
-            var sql = $"SELECT {PostgresQueries.Columns(query.IncludePayloads)} FROM {QuotedSchema}.dt_instances WHERE hub = $1"
+            var sql = $"SELECT {InstanceRows.Columns(query.IncludePayloads)} FROM {QuotedSchema}.dt_instances WHERE hub = $1"
                 + PostgresQueries.FilterSql(command.Parameters, query.Filter);
             if (after is { } position)
             {
@@ -1077,7 +1077,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             // One statement, so the row and its history come from one snapshot.
             await using var command = _dataSource.CreateCommand(
                 $"""
-                SELECT {PostgresQueries.Columns(includePayloads)},
+                SELECT {InstanceRows.Columns(includePayloads)},
                     (SELECT array_agg(h.data ORDER BY h.seq) FROM {QuotedSchema}.dt_history h WHERE h.hub = i.hub AND h.instance_id = i.instance_id)
                 FROM {QuotedSchema}.dt_instances i WHERE i.hub = $1 AND i.instance_id = $2
                 """);
@@ -1090,7 +1090,7 @@ public sealed class PostgresOrchestrationStore : IOrchestrationStore
             }
 
             var record = InstanceRows.Read(reader);
-            var history = reader.IsDBNull(15) ? [] : reader.GetFieldValue<string[]>(15);
+            var history = reader.IsDBNull(InstanceRows.ColumnCount) ? [] : reader.GetFieldValue<string[]>(InstanceRows.ColumnCount);
             return new InstanceState(record, history);
         }, cancellationToken).ConfigureAwait(false);
     }

@@ -8,14 +8,6 @@ namespace Fleet.Durable.Postgres;
 /// <summary>SQL fragments shared by queries, loads and purges (rows are read with <see cref="InstanceRows"/>).</summary>
 internal static class PostgresQueries
 {
-    public const string ColumnsWithPayloads =
-        "instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at, scheduled_start_at, input, output, custom_status, failure, parent_instance_id, history_count";
-
-    public const string ColumnsWithoutPayloads =
-        "instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at, scheduled_start_at, NULL, NULL, NULL, failure, parent_instance_id, history_count";
-
-    public static string Columns(bool includePayloads) => includePayloads ? ColumnsWithPayloads : ColumnsWithoutPayloads;
-
     /// <summary>Appends filter conditions (each starting with AND) with positional parameters after the existing ones.</summary>
     public static string FilterSql(DbParameterCollection parameters, InstanceFilter filter)
     {

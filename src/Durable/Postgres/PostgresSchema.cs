@@ -17,7 +17,7 @@ namespace Fleet.Durable.Postgres;
 internal static partial class PostgresSchema
 {
     /// <summary>The schema version this runtime writes.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Statuses that accept messages: Running, Pending, Suspended.</summary>
     public const string LiveStatuses = "(0, 6, 7)";
@@ -489,6 +489,9 @@ internal static partial class PostgresSchema
         END $fn$;
         """,
         EntityMigration,
+        // Instance tags: JSON text of the string map given at creation. The functions that create instances predate
+        // it; the writes set the column in the same transaction (InstanceTags).
+        "ALTER TABLE {s}.dt_instances ADD COLUMN tags text;",
     ];
 
     /// <summary>The quoted schema name for SQL text (the name is validated to letters, digits and '_').</summary>
@@ -512,7 +515,11 @@ internal static partial class PostgresSchema
 
     /// <summary>Creates or migrates the schema; safe when several hosts do it at once.</summary>
     /// <exception cref="InvalidOperationException">The database holds a newer schema version than this runtime knows.</exception>
-    public static async Task<(int From, int To)> MigrateAsync(NpgsqlConnection connection, string schema, ILogger logger, CancellationToken cancellationToken)
+    public static Task<(int From, int To)> MigrateAsync(NpgsqlConnection connection, string schema, ILogger logger, CancellationToken cancellationToken) =>
+        MigrateAsync(connection, schema, Version, logger, cancellationToken);
+
+    /// <summary>Creates or migrates the schema up to <paramref name="upTo"/> (below <see cref="Version"/>: a schema as an earlier runtime left it).</summary>
+    internal static async Task<(int From, int To)> MigrateAsync(NpgsqlConnection connection, string schema, int upTo, ILogger logger, CancellationToken cancellationToken)
     {
         var s = Quote(schema);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -543,7 +550,7 @@ internal static partial class PostgresSchema
                 $"The durable store schema '{schema}' was created by a newer version (schema {current}; this runtime knows {Version}). Upgrade this host or use another schema.");
         }
 
-        for (var version = current + 1; version <= Version; version++)
+        for (var version = current + 1; version <= upTo; version++)
         {
             logger.SchemaMigrating(schema, version);
             await using (var command = new NpgsqlCommand(Migrations[version - 1].Replace("{s}", s, StringComparison.Ordinal), connection, transaction))
@@ -559,6 +566,6 @@ internal static partial class PostgresSchema
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return (current, Version);
+        return (current, Math.Max(current, upTo));
     }
 }

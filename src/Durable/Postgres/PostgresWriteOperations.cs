@@ -3,6 +3,38 @@ using Npgsql;
 
 namespace Fleet.Durable.Postgres;
 
+/// <summary>
+/// Gives instances just created their tags, and clears those of a finished instance a new one replaced. The
+/// functions that create instances predate the column, so this statement follows them in the same transaction. It
+/// matches each row by its new execution ID (so an instance whose ID an unfinished one holds, and which was therefore
+/// not created, is left alone) and writes only rows whose tags differ, so an instance without tags costs a key lookup.
+/// </summary>
+internal static class InstanceTags
+{
+    public static NpgsqlBatchCommand? Command(WriteContext context, IReadOnlyList<NewInstance> created)
+    {
+        if (created.Count == 0)
+        {
+            return null;
+        }
+
+        var command = new NpgsqlBatchCommand(
+            $"""
+            WITH u AS (
+                UPDATE {context.Schema}.dt_instances i SET tags = t.tags
+                FROM unnest($2::text[], $3::text[], $4::text[]) AS t(id, exec, tags)
+                WHERE i.instance_id = t.id AND i.hub = $1 AND i.execution_id = t.exec AND i.tags IS DISTINCT FROM t.tags
+                RETURNING 1)
+            SELECT count(*) FROM u
+            """);
+        command.Parameters.Add(Param.Text(context.Hub));
+        command.Parameters.Add(Param.TextArray([.. created.Select(i => i.InstanceId)]));
+        command.Parameters.Add(Param.TextArray([.. created.Select(i => i.ExecutionId)]));
+        command.Parameters.Add(Param.TextArray([.. created.Select(i => i.Tags)]));
+        return command;
+    }
+}
+
 /// <summary>Creates an instance (or replaces a finished one) with its start message.</summary>
 internal sealed class CreateInstanceWrite(NewInstance instance) : PgWrite<CreateInstanceResult>
 {
@@ -26,6 +58,8 @@ internal sealed class CreateInstanceWrite(NewInstance instance) : PgWrite<Create
         command.Parameters.Add(Param.Text(instance.ParentInstanceId));
         return command;
     }
+
+    public override NpgsqlBatchCommand? CreateFollowUpCommand(WriteContext context) => InstanceTags.Command(context, [instance]);
 
     public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
@@ -195,6 +229,9 @@ internal sealed class CommitWrite(OrchestrationWorkItem item, OrchestrationCommi
         p.Add(Param.TextArray([.. started.Select(i => i.StartMessage)]));
         return command;
     }
+
+    public override NpgsqlBatchCommand? CreateFollowUpCommand(WriteContext context) =>
+        InstanceTags.Command(context, [.. commit.SubOrchestrations.Select(c => c.Instance), .. commit.NewInstances]);
 
     public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {

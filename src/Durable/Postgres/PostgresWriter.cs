@@ -156,10 +156,17 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
 
         var notice = new Notice();
-        foreach (var operation in operations)
+        var followedUp = new bool[operations.Count];
+        for (var i = 0; i < operations.Count; i++)
         {
-            batch.BatchCommands.Add(operation.CreateCommand(context));
-            operation.Describe(notice, context);
+            batch.BatchCommands.Add(operations[i].CreateCommand(context));
+            if (operations[i].CreateFollowUpCommand(context) is { } followUp)
+            {
+                batch.BatchCommands.Add(followUp);
+                followedUp[i] = true;
+            }
+
+            operations[i].Describe(notice, context);
         }
 
         notice.ShareLocalWork(_store.SharesOrchestrationWork, _store.SharesActivityWork);
@@ -182,10 +189,18 @@ internal sealed class PostgresWriter : IAsyncDisposable
             await reader.NextResultAsync(_closing.Token).ConfigureAwait(false);
         }
 
-        foreach (var operation in operations)
+        for (var i = 0; i < operations.Count; i++)
         {
-            await operation.ReadAsync(reader, _closing.Token).ConfigureAwait(false);
+            await operations[i].ReadAsync(reader, _closing.Token).ConfigureAwait(false);
             await reader.NextResultAsync(_closing.Token).ConfigureAwait(false);
+            if (followedUp[i])
+            {
+                while (await reader.ReadAsync(_closing.Token).ConfigureAwait(false))
+                {
+                }
+
+                await reader.NextResultAsync(_closing.Token).ConfigureAwait(false);
+            }
         }
 
         // Reading the NOTIFY results (and the end of the batch) surfaces a failed commit.
@@ -221,8 +236,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
 internal readonly record struct WriteContext(string Schema, string Hub, long Now);
 
 /// <summary>
-/// One write: a single command (usually a call to one of the schema's functions) returning one result set. It may be
-/// executed more than once (batch retries), so it keeps its result until <see cref="Complete"/>.
+/// One write: a single command (usually a call to one of the schema's functions) returning one result set, and
+/// optionally a follow-up statement. It may be executed more than once (batch retries), so it keeps its result until
+/// <see cref="Complete"/>.
 /// </summary>
 internal abstract class PgWrite : IQueuedWrite
 {
@@ -232,6 +248,9 @@ internal abstract class PgWrite : IQueuedWrite
     }
 
     public abstract NpgsqlBatchCommand CreateCommand(WriteContext context);
+
+    /// <summary>A second statement run right after <see cref="CreateCommand"/> in the same transaction (its rows are discarded), if any.</summary>
+    public virtual NpgsqlBatchCommand? CreateFollowUpCommand(WriteContext context) => null;
 
     /// <summary>Reads this operation's result set (the reader is positioned at it).</summary>
     public abstract Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken);

@@ -106,7 +106,12 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
             connection.Open();
             var synchronous = _options.Durability == SqliteDurability.Full ? "FULL" : "NORMAL";
             Execute(connection, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000; PRAGMA busy_timeout=30000;");
-            SqliteSchema.Create(connection);
+            var found = SqliteSchema.Create(connection);
+            if (found is > 0 and < SqliteSchema.Version)
+            {
+                _logger.SqliteSchemaUpgraded(DatabasePath, found, SqliteSchema.Version);
+            }
+
             _writer = new SqliteWriter(connection, HubName, _options.MaxWriteBatch, _logger);
             _logger.StoreOpened(DatabasePath, HubName, synchronous);
         }
@@ -193,7 +198,7 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
         {
             using var command = reader.Connection.CreateCommand();
             command.Parameters.AddWithValue("$hub", HubName);
-            var sql = $"SELECT {InstanceColumns(query.IncludePayloads)} FROM dt_instances WHERE hub = $hub" + SqliteQueries.FilterSql(command, query.Filter);
+            var sql = $"SELECT {InstanceRows.Columns(query.IncludePayloads)} FROM dt_instances WHERE hub = $hub" + SqliteQueries.FilterSql(command, query.Filter);
             if (InstanceRows.DecodeToken(query.ContinuationToken) is { } after)
             {
                 sql += " AND (created_at > $afterCreated OR (created_at = $afterCreated AND instance_id > $afterId))";
@@ -616,17 +621,9 @@ public sealed class SqliteOrchestrationStore : IOrchestrationStore
         return history;
     }
 
-    private const string ColumnsWithPayloads =
-        "instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at, scheduled_start_at, input, output, custom_status, failure, parent_instance_id, history_count";
+    private const string SelectInstanceWithPayloads = $"SELECT {InstanceRows.ColumnsWithPayloads} FROM dt_instances WHERE hub = $hub AND instance_id = $id";
 
-    private const string ColumnsWithoutPayloads =
-        "instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at, scheduled_start_at, NULL, NULL, NULL, failure, parent_instance_id, history_count";
-
-    private const string SelectInstanceWithPayloads = $"SELECT {ColumnsWithPayloads} FROM dt_instances WHERE hub = $hub AND instance_id = $id";
-
-    private const string SelectInstanceWithoutPayloads = $"SELECT {ColumnsWithoutPayloads} FROM dt_instances WHERE hub = $hub AND instance_id = $id";
-
-    private static string InstanceColumns(bool includePayloads) => includePayloads ? ColumnsWithPayloads : ColumnsWithoutPayloads;
+    private const string SelectInstanceWithoutPayloads = $"SELECT {InstanceRows.ColumnsWithoutPayloads} FROM dt_instances WHERE hub = $hub AND instance_id = $id";
 
     private static void Execute(SqliteConnection connection, string sql)
     {

@@ -4,11 +4,13 @@ namespace Fleet.Durable.Sqlite;
 
 /// <summary>
 /// The store's tables. Every table is keyed by hub first, so hubs sharing a database never see each other. Times are
-/// UTC ticks; statuses are <see cref="Storage.InstanceStatus"/> values.
+/// UTC ticks; statuses are <see cref="Storage.InstanceStatus"/> values. A new database gets the current tables; one
+/// written by an earlier version is upgraded step by step (<see cref="Upgrades"/>) in the same transaction, and one
+/// written by a newer version is refused.
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Statuses that accept messages: Running, Pending, Suspended.</summary>
     public const string LiveStatuses = "(0, 6, 7)";
@@ -34,6 +36,7 @@ internal static class SqliteSchema
             failure TEXT,
             parent_instance_id TEXT,
             history_count INTEGER NOT NULL,
+            tags TEXT,
             UNIQUE (hub, instance_id)
         );
         CREATE INDEX IF NOT EXISTS ix_dt_instances_created ON dt_instances (hub, created_at, instance_id);
@@ -73,9 +76,21 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS ix_dt_activities_instance ON dt_activities (hub, instance_id);
         """;
 
-    public static void Create(SqliteConnection connection)
+    // Upgrades[n - 2] takes a database from version n - 1 to n. The CREATE statements above leave existing tables as
+    // they are, so every column added since version 1 is added here too.
+    private static readonly string[] Upgrades =
+    [
+        // 2: instance tags (JSON text of the string map given at creation).
+        "ALTER TABLE dt_instances ADD COLUMN tags TEXT;",
+    ];
+
+    /// <summary>Creates or upgrades the schema; returns the version the database had (0 when it was new).</summary>
+    /// <exception cref="InvalidOperationException">The database was written by a newer version.</exception>
+    public static int Create(SqliteConnection connection)
     {
-        using var transaction = connection.BeginTransaction();
+        // Not deferred (BEGIN IMMEDIATE): processes opening one file at once create or upgrade it one at a time.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        int found;
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
@@ -88,18 +103,32 @@ internal static class SqliteSchema
             command.Transaction = transaction;
             command.CommandText = "SELECT version FROM dt_schema LIMIT 1";
             var existing = command.ExecuteScalar();
-            if (existing is null)
+            found = existing is null ? 0 : Convert.ToInt32(existing, System.Globalization.CultureInfo.InvariantCulture);
+            if (found > Version)
+            {
+                throw new InvalidOperationException(
+                    $"The durable store database was created by a newer version (schema {found}; this runtime knows {Version}).");
+            }
+
+            if (found == 0)
             {
                 command.CommandText = $"INSERT INTO dt_schema (version) VALUES ({Version})";
                 command.ExecuteNonQuery();
             }
-            else if (Convert.ToInt32(existing, System.Globalization.CultureInfo.InvariantCulture) > Version)
+            else if (found < Version)
             {
-                throw new InvalidOperationException(
-                    $"The durable store database was created by a newer version (schema {existing}; this runtime knows {Version}).");
+                for (var version = found + 1; version <= Version; version++)
+                {
+                    command.CommandText = Upgrades[version - 2];
+                    command.ExecuteNonQuery();
+                }
+
+                command.CommandText = $"UPDATE dt_schema SET version = {Version}";
+                command.ExecuteNonQuery();
             }
         }
 
         transaction.Commit();
+        return found;
     }
 }

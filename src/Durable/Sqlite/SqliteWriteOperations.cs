@@ -48,6 +48,7 @@ internal static class WriteSteps
             .With("$start", instance.StartAt > instance.CreatedAt ? instance.StartAt.UtcTicks : null)
             .With("$input", instance.Input)
             .With("$parent", instance.ParentInstanceId)
+            .With("$tags", instance.Tags)
             .ExecuteNonQuery();
         InsertMessage(c, instance.InstanceId, instance.ExecutionId, instance.StartAt.UtcTicks, instance.StartMessage);
         return null;

@@ -191,10 +191,10 @@ internal sealed class WriterCommands : IDisposable
         InsertInstance = Prepare(
             """
             INSERT INTO dt_instances (hub, instance_id, execution_id, name, version, status, created_at, last_updated_at,
-                scheduled_start_at, input, parent_instance_id, history_count)
-            VALUES ($hub, $id, $exec, $name, $version, 6, $created, $created, $start, $input, $parent, 0)
+                scheduled_start_at, input, parent_instance_id, history_count, tags)
+            VALUES ($hub, $id, $exec, $name, $version, 6, $created, $created, $start, $input, $parent, 0, $tags)
             """,
-            "$id", "$exec", "$name", "$version", "$created", "$start", "$input", "$parent");
+            "$id", "$exec", "$name", "$version", "$created", "$start", "$input", "$parent", "$tags");
         InsertEntity = Prepare(
             """
             INSERT INTO dt_instances (hub, instance_id, execution_id, name, status, created_at, last_updated_at, history_count)

@@ -33,7 +33,11 @@ public interface IOrchestrationStore : IAsyncDisposable
     /// </summary>
     Task StartDispatchAsync(CancellationToken cancellationToken);
 
-    /// <summary>Creates an instance (or replaces a finished one) and enqueues its start message.</summary>
+    /// <summary>
+    /// Creates an instance (or replaces a finished one) and enqueues its start message. The instance keeps
+    /// <see cref="NewInstance.Tags"/> (<see cref="InstanceRecord.Tags"/> on every read) across its executions until it
+    /// is replaced or purged.
+    /// </summary>
     Task<CreateInstanceResult> CreateInstanceAsync(NewInstance instance, CancellationToken cancellationToken);
 
     /// <summary>

@@ -4,13 +4,25 @@ using System.Text;
 
 namespace Fleet.Durable.Storage;
 
-/// <summary>What the SQL stores share about instance rows: the 15 leading columns every instance query selects, in
-/// order (instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at,
-/// scheduled_start_at, input, output, custom_status, failure, parent_instance_id, history_count; times in UTC ticks),
-/// and the continuation token of instance queries (creation time and ID of the last row of a page).</summary>
+/// <summary>What the SQL stores share about instance rows: the <see cref="ColumnCount"/> leading columns every instance
+/// query selects, in order (<see cref="ColumnsWithPayloads"/>; times in UTC ticks), and the continuation token of
+/// instance queries (creation time and ID of the last row of a page).</summary>
 internal static class InstanceRows
 {
-    /// <summary>Reads the 15 leading instance columns of the current row.</summary>
+    /// <summary>The instance columns, with input, output and custom status.</summary>
+    public const string ColumnsWithPayloads =
+        "instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at, scheduled_start_at, input, output, custom_status, failure, parent_instance_id, history_count, tags";
+
+    /// <summary>The instance columns, with NULL in place of input, output and custom status.</summary>
+    public const string ColumnsWithoutPayloads =
+        "instance_id, execution_id, name, version, status, created_at, last_updated_at, completed_at, scheduled_start_at, NULL, NULL, NULL, failure, parent_instance_id, history_count, tags";
+
+    /// <summary>How many columns <see cref="Read"/> reads; a query's further columns start at this index.</summary>
+    public const int ColumnCount = 16;
+
+    public static string Columns(bool includePayloads) => includePayloads ? ColumnsWithPayloads : ColumnsWithoutPayloads;
+
+    /// <summary>Reads the leading instance columns of the current row.</summary>
     public static InstanceRecord Read(DbDataReader reader) => new()
     {
         InstanceId = reader.GetString(0),
@@ -28,6 +40,7 @@ internal static class InstanceRows
         FailureDetails = reader.IsDBNull(12) ? null : reader.GetString(12),
         ParentInstanceId = reader.IsDBNull(13) ? null : reader.GetString(13),
         HistoryCount = reader.GetInt32(14),
+        Tags = reader.IsDBNull(15) ? null : reader.GetString(15),
     };
 
     public static string EncodeToken(long createdTicks, string instanceId) =>

@@ -11,6 +11,7 @@ namespace Fleet.Durable.Storage;
 /// <param name="StartAt">When the start message becomes visible.</param>
 /// <param name="StartMessage">The serialized start message (an ExecutionStarted event).</param>
 /// <param name="ParentInstanceId">The parent, for a sub-orchestration.</param>
+/// <param name="Tags">The instance's tags (a JSON object of strings), or null when it has none.</param>
 public sealed record NewInstance(
     string InstanceId,
     string ExecutionId,
@@ -20,7 +21,8 @@ public sealed record NewInstance(
     DateTimeOffset CreatedAt,
     DateTimeOffset StartAt,
     string StartMessage,
-    string? ParentInstanceId = null);
+    string? ParentInstanceId = null,
+    string? Tags = null);
 
 /// <summary>The outcome of <see cref="IOrchestrationStore.CreateInstanceAsync"/>.</summary>
 /// <param name="Created">Whether the instance was created (or a finished one replaced).</param>
@@ -74,6 +76,9 @@ public sealed record InstanceRecord
 
     /// <summary>How many history events the current execution has: the version checked at commit.</summary>
     public required int HistoryCount { get; init; }
+
+    /// <summary>The tags given when the instance was created (a JSON object of strings), or null when it has none.</summary>
+    public string? Tags { get; init; }
 }
 
 /// <summary>An instance with its history, as read by the backend on a cache miss.</summary>

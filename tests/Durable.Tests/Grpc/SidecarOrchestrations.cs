@@ -13,6 +13,7 @@ public static class SidecarOrchestrations
     {
         SidecarEntities.Register(r);
         SidecarRewind.Register(r);
+        SidecarTags.Register(r);
         r.AddActivityFunc<string, string>("Say", (_, name) => Task.FromResult($"hi {name}"));
         r.AddActivityFunc<int, int>("Double", (_, n) => Task.FromResult(n * 2));
         r.AddActivityFunc<string, string>("Throw", (_, message) => Task.FromException<string>(new InvalidOperationException(message)));
