@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Fleet.Functions.Http;
@@ -91,8 +90,9 @@ internal sealed class LearnedRateMemory(
         {
             logger.LearnedRatesLoaded(0, 0, _options.MaxAge);
         }
-        catch (Exception ex) when (ex is RequestFailedException or JsonException or OperationCanceledException or AggregateException)
+        catch (Exception ex)
         {
+            // Whatever went wrong (storage, content, the load's time bound), the memory is only a hint: never stop the worker for it.
             logger.LearnedRatesUnavailable("read", $"{LearnedRateOptions.Container}/{LearnedRateOptions.Blob}", ex.GetType().Name, ex.Message);
         }
     }
@@ -119,8 +119,9 @@ internal sealed class LearnedRateMemory(
             _known = merged;
             logger.LearnedRatesSaved(merged.Count);
         }
-        catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException or AggregateException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // A failed save is retried at the next interval; it must not end the background service (and with it the worker).
             logger.LearnedRatesUnavailable("written", $"{LearnedRateOptions.Container}/{LearnedRateOptions.Blob}", ex.GetType().Name, ex.Message);
         }
     }
