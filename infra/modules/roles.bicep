@@ -65,7 +65,8 @@ resource serviceBusFleetEventsTopic 'Microsoft.ServiceBus/namespaces/topics@2026
 // The Functions host (AzureWebJobsStorage: host locks, timer schedule monitor and leases of ComplianceSweepTimer,
 // poison records of ProvisioningQueue), the Durable Task hub of every orchestration and activity (partition leases
 // and large payloads in blob containers it creates itself, hence the account scope), the Flex Consumption deployment
-// package, and the compliance reports written by WriteSweepReport and read by GetComplianceSweepReport.
+// package, the compliance reports written by WriteSweepReport and read by GetComplianceSweepReport, and the rate
+// limiters' learned rates (container fleet-state, which the app creates).
 resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identityName, roles.storageBlobDataOwner)
   scope: storage
