@@ -291,6 +291,11 @@ internal sealed partial class DemoRun(DemoOptions options, TextWriter output)
             ["IoTConnect__username"] = solution.Username,
             ["IoTConnect__password"] = solution.Password,
             ["IoTConnect__solutionKey"] = solution.SolutionKey,
+
+            // The simulated IoTConnect throttles with 429 only, and the demo's injected faults include random 503s: with
+            // the client's default (a 503 teaches the limiter like a 429, for a service that throttles with 503) those
+            // faults would drag its rate down and IoTConnect's remediations would trail the demo (docs/iotconnect.md).
+            ["IoTConnect__learnFromServiceUnavailable"] = "false",
             ["Provisioning__Queue"] = HostQueue,
             // Nightly, as the app's default: the demo starts its sweep over HTTP; the timer only has to load.
             ["ComplianceSweep__Schedule"] = "0 0 2 * * *",
