@@ -16,7 +16,10 @@ public static class Crash
     public static async Task<string> Mixed([OrchestrationTrigger] TaskOrchestrationContext context, int n)
     {
         var doubled = await context.CallActivityAsync<int>(nameof(Record), n);
-        await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(1), CancellationToken.None);
+        // Timers of 1–8 s spread the completions over several seconds, so the crash test's kills (at points of
+        // completed orchestrations) still land while work is in flight on a fast machine; with one 1 s timer for
+        // all, everything after the first restart completed in one burst.
+        await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(1 + (n % 8)), CancellationToken.None);
         var child = await context.CallSubOrchestratorAsync<int>(nameof(MixedChild), doubled);
         var go = await context.WaitForExternalEvent<int>("Go");
         return $"{n}:{doubled}:{child}:{go}";
