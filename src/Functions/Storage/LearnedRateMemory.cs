@@ -25,9 +25,13 @@ internal sealed class LearnedRateMemory(
     // Loading must not hold up the worker's start for long: the memory is a hint.
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(10);
 
+    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(LearnedRateOptions.Container);
     private readonly BlobClient _blob = blobs.GetBlobContainerClient(LearnedRateOptions.Container).GetBlobClient(LearnedRateOptions.Blob);
     private readonly LearnedRateOptions _options = options.Value;
     private Dictionary<string, RememberedRate> _known = new(StringComparer.Ordinal);
+
+    // Created once, by the first save that needs it, not at every save.
+    private bool _containerExists;
 
     /// <inheritdoc />
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -79,6 +83,7 @@ internal sealed class LearnedRateMemory(
         try
         {
             var content = await _blob.DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            _containerExists = true;
             var stored = content.Value.Content.ToObjectFromJson<StoredRates>(HttpJson.Options);
             var oldest = time.GetUtcNow() - _options.MaxAge;
             _known = (stored?.Rates ?? []).Where(r => r.Value is { Rate: > 0 } && r.Value.LearnedAt >= oldest)
@@ -113,7 +118,12 @@ internal sealed class LearnedRateMemory(
 
         try
         {
-            await blobs.GetBlobContainerClient(LearnedRateOptions.Container).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!_containerExists)
+            {
+                await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                _containerExists = true;
+            }
+
             await _blob.UploadAsync(BinaryData.FromObjectAsJson(new StoredRates(merged), HttpJson.Options), overwrite: true, cancellationToken)
                 .ConfigureAwait(false);
             _known = merged;
@@ -121,7 +131,9 @@ internal sealed class LearnedRateMemory(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // A failed save is retried at the next interval; it must not end the background service (and with it the worker).
+            // A failed save is retried at the next interval (creating the container again, in case it was deleted); it
+            // must not end the background service, and with it the worker.
+            _containerExists = false;
             logger.LearnedRatesUnavailable("written", $"{LearnedRateOptions.Container}/{LearnedRateOptions.Blob}", ex.GetType().Name, ex.Message);
         }
     }

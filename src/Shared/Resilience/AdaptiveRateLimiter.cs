@@ -139,6 +139,7 @@ public sealed class AdaptiveRateLimiter : RateLimiter
             return false;
         }
 
+        double rate;
         lock (_gate)
         {
             if (_learnedRate is not null)
@@ -157,9 +158,10 @@ public sealed class AdaptiveRateLimiter : RateLimiter
             _acceptedSinceAnchor = 0;
             _lastDecrease = now;
             _lastLoggedRate = _rate;
+            rate = _rate;
         }
 
-        _logger.LimiterRateRecalled(Name, CurrentRate, remembered.Rate, remembered.LearnedAt);
+        _logger.LimiterRateRecalled(Name, rate, remembered.Rate, remembered.LearnedAt);
         return true;
     }
 
